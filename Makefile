@@ -1,0 +1,37 @@
+# The two commands of the README work on a fresh clone: each creates .venv and installs
+# what it needs. A stamp file per extras set skips the install when setup.cfg is unchanged.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INBOX ?= samples/inbox
+OUTBOX ?= var/outbox
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-%: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[$*]"
+	touch $@
+
+$(VENV)/.installed-base: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+run: $(VENV)/.installed-base
+	$(BIN)/edi278 process $(INBOX) --outbox $(OUTBOX)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-lint
+	$(BIN)/ruff check edi278 tests benchmarks
+	$(BIN)/ruff format --check edi278 tests benchmarks
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/stream_memory.py
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

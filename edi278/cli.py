@@ -1,0 +1,200 @@
+"""The `edi278` command: thin click wrappers around the core and the batch shell.
+
+Exit status: 0 when every input was answered (or is valid, for `validate`), 1 when
+something could not be answered (or is invalid), 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import click
+
+from edi278 import __version__
+from edi278.batch import input_files, process_file
+from edi278.pipeline import examine
+from edi278.x12.control import FileControlNumbers
+from edi278.x12.reader import read_interchanges
+from edi278.x12.segment import Segment
+from edi278.x12.writer import encode, write
+
+STATE_DIR = click.option(
+    "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var"),
+    envvar="EDI278_STATE_DIR", show_default=True,
+    help="Where the service keeps its state (control-number counters). Env: EDI278_STATE_DIR.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edi278")
+def main() -> None:
+    """X12 278 (005010X217) health care services review: validate requests and answer
+    them with TA1 and 999 acknowledgements."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--outbox", required=True, type=click.Path(file_okay=False, path_type=Path),
+              envvar="EDI278_OUTBOX", help="Folder for the answers. Env: EDI278_OUTBOX.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary per input file.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit status tells.")
+@STATE_DIR
+def process(paths: tuple[Path, ...], outbox: Path, as_json: bool, quiet: bool,
+            state_dir: Path) -> None:
+    """Answer X12 files: for each input NAME.EXT write NAME.999 (one 999 per functional
+    group), NAME.ta1 (when ISA14=1 or the envelope is rejected) into OUTBOX.
+
+    An existing answer is never overwritten: a second run writes NAME-2.999.
+    PATHS may be files or folders.
+
+    \b
+    Example:
+      edi278 process samples/inbox --outbox var/outbox
+    """
+    numbers = FileControlNumbers(state_dir / "control-numbers.json")
+    totals = {"files": 0, "unanswered": 0, "received": 0, "accepted": 0}
+    for path in input_files(list(paths)):
+        summary = process_file(path, outbox, datetime.now(), numbers)
+        totals["files"] += 1
+        totals["unanswered"] += not summary.answered
+        totals["received"] += summary.received
+        totals["accepted"] += summary.accepted
+        if quiet:
+            continue
+        if as_json:
+            click.echo(json.dumps(summary.as_dict()))
+        else:
+            outputs = ", ".join(str(p) for p in summary.outputs.values()) or "nothing written"
+            detail = summary.error or (
+                f"{summary.interchanges} interchange(s), {summary.groups} group(s), "
+                f"{summary.accepted}/{summary.received} transaction set(s) accepted"
+            )
+            click.echo(f"{path}: {summary.status}: {detail} -> {outputs}")
+    if not quiet and not as_json:
+        click.echo(
+            f"{totals['files']} file(s): {totals['accepted']}/{totals['received']} transaction "
+            f"set(s) accepted, {totals['unanswered']} file(s) unanswered; answers in {outbox}"
+        )
+    sys.exit(1 if totals["unanswered"] else 0)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
+def validate(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Check X12 files and name every fault with its location and acknowledgement code.
+    Exits 0 when every file is a valid interchange, 1 otherwise.
+
+    \b
+    Example:
+      edi278 validate samples/inbox/referral.x12
+    """
+    all_valid = True
+    for path in paths:
+        faults = []
+        with open(path, "rb") as source:
+            for report in examine(source):
+                faults.extend(report.all_faults())
+        all_valid &= not faults
+        if as_json:
+            click.echo(json.dumps({"path": str(path), "valid": not faults,
+                                   "faults": [fault.as_dict() for fault in faults]}))
+            continue
+        click.echo(f"{path}: {'valid' if not faults else f'invalid, {len(faults)} fault(s)'}")
+        for fault in faults:
+            location = fault.location()
+            click.echo(f"  {fault.ack_code()}{' at ' + location if location else ''}: "
+                       f"{fault.message}")
+    sys.exit(0 if all_valid else 1)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["json", "x12"]), default="json",
+              show_default=True, help="json: the segment tree; x12: the segments written back.")
+def parse(path: Path, output_format: str) -> None:
+    """Print the envelope and segment tree of an X12 file, streaming. Bytes outside any
+    interchange show as "junk" in JSON.
+
+    \b
+    Example:
+      edi278 parse samples/inbox/referral.x12 --format json | jq '.interchanges[0].groups'
+    """
+    chunks = _json_chunks if output_format == "json" else _x12_chunks
+    stdout = click.get_binary_stream("stdout")
+    with open(path, "rb") as source:
+        for chunk in chunks(source):
+            stdout.write(encode(chunk))
+    stdout.flush()
+
+
+def _x12_chunks(source: BinaryIO) -> Iterator[str]:
+    """The envelopes and transaction sets written back with their own delimiters;
+    bytes and segments outside that structure are left out."""
+    for interchange in read_interchanges(source):
+        if interchange.header is None:
+            continue
+        delimiters = interchange.header.delimiters
+        yield write([interchange.isa], delimiters)
+        for group in interchange.groups:
+            yield write([group.header], delimiters)
+            for transaction in group.transactions:
+                yield write(transaction.segments, delimiters)
+            yield write(filter(None, [group.trailer]), delimiters)
+        yield write(filter(None, [interchange.trailer]), delimiters)
+
+
+def _element_json(element: tuple[tuple[str, ...], ...]) -> object:
+    def repetition(rep: tuple[str, ...]) -> object:
+        return rep[0] if len(rep) == 1 else list(rep)
+
+    if len(element) == 1:
+        return repetition(element[0])
+    return {"repetitions": [repetition(rep) for rep in element]}
+
+
+def _segment_json(segment: Segment | None) -> str:
+    if segment is None:
+        return "null"
+    return json.dumps({"id": segment.id, "position": segment.file_segment,
+                       "offset": segment.offset,
+                       "elements": [_element_json(e) for e in segment.elements]})
+
+
+def _json_chunks(source: BinaryIO) -> Iterator[str]:
+    yield '{"interchanges": ['
+    for index, interchange in enumerate(read_interchanges(source)):
+        yield ",\n" if index else "\n"
+        if interchange.header is None:
+            junk = interchange.junk
+            assert junk is not None
+            yield json.dumps({"junk": {"offset": junk.offset, "length": junk.length,
+                                       "reason": junk.reason}})
+            continue
+        delimiters = interchange.header.delimiters
+        yield '{"isa": ' + _segment_json(interchange.isa)
+        yield ', "delimiters": ' + json.dumps({
+            "element": delimiters.element, "repetition": delimiters.repetition,
+            "component": delimiters.component, "segment": delimiters.segment})
+        yield ', "groups": ['
+        for group_index, group in enumerate(interchange.groups):
+            yield ",\n" if group_index else "\n"
+            yield '{"gs": ' + _segment_json(group.header) + ', "transactions": ['
+            for set_index, transaction in enumerate(group.transactions):
+                yield ",\n" if set_index else "\n"
+                yield '{"segments": [' + ",\n".join(map(_segment_json, transaction.segments))
+                yield "]}"
+            yield '], "ge": ' + _segment_json(group.trailer) + "}"
+        yield '], "iea": ' + _segment_json(interchange.trailer) + "}"
+    yield "\n]}\n"
+
+
+if __name__ == "__main__":
+    main()

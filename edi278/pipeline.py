@@ -1,0 +1,106 @@
+"""The core: bytes in, findings and acknowledgements out. No I/O beyond reading the
+given stream; the clock and the control-number source are passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO
+
+from edi278.x12 import acks, checks, envelope
+from edi278.x12.control import ControlNumbers
+from edi278.x12.faults import ta1
+from edi278.x12.reader import Interchange, read_interchanges
+from edi278.x12.report import GroupReport, InterchangeReport, TransactionReport
+from edi278.x12.writer import write
+
+
+def examine(source: BinaryIO) -> Iterator[InterchangeReport]:
+    """A report per interchange (and per stretch of bytes outside any), streaming."""
+    seen_interchanges: set[tuple[str, str]] = set()
+    empty = True
+    for interchange in read_interchanges(source):
+        empty = False
+        yield _examine_interchange(interchange, seen_interchanges)
+    if empty:
+        yield InterchangeReport(None, faults=[ta1("023", "the file is empty: no interchange")])
+
+
+def _examine_interchange(
+    interchange: Interchange, seen: set[tuple[str, str]]
+) -> InterchangeReport:
+    if interchange.header is None:
+        junk = interchange.junk
+        assert junk is not None
+        fault = ta1(junk.code, f"{junk.reason}: {junk.length} bytes at byte {junk.offset} "
+                    "are not inside a readable ISA/IEA envelope", offset=junk.offset)
+        return InterchangeReport(None, junk=junk, faults=[fault])
+
+    header = interchange.header
+    report = InterchangeReport(header, faults=[*header.faults, *checks.check_isa(header.segment)])
+    identity = (header.segment.value(5) + header.segment.value(6), interchange.control_number)
+    if identity in seen:
+        report.faults.append(ta1("025", "interchange control number repeats for this sender",
+                                 segment_id="ISA", element=13))
+    seen.add(identity)
+    rejected = not report.accepted
+    group_numbers: set[str] = set()
+    for group in interchange.groups:
+        if rejected:  # a rejected interchange is not analysed further
+            continue
+        group_report = GroupReport(group.header, None, 0, checks.check_gs(group, group_numbers))
+        report.faults.extend(f for f in group_report.faults if f.level == "interchange")
+        group_report.faults = [f for f in group_report.faults if f.level != "interchange"]
+        analyse = not group_report.rejected_as_a_whole
+        transaction_numbers: set[str] = set()
+        for transaction in group.transactions:
+            if analyse:
+                faults = checks.check_transaction(transaction, group, transaction_numbers)
+                group_report.transactions.append(TransactionReport(
+                    transaction.identifier, transaction.control_number,
+                    transaction.header.value(3), tuple(faults)))
+        group_report.trailer = group.trailer
+        group_report.received = group.count
+        group_report.faults.extend(checks.check_ge(group))
+        report.groups.append(group_report)
+    report.faults.extend(interchange.faults)  # stray segments, known once read
+    report.faults.extend(checks.check_iea(interchange))
+    if not report.accepted:
+        report.groups.clear()  # nothing inside a rejected interchange is acknowledged
+    return report
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgements:
+    ta1: str | None  # an interchange carrying the TA1, when one is owed
+    functional: str | None  # an interchange carrying one 999 per group received
+
+
+def acknowledge(report: InterchangeReport, now: datetime, numbers: ControlNumbers) -> Acknowledgements:
+    sender, receiver = envelope.reply_parties(report.header)
+    delimiters = envelope.reply_delimiters(report.header)
+    usage = envelope.reply_usage(report.header)
+
+    def enclose(body, groups: int) -> str:
+        control = numbers.next(sender.key, receiver.key, "interchange")
+        return write([
+            envelope.interchange_header(sender, receiver, control, now, usage, delimiters),
+            *body,
+            envelope.interchange_trailer(groups, control),
+        ], delimiters)
+
+    ta1_text = enclose([acks.ta1(report, now)], 0) if report.needs_ta1 else None
+    functional = None
+    if report.groups:
+        first = report.groups[0].header
+        group_control = numbers.next(sender.key, receiver.key, "group")
+        sets = [acks.ack_999(group, f"{number:04d}", delimiters.characters())
+                for number, group in enumerate(report.groups, start=1)]
+        functional = enclose([
+            envelope.group_header("FA", first.value(3) or sender.id, first.value(2) or receiver.id,
+                                  group_control, now, envelope.ACK_VERSION),
+            *(segment for transaction_set in sets for segment in transaction_set),
+            envelope.group_trailer(len(sets), group_control),
+        ], 1)
+    return Acknowledgements(ta1_text, functional)

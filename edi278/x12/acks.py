@@ -1,0 +1,105 @@
+"""The TA1 and the 999 built from a report of what was found."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+
+from edi278.x12.checks import printable_id
+from edi278.x12.envelope import ACK_VERSION
+from edi278.x12.faults import Fault, Level
+from edi278.x12.report import GroupReport, InterchangeReport
+from edi278.x12.segment import Segment
+
+BAD_VALUE_LENGTH = 99  # IK404 is AN 1/99
+
+
+def ta1(report: InterchangeReport, now: datetime) -> Segment:
+    """TA1*ISA13*ISA09*ISA10*TA104*TA105, echoing what can be echoed validly."""
+    isa = report.header.segment if report.header else None
+    control = isa.value(13) if isa else ""
+    date = isa.value(9) if isa else ""
+    time = isa.value(10) if isa else ""
+    if not (control.isdigit() and len(control) == 9):
+        control = "000000000"
+    if not (date.isdigit() and len(date) == 6):
+        date = now.strftime("%y%m%d")
+    if not (time.isdigit() and len(time) == 4):
+        time = now.strftime("%H%M")
+    return Segment.of("TA1", control, date, time, report.ack_code, report.note_code)
+
+
+def ack_999(group: GroupReport, control_number: str, forbidden: str) -> list[Segment]:
+    """One 999 transaction set (ST..SE) for one received functional group.
+
+    `forbidden` holds the delimiter characters of the reply, which a copy of bad data
+    must not contain."""
+    gs = group.header
+    body = [
+        Segment.of("ST", "999", control_number, ACK_VERSION),
+        Segment.of("AK1", printable_code(gs.value(1)), gs.value(6), gs.value(8)),
+    ]
+    if not group.rejected_as_a_whole:
+        for transaction in group.transactions:
+            body.append(_ak2(transaction.identifier, transaction.control_number,
+                             transaction.convention))
+            body.extend(_segment_notes(transaction.faults, forbidden))
+            body.append(Segment.of("IK5", transaction.ack_code, *transaction.trailer_codes()))
+    body.append(Segment.of(
+        "AK9", group.ack_code, str(group.included), str(group.received),
+        str(group.accepted_count), *group.trailer_codes(),
+    ))
+    body.append(Segment.of("SE", str(len(body) + 1), control_number))
+    return body
+
+
+def _ak2(identifier: str, control_number: str, convention: str) -> Segment:
+    values = [printable_code(identifier) or "000", control_number]
+    if convention:
+        values.append(convention)
+    return Segment.of("AK2", *values)
+
+
+def _segment_notes(faults: tuple[Fault, ...], forbidden: str) -> Iterator[Segment]:
+    """IK3 per faulty segment, each followed by IK4 per faulty element, by position."""
+    by_position: dict[int, list[Fault]] = {}
+    for fault in faults:
+        if fault.level in (Level.SEGMENT, Level.ELEMENT):
+            by_position.setdefault(fault.segment_position or 0, []).append(fault)
+    for position in sorted(by_position):
+        notes = by_position[position]
+        segment_faults = [f for f in notes if f.level is Level.SEGMENT]
+        element_faults = [f for f in notes if f.level is Level.ELEMENT]
+        if not segment_faults:  # element errors imply IK304 8
+            first = element_faults[0]
+            segment_faults = [first.at(level=Level.SEGMENT, code="8")]
+        for fault in segment_faults:
+            yield Segment.of("IK3", printable_id(fault.segment_id or ""), str(position),
+                             fault.loop_id or "", fault.code)
+        for fault in element_faults:
+            yield _ik4(fault, forbidden)
+
+
+def _ik4(fault: Fault, forbidden: str) -> Segment:
+    where = [str(fault.element or 0)]
+    if fault.component is not None or fault.repetition is not None:
+        where.append(str(fault.component or ""))
+    if fault.repetition is not None:
+        where.append(str(fault.repetition))
+    values: list[str | tuple[str, ...]] = [tuple(where), fault.data_element or "", fault.code]
+    bad = _copy_of_bad_data(fault.bad_value, forbidden)
+    if bad:
+        values.append(bad)
+    return Segment.of("IK4", *values)
+
+
+def _copy_of_bad_data(value: str | None, forbidden: str) -> str:
+    if not value:
+        return ""
+    cleaned = "".join(c for c in value if c not in forbidden and " " <= c <= "~")
+    return cleaned[:BAD_VALUE_LENGTH].strip()
+
+
+def printable_code(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", value)[:3]

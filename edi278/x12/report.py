@@ -1,0 +1,115 @@
+"""What was found in an interchange, level by level, and the acknowledgement codes that
+follow from it (TA104, AK901, IK501)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from edi278.x12.faults import Fault, Level
+from edi278.x12.segment import Segment
+from edi278.x12.tokenizer import Header, Junk
+
+
+@dataclass(slots=True)
+class TransactionReport:
+    identifier: str  # ST01
+    control_number: str  # ST02
+    convention: str  # ST03
+    faults: tuple[Fault, ...] = ()
+
+    @property
+    def accepted(self) -> bool:
+        return not any(fault.fatal for fault in self.faults)
+
+    @property
+    def ack_code(self) -> str:  # IK501
+        if not self.accepted:
+            return "R"
+        return "E" if self.faults else "A"
+
+    def trailer_codes(self) -> list[str]:  # IK502..IK506
+        codes = [f.code for f in self.faults if f.level is Level.TRANSACTION]
+        return list(dict.fromkeys(codes))[:5]
+
+
+@dataclass(slots=True)
+class GroupReport:
+    header: Segment  # GS
+    trailer: Segment | None  # GE
+    received: int  # transaction sets counted
+    faults: list[Fault] = field(default_factory=list)
+    transactions: list[TransactionReport] = field(default_factory=list)
+
+    @property
+    def rejected_as_a_whole(self) -> bool:
+        return any(fault.level is Level.GROUP for fault in self.faults)
+
+    @property
+    def accepted_count(self) -> int:
+        if self.rejected_as_a_whole:
+            return 0
+        return sum(1 for t in self.transactions if t.accepted)
+
+    @property
+    def included(self) -> int:  # AK902: what GE01 says, where it says a number
+        stated = self.trailer.value(1) if self.trailer else ""
+        return int(stated) if stated.isdigit() else self.received
+
+    @property
+    def ack_code(self) -> str:  # AK901
+        accepted = self.accepted_count
+        if self.rejected_as_a_whole or accepted == 0:
+            return "R"
+        if accepted < self.received:
+            return "P"
+        return "E" if any(t.faults for t in self.transactions) else "A"
+
+    def trailer_codes(self) -> list[str]:  # AK905..AK909
+        codes = [f.code for f in self.faults if f.level is Level.GROUP]
+        return list(dict.fromkeys(codes))[:5]
+
+
+@dataclass(slots=True)
+class InterchangeReport:
+    header: Header | None  # None for bytes outside any interchange
+    junk: Junk | None = None
+    faults: list[Fault] = field(default_factory=list)
+    groups: list[GroupReport] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return not any(fault.fatal for fault in self.faults)
+
+    @property
+    def ack_code(self) -> str:  # TA104
+        if not self.accepted:
+            return "R"
+        return "E" if self.faults else "A"
+
+    @property
+    def note_code(self) -> str:  # TA105: the first fatal fault, else the first, else none
+        for fault in sorted(self.faults, key=lambda f: not f.fatal):
+            return fault.code
+        return "000"
+
+    @property
+    def acknowledgment_requested(self) -> bool:
+        return self.header is not None and self.header.segment.value(14) == "1"
+
+    @property
+    def needs_ta1(self) -> bool:
+        return self.acknowledgment_requested or bool(self.faults)
+
+    def all_faults(self) -> list[Fault]:
+        faults = list(self.faults)
+        for group in self.groups:
+            faults.extend(group.faults)
+            for transaction in group.transactions:
+                faults.extend(transaction.faults)
+        return faults
+
+    def transaction_counts(self) -> tuple[int, int]:
+        """(received, accepted) over the groups of this interchange."""
+        received = sum(g.received for g in self.groups)
+        accepted = sum(g.accepted_count for g in self.groups) if self.accepted else 0
+        return received, accepted
