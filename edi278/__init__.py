@@ -6,7 +6,7 @@ report with TA1 and 999 interchanges, or `read_interchanges` for the segment tre
 
 __version__ = "0.1.0"
 
-from edi278.pipeline import Acknowledgements, acknowledge, examine  # noqa: E402
-from edi278.x12.reader import read_interchanges  # noqa: E402
+from edi278.pipeline import Acknowledgements, acknowledge, examine
+from edi278.x12.reader import read_interchanges
 
 __all__ = ["Acknowledgements", "__version__", "acknowledge", "examine", "read_interchanges"]

@@ -60,8 +60,11 @@ class FileSummary:
             "interchanges": self.interchanges,
             "rejected_interchanges": self.rejected_interchanges,
             "groups": self.groups,
-            "transaction_sets": {"received": self.received, "accepted": self.accepted,
-                                 "rejected": self.received - self.accepted},
+            "transaction_sets": {
+                "received": self.received,
+                "accepted": self.accepted,
+                "rejected": self.received - self.accepted,
+            },
             "outputs": {kind: str(path) for kind, path in self.outputs.items()},
             "faults": self.faults,
             **({"error": self.error} if self.error else {}),
@@ -72,9 +75,12 @@ def input_files(paths: list[Path]) -> Iterator[Path]:
     """Files named, and the files in folders named (sorted, hidden ones skipped)."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*")
-                              if p.is_file() and not any(part.startswith(".")
-                                                         for part in p.relative_to(path).parts))
+            yield from sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
         else:
             yield path
 

@@ -24,8 +24,11 @@ from edi278.x12.segment import Segment
 from edi278.x12.writer import encode, write
 
 STATE_DIR = click.option(
-    "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var"),
-    envvar="EDI278_STATE_DIR", show_default=True,
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("var"),
+    envvar="EDI278_STATE_DIR",
+    show_default=True,
     help="Where the service keeps its state (control-number counters). Env: EDI278_STATE_DIR.",
 )
 
@@ -38,15 +41,20 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path))
-@click.option("--outbox", required=True, type=click.Path(file_okay=False, path_type=Path),
-              envvar="EDI278_OUTBOX", help="Folder for the answers. Env: EDI278_OUTBOX.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--outbox",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="EDI278_OUTBOX",
+    help="Folder for the answers. Env: EDI278_OUTBOX.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary per input file.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit status tells.")
 @STATE_DIR
-def process(paths: tuple[Path, ...], outbox: Path, as_json: bool, quiet: bool,
-            state_dir: Path) -> None:
+def process(
+    paths: tuple[Path, ...], outbox: Path, as_json: bool, quiet: bool, state_dir: Path
+) -> None:
     """Answer X12 files: for each input NAME.EXT write NAME.999 (one 999 per functional
     group), NAME.ta1 (when ISA14=1 or the envelope is rejected) into OUTBOX.
 
@@ -85,8 +93,9 @@ def process(paths: tuple[Path, ...], outbox: Path, as_json: bool, quiet: bool,
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
 def validate(paths: tuple[Path, ...], as_json: bool) -> None:
     """Check X12 files and name every fault with its location and acknowledgement code.
@@ -104,21 +113,35 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
                 faults.extend(report.all_faults())
         all_valid &= not faults
         if as_json:
-            click.echo(json.dumps({"path": str(path), "valid": not faults,
-                                   "faults": [fault.as_dict() for fault in faults]}))
+            click.echo(
+                json.dumps(
+                    {
+                        "path": str(path),
+                        "valid": not faults,
+                        "faults": [fault.as_dict() for fault in faults],
+                    }
+                )
+            )
             continue
         click.echo(f"{path}: {'valid' if not faults else f'invalid, {len(faults)} fault(s)'}")
         for fault in faults:
             location = fault.location()
-            click.echo(f"  {fault.ack_code()}{' at ' + location if location else ''}: "
-                       f"{fault.message}")
+            click.echo(
+                f"  {fault.ack_code()}{' at ' + location if location else ''}: {fault.message}"
+            )
     sys.exit(0 if all_valid else 1)
 
 
 @main.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(["json", "x12"]), default="json",
-              show_default=True, help="json: the segment tree; x12: the segments written back.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["json", "x12"]),
+    default="json",
+    show_default=True,
+    help="json: the segment tree; x12: the segments written back.",
+)
 def parse(path: Path, output_format: str) -> None:
     """Print the envelope and segment tree of an X12 file, streaming. Bytes outside any
     interchange show as "junk" in JSON.
@@ -163,9 +186,14 @@ def _element_json(element: tuple[tuple[str, ...], ...]) -> object:
 def _segment_json(segment: Segment | None) -> str:
     if segment is None:
         return "null"
-    return json.dumps({"id": segment.id, "position": segment.file_segment,
-                       "offset": segment.offset,
-                       "elements": [_element_json(e) for e in segment.elements]})
+    return json.dumps(
+        {
+            "id": segment.id,
+            "position": segment.file_segment,
+            "offset": segment.offset,
+            "elements": [_element_json(e) for e in segment.elements],
+        }
+    )
 
 
 def _json_chunks(source: BinaryIO) -> Iterator[str]:
@@ -175,14 +203,20 @@ def _json_chunks(source: BinaryIO) -> Iterator[str]:
         if interchange.header is None:
             junk = interchange.junk
             assert junk is not None
-            yield json.dumps({"junk": {"offset": junk.offset, "length": junk.length,
-                                       "reason": junk.reason}})
+            yield json.dumps(
+                {"junk": {"offset": junk.offset, "length": junk.length, "reason": junk.reason}}
+            )
             continue
         delimiters = interchange.header.delimiters
         yield '{"isa": ' + _segment_json(interchange.isa)
-        yield ', "delimiters": ' + json.dumps({
-            "element": delimiters.element, "repetition": delimiters.repetition,
-            "component": delimiters.component, "segment": delimiters.segment})
+        yield ', "delimiters": ' + json.dumps(
+            {
+                "element": delimiters.element,
+                "repetition": delimiters.repetition,
+                "component": delimiters.component,
+                "segment": delimiters.segment,
+            }
+        )
         yield ', "groups": ['
         for group_index, group in enumerate(interchange.groups):
             yield ",\n" if group_index else "\n"

@@ -27,22 +27,30 @@ def examine(source: BinaryIO) -> Iterator[InterchangeReport]:
         yield InterchangeReport(None, faults=[ta1("023", "the file is empty: no interchange")])
 
 
-def _examine_interchange(
-    interchange: Interchange, seen: set[tuple[str, str]]
-) -> InterchangeReport:
+def _examine_interchange(interchange: Interchange, seen: set[tuple[str, str]]) -> InterchangeReport:
     if interchange.header is None:
         junk = interchange.junk
         assert junk is not None
-        fault = ta1(junk.code, f"{junk.reason}: {junk.length} bytes at byte {junk.offset} "
-                    "are not inside a readable ISA/IEA envelope", offset=junk.offset)
+        fault = ta1(
+            junk.code,
+            f"{junk.reason}: {junk.length} bytes at byte {junk.offset} "
+            "are not inside a readable ISA/IEA envelope",
+            offset=junk.offset,
+        )
         return InterchangeReport(None, junk=junk, faults=[fault])
 
     header = interchange.header
     report = InterchangeReport(header, faults=[*header.faults, *checks.check_isa(header.segment)])
     identity = (header.segment.value(5) + header.segment.value(6), interchange.control_number)
     if identity in seen:
-        report.faults.append(ta1("025", "interchange control number repeats for this sender",
-                                 segment_id="ISA", element=13))
+        report.faults.append(
+            ta1(
+                "025",
+                "interchange control number repeats for this sender",
+                segment_id="ISA",
+                element=13,
+            )
+        )
     seen.add(identity)
     rejected = not report.accepted
     group_numbers: set[str] = set()
@@ -57,17 +65,20 @@ def _examine_interchange(
         for transaction in group.transactions:
             if analyse:
                 faults = checks.check_transaction(transaction, group, transaction_numbers)
-                group_report.transactions.append(TransactionReport(
-                    transaction.identifier, transaction.control_number,
-                    transaction.header.value(3), tuple(faults)))
+                group_report.transactions.append(
+                    TransactionReport(
+                        transaction.identifier,
+                        transaction.control_number,
+                        transaction.header.value(3),
+                        tuple(faults),
+                    )
+                )
         group_report.trailer = group.trailer
         group_report.received = group.count
         group_report.faults.extend(checks.check_ge(group))
         report.groups.append(group_report)
     report.faults.extend(interchange.faults)  # stray segments, known once read
     report.faults.extend(checks.check_iea(interchange))
-    if not report.accepted:
-        report.groups.clear()  # nothing inside a rejected interchange is acknowledged
     return report
 
 
@@ -77,30 +88,46 @@ class Acknowledgements:
     functional: str | None  # an interchange carrying one 999 per group received
 
 
-def acknowledge(report: InterchangeReport, now: datetime, numbers: ControlNumbers) -> Acknowledgements:
+def acknowledge(
+    report: InterchangeReport, now: datetime, numbers: ControlNumbers
+) -> Acknowledgements:
     sender, receiver = envelope.reply_parties(report.header)
     delimiters = envelope.reply_delimiters(report.header)
     usage = envelope.reply_usage(report.header)
 
     def enclose(body, groups: int) -> str:
         control = numbers.next(sender.key, receiver.key, "interchange")
-        return write([
-            envelope.interchange_header(sender, receiver, control, now, usage, delimiters),
-            *body,
-            envelope.interchange_trailer(groups, control),
-        ], delimiters)
+        return write(
+            [
+                envelope.interchange_header(sender, receiver, control, now, usage, delimiters),
+                *body,
+                envelope.interchange_trailer(groups, control),
+            ],
+            delimiters,
+        )
 
     ta1_text = enclose([acks.ta1(report, now)], 0) if report.needs_ta1 else None
     functional = None
-    if report.groups:
+    if report.groups and report.accepted:  # nothing in a rejected interchange gets a 999
         first = report.groups[0].header
         group_control = numbers.next(sender.key, receiver.key, "group")
-        sets = [acks.ack_999(group, f"{number:04d}", delimiters.characters())
-                for number, group in enumerate(report.groups, start=1)]
-        functional = enclose([
-            envelope.group_header("FA", first.value(3) or sender.id, first.value(2) or receiver.id,
-                                  group_control, now, envelope.ACK_VERSION),
-            *(segment for transaction_set in sets for segment in transaction_set),
-            envelope.group_trailer(len(sets), group_control),
-        ], 1)
+        sets = [
+            acks.ack_999(group, f"{number:04d}", delimiters.characters())
+            for number, group in enumerate(report.groups, start=1)
+        ]
+        functional = enclose(
+            [
+                envelope.group_header(
+                    "FA",
+                    first.value(3) or sender.id,
+                    first.value(2) or receiver.id,
+                    group_control,
+                    now,
+                    envelope.ACK_VERSION,
+                ),
+                *(segment for transaction_set in sets for segment in transaction_set),
+                envelope.group_trailer(len(sets), group_control),
+            ],
+            1,
+        )
     return Acknowledgements(ta1_text, functional)

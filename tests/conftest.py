@@ -30,33 +30,76 @@ REQUEST_BODY = [
 ]
 
 
-def isa(control: int = 1, *, sender: str = "SUBMITTER01", receiver: str = "UMO12345",
-        version: str = "00501", ack: str = "0", usage: str = "T",
-        e: str = "*", r: str = "^", c: str = ":") -> str:
-    return e.join(["ISA", "00", " " * 10, "00", " " * 10, "ZZ", sender.ljust(15), "ZZ",
-                   receiver.ljust(15), "261120", "0930", r, version, f"{control:09d}", ack,
-                   usage, c])
+def isa(
+    control: int = 1,
+    *,
+    sender: str = "SUBMITTER01",
+    receiver: str = "UMO12345",
+    version: str = "00501",
+    ack: str = "0",
+    usage: str = "T",
+    e: str = "*",
+    r: str = "^",
+    c: str = ":",
+) -> str:
+    return e.join(
+        [
+            "ISA",
+            "00",
+            " " * 10,
+            "00",
+            " " * 10,
+            "ZZ",
+            sender.ljust(15),
+            "ZZ",
+            receiver.ljust(15),
+            "261120",
+            "0930",
+            r,
+            version,
+            f"{control:09d}",
+            ack,
+            usage,
+            c,
+        ]
+    )
 
 
-def transaction(number: int = 1, body: list[str] | None = None, *,
-                convention: str = "005010X217", count_adjust: int = 0) -> list[str]:
+def transaction(
+    number: int = 1,
+    body: list[str] | None = None,
+    *,
+    convention: str = "005010X217",
+    count_adjust: int = 0,
+) -> list[str]:
     body = REQUEST_BODY if body is None else body
     st = f"{number:04d}"
     segments = [f"ST*278*{st}*{convention}", *body]
     return [*segments, f"SE*{len(segments) + 1 + count_adjust}*{st}"]
 
 
-def group(control: int = 1, sets: list[list[str]] | None = None, *, functional: str = "HI",
-          version: str = "005010X217") -> list[str]:
+def group(
+    control: int = 1,
+    sets: list[list[str]] | None = None,
+    *,
+    functional: str = "HI",
+    version: str = "005010X217",
+) -> list[str]:
     sets = [transaction()] if sets is None else sets
-    return [f"GS*{functional}*SUBMITTER01*UMO12345*20261120*0930*{control}*X*{version}",
-            *(segment for s in sets for segment in s), f"GE*{len(sets)}*{control}"]
+    return [
+        f"GS*{functional}*SUBMITTER01*UMO12345*20261120*0930*{control}*X*{version}",
+        *(segment for s in sets for segment in s),
+        f"GE*{len(sets)}*{control}",
+    ]
 
 
 def interchange(groups: list[list[str]] | None = None, control: int = 1, **isa_options) -> str:
     groups = [group()] if groups is None else groups
-    segments = [isa(control, **isa_options), *(s for g in groups for s in g),
-                f"IEA*{len(groups)}*{control:09d}"]
+    segments = [
+        isa(control, **isa_options),
+        *(s for g in groups for s in g),
+        f"IEA*{len(groups)}*{control:09d}",
+    ]
     return "".join(segment + "~\n" for segment in segments)
 
 

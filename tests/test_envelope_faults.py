@@ -38,20 +38,25 @@ def replace_isa_field(position: int, value: str) -> str:
 
 # --- TA1: the interchange -------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("data", "code"),
     [
         pytest.param(b"", "023", id="empty file"),
         pytest.param(b"  \r\n\n", "023", id="whitespace only"),
         pytest.param(bytes(range(256)) * 4, "022", id="binary garbage"),
-        pytest.param("\n".join(transaction()) , "022", id="transaction set without envelope"),
+        pytest.param("\n".join(transaction()), "022", id="transaction set without envelope"),
         pytest.param("ISA0000" + "x" * 200, "026", id="alphanumeric element separator"),
         pytest.param(isa()[:60], "023", id="file ends inside the ISA"),
         pytest.param(replace_isa_field(1, "99"), "010", id="ISA01 invalid"),
         pytest.param(replace_isa_field(2, "SECRET    "), "011", id="ISA02 not blank for 00"),
         pytest.param(replace_isa_field(3, "77"), "012", id="ISA03 invalid"),
         pytest.param(replace_isa_field(5, "XX"), "005", id="ISA05 qualifier"),
-        pytest.param(replace_isa_field(6, "SUBMITTER01"), "006", id="ISA06 not padded: ISA of the wrong width"),
+        pytest.param(
+            replace_isa_field(6, "SUBMITTER01"),
+            "006",
+            id="ISA06 not padded: ISA of the wrong width",
+        ),
         pytest.param(replace_isa_field(7, "X"), "007", id="ISA07 width"),
         pytest.param(replace_isa_field(8, " " * 15), "008", id="ISA08 blank"),
         pytest.param(replace_isa_field(9, "261340"), "014", id="ISA09 invalid date"),
@@ -65,20 +70,33 @@ def replace_isa_field(position: int, value: str) -> str:
         pytest.param(interchange().replace(":~", ":A", 1), "004", id="terminator alphanumeric"),
         pytest.param(interchange().split("IEA")[0], "023", id="truncated: no IEA"),
         pytest.param(interchange().replace("IEA*1*", "IEA*2*"), "021", id="IEA01 group count"),
-        pytest.param(interchange(groups=[["REF*XX*1"], group()]), "024",
-                     id="segment between functional groups"),
-        pytest.param(interchange(groups=[transaction()]), "024",
-                     id="transaction set outside a functional group"),
-        pytest.param(interchange().replace("*X*005010X217~", "*005010X217~", 1), "024",
-                     id="GS with seven elements"),
-        pytest.param(interchange().replace("*20261120*0930*1*X", "*20261340*0930*1*X"), "024",
-                     id="GS04 invalid date"),
+        pytest.param(
+            interchange(groups=[["REF*XX*1"], group()]),
+            "024",
+            id="segment between functional groups",
+        ),
+        pytest.param(
+            interchange(groups=[transaction()]),
+            "024",
+            id="transaction set outside a functional group",
+        ),
+        pytest.param(
+            interchange().replace("*X*005010X217~", "*005010X217~", 1),
+            "024",
+            id="GS with seven elements",
+        ),
+        pytest.param(
+            interchange().replace("*20261120*0930*1*X", "*20261340*0930*1*X"),
+            "024",
+            id="GS04 invalid date",
+        ),
     ],
 )
 def test_envelope_fault_rejects_the_interchange_with_its_ta1_code(data, code):
     control, date, time, ack_code, note = ta1_of(data)
     assert (ack_code, note) == ("R", code)
-    assert len(control) == 9 and control.isdigit()
+    assert all(value.isdigit() for value in (control, date, time))  # a valid TA1 whatever came
+    assert (len(control), len(date), len(time)) == (9, 6, 4)
     assert answer(data).functional is None  # a rejected interchange gets no 999
 
 
@@ -119,23 +137,43 @@ def test_no_ta1_when_none_is_requested_and_all_is_well():
 
 # --- 999 AK9: the functional group ----------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("data", "ak9"),
     [
-        pytest.param(interchange(groups=[group(functional="HC")]), ["R", "1", "1", "0", "1"],
-                     id="GS01 HC is not a 278 group"),
-        pytest.param(interchange(groups=[group(version="004010X094A1")]),
-                     ["R", "1", "1", "0", "2"], id="GS08 4010 version"),
-        pytest.param(interchange(groups=[group(version="005010X222A1")]),
-                     ["R", "1", "1", "0", "2"], id="GS08 another guide"),
-        pytest.param(interchange().replace("*0930*1*X*", "*0930*A1*X*").replace("GE*1*1", "GE*1*A1"),
-                     ["R", "1", "1", "0", "6"], id="GS06 not numeric"),
-        pytest.param(interchange().replace("GE*1*1~\n", ""), ["R", "1", "1", "0", "3"],
-                     id="GE missing"),
-        pytest.param(interchange().replace("GE*1*1", "GE*1*2"), ["R", "1", "1", "0", "4"],
-                     id="GE02 does not match GS06"),
-        pytest.param(interchange().replace("GE*1*1", "GE*3*1"), ["R", "3", "1", "0", "5"],
-                     id="GE01 transaction set count"),
+        pytest.param(
+            interchange(groups=[group(functional="HC")]),
+            ["R", "1", "1", "0", "1"],
+            id="GS01 HC is not a 278 group",
+        ),
+        pytest.param(
+            interchange(groups=[group(version="004010X094A1")]),
+            ["R", "1", "1", "0", "2"],
+            id="GS08 4010 version",
+        ),
+        pytest.param(
+            interchange(groups=[group(version="005010X222A1")]),
+            ["R", "1", "1", "0", "2"],
+            id="GS08 another guide",
+        ),
+        pytest.param(
+            interchange().replace("*0930*1*X*", "*0930*A1*X*").replace("GE*1*1", "GE*1*A1"),
+            ["R", "1", "1", "0", "6"],
+            id="GS06 not numeric",
+        ),
+        pytest.param(
+            interchange().replace("GE*1*1~\n", ""), ["R", "1", "1", "0", "3"], id="GE missing"
+        ),
+        pytest.param(
+            interchange().replace("GE*1*1", "GE*1*2"),
+            ["R", "1", "1", "0", "4"],
+            id="GE02 does not match GS06",
+        ),
+        pytest.param(
+            interchange().replace("GE*1*1", "GE*3*1"),
+            ["R", "3", "1", "0", "5"],
+            id="GE01 transaction set count",
+        ),
     ],
 )
 def test_group_fault_rejects_the_group_with_its_ak9_code(data, ak9):
@@ -150,21 +188,32 @@ def test_repeated_group_control_number_rejects_the_second_group():
 
 # --- 999 IK5: the transaction set -----------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("sets", "ik5"),
     [
-        pytest.param([["ST*837*0001*005010X217", "BHT*0019*00*1*20261120*0930", "SE*3*0001"]],
-                     ["R", "1"], id="ST01 837 not supported"),
+        pytest.param(
+            [["ST*837*0001*005010X217", "BHT*0019*00*1*20261120*0930", "SE*3*0001"]],
+            ["R", "1"],
+            id="ST01 837 not supported",
+        ),
         pytest.param([transaction()[:-1]], ["R", "2"], id="SE missing"),
         pytest.param([[*transaction()[:-1], "SE*13*0002"]], ["R", "3"], id="SE02 mismatch"),
         pytest.param([transaction(count_adjust=-1)], ["R", "4"], id="SE01 one short"),
-        pytest.param([[s.replace("0001", "01") for s in transaction()]], ["R", "7"],
-                     id="ST02 too short"),
+        pytest.param(
+            [[s.replace("0001", "01") for s in transaction()]], ["R", "7"], id="ST02 too short"
+        ),
         pytest.param([transaction(convention="005010X216")], ["R", "19"], id="ST03 vs GS08"),
-        pytest.param([[s.replace("M5416", "M54\x0116") for s in transaction()]], ["R", "5"],
-                     id="control character in an element"),
-        pytest.param([[s.replace("HI*", "H@*") for s in transaction()]], ["R", "5"],
-                     id="unrecognized segment ID"),
+        pytest.param(
+            [[s.replace("M5416", "M54\x0116") for s in transaction()]],
+            ["R", "5"],
+            id="control character in an element",
+        ),
+        pytest.param(
+            [[s.replace("HI*", "H@*") for s in transaction()]],
+            ["R", "5"],
+            id="unrecognized segment ID",
+        ),
     ],
 )
 def test_transaction_fault_rejects_the_set_with_its_ik5_code(sets, ik5):

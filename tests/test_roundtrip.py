@@ -24,16 +24,19 @@ ENVELOPE_IDS = {"ISA", "IEA", "GS", "GE", "ST", "SE"}
 @st.composite
 def delimiter_sets(draw, line_breaks=("", "\n", "\r\n")) -> Delimiters:
     element, repetition, component = draw(
-        st.lists(st.sampled_from(SEPARATORS), min_size=3, max_size=3, unique=True))
-    terminator = draw(st.sampled_from([c for c in SEPARATORS + "\n"
-                                       if c not in (element, repetition, component)]))
+        st.lists(st.sampled_from(SEPARATORS), min_size=3, max_size=3, unique=True)
+    )
+    terminator = draw(
+        st.sampled_from([c for c in SEPARATORS + "\n" if c not in (element, repetition, component)])
+    )
     line_break = "" if terminator == "\n" else draw(st.sampled_from(line_breaks))
     return Delimiters(element, repetition, component, terminator, line_break)
 
 
 def data_text(reserved: str):
-    alphabet = "".join(c for c in string.ascii_letters + string.digits + " " + SEPARATORS
-                       if c not in reserved)
+    alphabet = "".join(
+        c for c in string.ascii_letters + string.digits + " " + SEPARATORS if c not in reserved
+    )
     return st.text(alphabet, max_size=8)
 
 
@@ -41,8 +44,11 @@ def data_text(reserved: str):
 def segments_with(draw, reserved: str) -> Segment:
     """A segment whose content avoids the `reserved` delimiter characters."""
     tail = st.text(string.ascii_uppercase + string.digits, min_size=1, max_size=2)
-    segment_id = draw(st.builds(str.__add__, st.sampled_from(string.ascii_uppercase), tail)
-                      .filter(lambda i: i not in ENVELOPE_IDS))
+    segment_id = draw(
+        st.builds(str.__add__, st.sampled_from(string.ascii_uppercase), tail).filter(
+            lambda i: i not in ENVELOPE_IDS
+        )
+    )
     repetition = st.lists(data_text(reserved), min_size=1, max_size=3).map(tuple)
     element = st.lists(repetition, min_size=1, max_size=2).map(tuple)
     elements = draw(st.lists(element, min_size=0, max_size=6))
@@ -68,8 +74,9 @@ def envelope(delimiters: Delimiters, body: list[Segment]) -> str:
     d = delimiters
     header = isa(e=d.element, r=d.repetition, c=d.component) + d.segment + d.line_break
     rest = [
-        Segment.of("GS", "HI", "SUBMITTER01", "UMO12345", "20261120", "0930", "1", "X",
-                   "005010X217"),
+        Segment.of(
+            "GS", "HI", "SUBMITTER01", "UMO12345", "20261120", "0930", "1", "X", "005010X217"
+        ),
         Segment.of("ST", "278", "0001", "005010X217"),
         *body,
         Segment.of("SE", str(len(body) + 2), "0001"),

@@ -42,14 +42,21 @@ def ack_999(group: GroupReport, control_number: str, forbidden: str) -> list[Seg
     ]
     if not group.rejected_as_a_whole:
         for transaction in group.transactions:
-            body.append(_ak2(transaction.identifier, transaction.control_number,
-                             transaction.convention))
+            body.append(
+                _ak2(transaction.identifier, transaction.control_number, transaction.convention)
+            )
             body.extend(_segment_notes(transaction.faults, forbidden))
             body.append(Segment.of("IK5", transaction.ack_code, *transaction.trailer_codes()))
-    body.append(Segment.of(
-        "AK9", group.ack_code, str(group.included), str(group.received),
-        str(group.accepted_count), *group.trailer_codes(),
-    ))
+    body.append(
+        Segment.of(
+            "AK9",
+            group.ack_code,
+            str(group.included),
+            str(group.received),
+            str(group.accepted_count),
+            *group.trailer_codes(),
+        )
+    )
     body.append(Segment.of("SE", str(len(body) + 1), control_number))
     return body
 
@@ -75,8 +82,13 @@ def _segment_notes(faults: tuple[Fault, ...], forbidden: str) -> Iterator[Segmen
             first = element_faults[0]
             segment_faults = [first.at(level=Level.SEGMENT, code="8")]
         for fault in segment_faults:
-            yield Segment.of("IK3", printable_id(fault.segment_id or ""), str(position),
-                             fault.loop_id or "", fault.code)
+            yield Segment.of(
+                "IK3",
+                printable_id(fault.segment_id or ""),
+                str(position),
+                fault.loop_id or "",
+                fault.code,
+            )
         for fault in element_faults:
             yield _ik4(fault, forbidden)
 

@@ -38,7 +38,9 @@ def _time(value: str) -> bool:
     """HHMM[SS[D[D]]]"""
     if not value.isdigit() or len(value) not in (4, 6, 7, 8):
         return False
-    return int(value[0:2]) < 24 and int(value[2:4]) < 60 and (len(value) < 6 or int(value[4:6]) < 60)
+    return (
+        int(value[0:2]) < 24 and int(value[2:4]) < 60 and (len(value) < 6 or int(value[4:6]) < 60)
+    )
 
 
 # ISA element: (width, TA105 code when wrong, test of the value beyond its width)
@@ -73,13 +75,23 @@ def check_isa(isa: Segment) -> list[Fault]:
         value = values[position - 1]
         if len(value) != width:
             faults.append(
-                ta1(code, f"ISA{position:02d} ({name}) is {len(value)} characters, expected "
+                ta1(
+                    code,
+                    f"ISA{position:02d} ({name}) is {len(value)} characters, expected "
                     f"{width}; the ISA is {length} characters, expected {ISA_LENGTH}",
-                    element=position, **where)
+                    element=position,
+                    **where,
+                )
             )
         elif not valid(value):
-            faults.append(ta1(code, f"ISA{position:02d} ({name}) has an invalid value",
-                              element=position, **where))
+            faults.append(
+                ta1(
+                    code,
+                    f"ISA{position:02d} ({name}) has an invalid value",
+                    element=position,
+                    **where,
+                )
+            )
     if values[0] == "00" and values[1].strip():
         faults.append(ta1("011", "ISA02 must be blank when ISA01 is 00", element=2, **where))
     if values[2] == "00" and values[3].strip():
@@ -87,8 +99,13 @@ def check_isa(isa: Segment) -> list[Fault]:
     version = values[11]
     if version.isdigit() and len(version) == 5 and version != SUPPORTED_CONTROL_VERSION:
         faults.append(
-            ta1("003", f"interchange control version {version} is not supported; "
-                f"send {SUPPORTED_CONTROL_VERSION} (X12 005010)", element=12, **where)
+            ta1(
+                "003",
+                f"interchange control version {version} is not supported; "
+                f"send {SUPPORTED_CONTROL_VERSION} (X12 005010)",
+                element=12,
+                **where,
+            )
         )
     return faults
 
@@ -100,11 +117,19 @@ def check_iea(interchange: Interchange) -> list[Fault]:
     where = {"segment_id": "IEA", "file_segment": iea.file_segment, "offset": iea.offset}
     faults = []
     if iea.value(1) != str(interchange.count):
-        faults.append(ta1("021", f"IEA01 says {iea.value(1)!r} functional groups, "
-                          f"the interchange has {interchange.count}", element=1, **where))
+        faults.append(
+            ta1(
+                "021",
+                f"IEA01 says {iea.value(1)!r} functional groups, "
+                f"the interchange has {interchange.count}",
+                element=1,
+                **where,
+            )
+        )
     if iea.value(2) != interchange.control_number:
-        faults.append(ta1("001", "IEA02 does not match ISA13; the ISA13 value is used",
-                          element=2, **where))
+        faults.append(
+            ta1("001", "IEA02 does not match ISA13; the ISA13 value is used", element=2, **where)
+        )
     return faults
 
 
@@ -124,22 +149,44 @@ def check_gs(group: Group, seen_control_numbers: set[str]) -> list[Fault]:
         (7, "responsible agency code", lambda v: v == "X"),
     ):
         if not valid(gs.value(position)):
-            faults.append(ta1("024", f"GS{position:02d} ({name}) is invalid",
-                              element=position, **where))
+            faults.append(
+                ta1("024", f"GS{position:02d} ({name}) is invalid", element=position, **where)
+            )
     control = gs.value(6)
     if not (control.isdigit() and 1 <= len(control) <= 9):
-        faults.append(ak9("6", "GS06 (group control number) must be 1-9 digits",
-                          element=6, **where))
+        faults.append(
+            ak9("6", "GS06 (group control number) must be 1-9 digits", element=6, **where)
+        )
     elif control in seen_control_numbers:
-        faults.append(ak9("19", f"group control number {control} repeats in this interchange",
-                          element=6, **where))
+        faults.append(
+            ak9(
+                "19",
+                f"group control number {control} repeats in this interchange",
+                element=6,
+                **where,
+            )
+        )
     seen_control_numbers.add(control)
     if gs.value(1) != SUPPORTED_FUNCTIONAL_IDENTIFIER:
-        faults.append(ak9("1", f"functional identifier {gs.value(1)!r} is not supported; "
-                          f"278 groups use {SUPPORTED_FUNCTIONAL_IDENTIFIER}", element=1, **where))
+        faults.append(
+            ak9(
+                "1",
+                f"functional identifier {gs.value(1)!r} is not supported; "
+                f"278 groups use {SUPPORTED_FUNCTIONAL_IDENTIFIER}",
+                element=1,
+                **where,
+            )
+        )
     if gs.value(8) not in SUPPORTED_CONVENTIONS:
-        faults.append(ak9("2", f"version {gs.value(8)!r} is not supported; send "
-                          + " or ".join(sorted(SUPPORTED_CONVENTIONS)), element=8, **where))
+        faults.append(
+            ak9(
+                "2",
+                f"version {gs.value(8)!r} is not supported; send "
+                + " or ".join(sorted(SUPPORTED_CONVENTIONS)),
+                element=8,
+                **where,
+            )
+        )
     return faults
 
 
@@ -150,8 +197,14 @@ def check_ge(group: Group) -> list[Fault]:
     where = {"segment_id": "GE", "file_segment": ge.file_segment, "offset": ge.offset}
     faults = []
     if ge.value(1) != str(group.count):
-        faults.append(ak9("5", f"GE01 says {ge.value(1)!r} transaction sets, the group has "
-                          f"{group.count}", element=1, **where))
+        faults.append(
+            ak9(
+                "5",
+                f"GE01 says {ge.value(1)!r} transaction sets, the group has {group.count}",
+                element=1,
+                **where,
+            )
+        )
     if ge.value(2) != group.control_number:
         faults.append(ak9("4", "GE02 does not match GS06", element=2, **where))
     return faults
@@ -161,8 +214,12 @@ def check_transaction(
     transaction: TransactionSet, group: Group, seen_control_numbers: set[str]
 ) -> list[Fault]:
     st = transaction.header
-    where = {"segment_id": "ST", "segment_position": 1,
-             "file_segment": st.file_segment, "offset": st.offset}
+    where = {
+        "segment_id": "ST",
+        "segment_position": 1,
+        "file_segment": st.file_segment,
+        "offset": st.offset,
+    }
     faults: list[Fault] = list(transaction.faults)
     identifier = st.value(1)
     if not (identifier.isdigit() and len(identifier) == 3):
@@ -173,19 +230,32 @@ def check_transaction(
     if not 4 <= len(control) <= 9 or CONTROL_CHARACTERS.search(control):
         faults.append(ik5("7", "ST02 (control number) must be 4-9 characters", **where))
     elif control in seen_control_numbers:
-        faults.append(ik5("23", f"transaction set control number {control} repeats in "
-                          "this group", **where))
+        faults.append(
+            ik5("23", f"transaction set control number {control} repeats in this group", **where)
+        )
     seen_control_numbers.add(control)
     if st.value(3) != group.version:
-        faults.append(ik5("19", f"ST03 {st.value(3)!r} does not match GS08 {group.version!r}",
-                          **where))
+        faults.append(
+            ik5("19", f"ST03 {st.value(3)!r} does not match GS08 {group.version!r}", **where)
+        )
     se = transaction.trailer
     if se is not None:
-        se_where = {**where, "segment_id": "SE", "segment_position": transaction.count,
-                    "file_segment": se.file_segment, "offset": se.offset}
+        se_where = {
+            **where,
+            "segment_id": "SE",
+            "segment_position": transaction.count,
+            "file_segment": se.file_segment,
+            "offset": se.offset,
+        }
         if se.value(1) != str(transaction.count):
-            faults.append(ik5("4", f"SE01 says {se.value(1)!r} segments, the transaction set "
-                              f"has {transaction.count}", **se_where))
+            faults.append(
+                ik5(
+                    "4",
+                    f"SE01 says {se.value(1)!r} segments, the transaction set "
+                    f"has {transaction.count}",
+                    **se_where,
+                )
+            )
         if se.value(2) != control:
             faults.append(ik5("3", "SE02 does not match ST02", **se_where))
     for position, segment in enumerate(transaction.segments, start=1):
@@ -200,8 +270,11 @@ def check_transaction(
 def check_segment_syntax(segment: Segment, position: int) -> list[Fault]:
     """Syntax every X12 segment must meet, whatever the guide: a well-formed ID and no
     control characters in the data."""
-    where = {"segment_position": position, "file_segment": segment.file_segment,
-             "offset": segment.offset}
+    where = {
+        "segment_position": position,
+        "file_segment": segment.file_segment,
+        "offset": segment.offset,
+    }
     if not SEGMENT_ID.match(segment.id):
         return [ik3("1", "unrecognized segment ID", segment_id=printable_id(segment.id), **where)]
     faults: list[Fault] = []
@@ -209,15 +282,22 @@ def check_segment_syntax(segment: Segment, position: int) -> list[Fault]:
         for repetition_number, repetition in enumerate(element, start=1):
             for component_number, value in enumerate(repetition, start=1):
                 if CONTROL_CHARACTERS.search(value):
-                    faults.append(ik4(
-                        "6", "invalid character in data element", segment_id=segment.id,
-                        element=element_position,
-                        component=component_number if len(repetition) > 1 else None,
-                        repetition=repetition_number if len(element) > 1 else None,
-                        bad_value=value, **where))
+                    faults.append(
+                        ik4(
+                            "6",
+                            "invalid character in data element",
+                            segment_id=segment.id,
+                            element=element_position,
+                            component=component_number if len(repetition) > 1 else None,
+                            repetition=repetition_number if len(element) > 1 else None,
+                            bad_value=value,
+                            **where,
+                        )
+                    )
     if faults:
-        faults.insert(0, ik3("8", "segment has data element errors", segment_id=segment.id,
-                             **where))
+        faults.insert(
+            0, ik3("8", "segment has data element errors", segment_id=segment.id, **where)
+        )
     return faults
 
 

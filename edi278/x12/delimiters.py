@@ -20,7 +20,9 @@ class Delimiters:
     line_break: str = ""  # written after each terminator; mirrors what the sender used
 
     def characters(self) -> str:
-        return "".join(c for c in (self.element, self.repetition, self.component, self.segment) if c)
+        return "".join(
+            c for c in (self.element, self.repetition, self.component, self.segment) if c
+        )
 
 
 DEFAULT = Delimiters()

@@ -45,8 +45,10 @@ def reply_parties(header: Header | None) -> tuple[Party, Party]:
     if header is None or len(header.segment) != 16:
         return OURSELVES, UNKNOWN_PARTNER
     isa = header.segment
-    return (_party(isa.value(7), isa.value(8), OURSELVES),
-            _party(isa.value(5), isa.value(6), UNKNOWN_PARTNER))
+    return (
+        _party(isa.value(7), isa.value(8), OURSELVES),
+        _party(isa.value(5), isa.value(6), UNKNOWN_PARTNER),
+    )
 
 
 def reply_delimiters(header: Header | None) -> Delimiters:
@@ -63,14 +65,31 @@ def reply_usage(header: Header | None) -> str:
 
 
 def interchange_header(
-    sender: Party, receiver: Party, control_number: int, now: datetime,
-    usage: str, delimiters: Delimiters,
+    sender: Party,
+    receiver: Party,
+    control_number: int,
+    now: datetime,
+    usage: str,
+    delimiters: Delimiters,
 ) -> Segment:
     return Segment.of(
-        "ISA", "00", " " * 10, "00", " " * 10,
-        sender.qualifier, sender.id.ljust(15), receiver.qualifier, receiver.id.ljust(15),
-        now.strftime("%y%m%d"), now.strftime("%H%M"), delimiters.repetition or "^", "00501",
-        f"{control_number:09d}", "0", usage, delimiters.component,
+        "ISA",
+        "00",
+        " " * 10,
+        "00",
+        " " * 10,
+        sender.qualifier,
+        sender.id.ljust(15),
+        receiver.qualifier,
+        receiver.id.ljust(15),
+        now.strftime("%y%m%d"),
+        now.strftime("%H%M"),
+        delimiters.repetition or "^",
+        "00501",
+        f"{control_number:09d}",
+        "0",
+        usage,
+        delimiters.component,
     )
 
 
@@ -79,12 +98,23 @@ def interchange_trailer(group_count: int, control_number: int) -> Segment:
 
 
 def group_header(
-    functional_identifier: str, application_sender: str, application_receiver: str,
-    control_number: int, now: datetime, version: str,
+    functional_identifier: str,
+    application_sender: str,
+    application_receiver: str,
+    control_number: int,
+    now: datetime,
+    version: str,
 ) -> Segment:
     return Segment.of(
-        "GS", functional_identifier, application_sender, application_receiver,
-        now.strftime("%Y%m%d"), now.strftime("%H%M"), str(control_number), "X", version,
+        "GS",
+        functional_identifier,
+        application_sender,
+        application_receiver,
+        now.strftime("%Y%m%d"),
+        now.strftime("%H%M"),
+        str(control_number),
+        "X",
+        version,
     )
 
 

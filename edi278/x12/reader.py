@@ -158,8 +158,12 @@ class Interchange:
 
 def _stray(token: Token | None, where: str) -> Fault:
     if isinstance(token, Oversize):
-        return ta1("024", f"an oversize segment ({token.length} bytes) {where}",
-                   file_segment=token.file_segment, offset=token.offset)
+        return ta1(
+            "024",
+            f"an oversize segment ({token.length} bytes) {where}",
+            file_segment=token.file_segment,
+            offset=token.offset,
+        )
     assert isinstance(token, Segment)
     return ta1(
         "024",
@@ -176,17 +180,27 @@ def _read_transaction(header: Segment, cursor: _Cursor) -> TransactionSet:
         token = cursor.peek()
         if _ends_interchange(token) or _is(token, "ST", "GS", "GE"):
             transaction.faults.append(
-                ik5("2", "transaction set trailer (SE) missing", segment_id="ST",
-                    file_segment=header.file_segment, offset=header.offset)
+                ik5(
+                    "2",
+                    "transaction set trailer (SE) missing",
+                    segment_id="ST",
+                    file_segment=header.file_segment,
+                    offset=header.offset,
+                )
             )
             return transaction
         cursor.take()
         transaction.count += 1
         if isinstance(token, Oversize):
             transaction.faults.append(
-                ik3("8", f"segment is {token.length} bytes, beyond any valid segment",
-                    segment_id=token.segment_id, segment_position=transaction.count,
-                    file_segment=token.file_segment, offset=token.offset)
+                ik3(
+                    "8",
+                    f"segment is {token.length} bytes, beyond any valid segment",
+                    segment_id=token.segment_id,
+                    segment_position=transaction.count,
+                    file_segment=token.file_segment,
+                    offset=token.offset,
+                )
             )
             token = Segment(token.segment_id, (), token.file_segment, token.offset)
         assert isinstance(token, Segment)
@@ -194,8 +208,13 @@ def _read_transaction(header: Segment, cursor: _Cursor) -> TransactionSet:
             transaction.segments.append(token)
         elif transaction.count == MAX_TRANSACTION_SEGMENTS + 1:
             transaction.faults.append(
-                ik5("5", f"transaction set has more than {MAX_TRANSACTION_SEGMENTS} segments",
-                    segment_id=token.id, file_segment=token.file_segment, offset=token.offset)
+                ik5(
+                    "5",
+                    f"transaction set has more than {MAX_TRANSACTION_SEGMENTS} segments",
+                    segment_id=token.id,
+                    file_segment=token.file_segment,
+                    offset=token.offset,
+                )
             )
         if token.id == "SE":
             transaction.trailer = token

@@ -108,6 +108,6 @@ def serialize(segment: Segment, delimiters: Delimiters) -> str:
             texts.append(repetition.join(component.join(rep) for rep in element))
         else:
             raise ValueError(
-                f"{segment.id} has a repeated element but the delimiters have no repetition separator"
+                f"{segment.id} has a repeated element and the delimiters no repetition separator"
             )
     return delimiters.element.join(texts)

@@ -154,11 +154,11 @@ def tokenize(source: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[Token]:
         strip_carriage_return = terminator == "\n"
         while True:
             index = window.find(terminator, MAX_SEGMENT_LENGTH)
+            if (index if index >= 0 else len(window.text)) - window.pos > MAX_SEGMENT_LENGTH:
+                file_segment += 1
+                yield _skip_oversize(window, terminator, file_segment)
+                continue
             if index < 0:
-                if len(window.text) - window.pos > MAX_SEGMENT_LENGTH:
-                    file_segment += 1
-                    yield _skip_oversize(window, terminator, file_segment)
-                    continue
                 piece = window.text[window.pos :]
                 next_pos = len(window.text)
             else:
@@ -178,7 +178,9 @@ def tokenize(source: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[Token]:
                 window.pos = segment_start
                 break
             file_segment += 1
-            segment = segments.parse(stripped, delimiters, file_segment, window.base + segment_start)
+            segment = segments.parse(
+                stripped, delimiters, file_segment, window.base + segment_start
+            )
             window.pos = next_pos
             yield segment
             if index < 0:
@@ -191,9 +193,7 @@ def _is_separator_like(char: str) -> bool:
     return len(char) == 1 and not char.isalnum() and char not in WHITESPACE
 
 
-def _junk_until_isa(
-    window: _Window, reason: str, skip: int, code: str = "022"
-) -> Iterator[Junk]:
+def _junk_until_isa(window: _Window, reason: str, skip: int, code: str = "022") -> Iterator[Junk]:
     """Skip to the next "ISA" that could open an interchange, reporting what was skipped."""
     start = window.offset
     window.pos += skip

@@ -1,0 +1,192 @@
+"""The `edi278` command, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import interchange
+
+ROOT = Path(__file__).parents[1]
+SAMPLES = ROOT / "samples"
+EDI278 = Path(sys.executable).parent / "edi278"
+
+
+def run(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [str(EDI278), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "var").mkdir()
+    return tmp_path
+
+
+def test_process_answers_every_sample_with_a_999(workdir):
+    outbox = workdir / "outbox"
+    result = run("process", str(SAMPLES / "inbox"), "--outbox", str(outbox), "--json", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    summaries = [json.loads(line) for line in result.stdout.splitlines()]
+    inputs = sorted(p.name for p in (SAMPLES / "inbox").iterdir())
+    assert sorted(Path(s["input"]).name for s in summaries) == inputs
+    for summary in summaries:
+        stem = Path(summary["input"]).stem
+        assert summary["outputs"]["999"] == str(outbox / f"{stem}.999")
+        ack = (outbox / f"{stem}.999").read_text()
+        assert ack.startswith("ISA") and "ST*999*0001*005010X231A1" in ack.replace("|", "*")
+    by_name = {Path(s["input"]).name: s for s in summaries}
+    assert by_name["referral-wrong-segment-count.x12"]["status"] == "rejected"
+    assert by_name["dependent-mri-batch.edi"]["transaction_sets"] == {
+        "received": 2,
+        "accepted": 2,
+        "rejected": 0,
+    }
+    # ISA14=1 asks for a TA1
+    assert "ta1" in by_name["elective-knee-admission.x12"]["outputs"]
+    # the state (control numbers) lives under ./var by default
+    assert (workdir / "var" / "control-numbers.json").exists()
+
+
+def test_process_never_overwrites_an_earlier_answer(workdir):
+    outbox = workdir / "outbox"
+    source = workdir / "request.x12"
+    source.write_text(interchange())
+    for _ in range(2):
+        assert run("process", str(source), "--outbox", str(outbox), cwd=workdir).returncode == 0
+    first, second = (outbox / "request.999").read_text(), (outbox / "request-2.999").read_text()
+    # the second answer is a new interchange with a new control number
+    assert first.split("*")[13] == "000000001" and second.split("*")[13] == "000000002"
+
+
+def test_process_answers_a_rejected_envelope_with_a_ta1_only(workdir):
+    outbox = workdir / "outbox"
+    result = run("process", str(SAMPLES / "broken"), "--outbox", str(outbox), "--json", cwd=workdir)
+    assert result.returncode == 0
+    summaries = {Path(s["input"]).name: s for s in map(json.loads, result.stdout.splitlines())}
+    assert summaries["version-4010.x12"]["status"] == "rejected"
+    assert summaries["version-4010.x12"]["faults"][0]["ack"] == "TA105 003"
+    assert [f["ack"] for f in summaries["truncated.x12"]["faults"]] == [
+        "TA105 023",
+        "AK905 3",
+        "IK502 2",
+    ]
+    assert sorted(p.name for p in outbox.iterdir()) == ["truncated.ta1", "version-4010.ta1"]
+    assert "TA1*000000105*261120*0930*R*003~" in (outbox / "version-4010.ta1").read_text()
+
+
+def test_process_text_summary(workdir):
+    result = run("process", str(SAMPLES / "inbox"), "--outbox", str(workdir / "o"), cwd=workdir)
+    assert result.returncode == 0
+    assert "5 transaction set(s)" in result.stdout.splitlines()[-1]
+    assert "4 file(s)" in result.stdout.splitlines()[-1]
+    assert (
+        run(
+            "process",
+            str(SAMPLES / "inbox"),
+            "--outbox",
+            str(workdir / "q"),
+            "--quiet",
+            cwd=workdir,
+        ).stdout
+        == ""
+    )
+
+
+def test_an_input_that_cannot_be_read_is_reported_unanswered(workdir):
+    from edi278.batch import process_file
+    from edi278.x12.control import MemoryControlNumbers
+    from tests.conftest import NOW
+
+    summary = process_file(workdir, workdir / "o", NOW, MemoryControlNumbers())  # a folder
+    assert summary.status == "unanswered" and "IsADirectoryError" in (summary.error or "")
+    assert list((workdir / "o").iterdir()) == []
+
+
+def test_validate_exit_codes_and_fault_locations(workdir):
+    good = SAMPLES / "inbox" / "specialist-referral.x12"
+    bad = SAMPLES / "inbox" / "referral-wrong-segment-count.x12"
+    assert run("validate", str(good)).returncode == 0
+    result = run("validate", str(bad))
+    assert result.returncode == 1
+    assert (
+        "IK502 4 at SE" in result.stdout and "position 17 in the transaction set" in result.stdout
+    )
+    as_json = json.loads(run("validate", str(bad), "--json").stdout)
+    assert as_json["valid"] is False
+    assert as_json["faults"][0] | {"message": ""} == {
+        "level": "transaction",
+        "code": "4",
+        "ack": "IK502 4",
+        "message": "",
+        "segment_id": "SE",
+        "segment_position": 17,
+        "file_segment": 19,
+        "offset": as_json["faults"][0]["offset"],
+    }
+
+
+def test_validate_never_prints_member_data(workdir):
+    data = interchange().replace("M5416", "M54\x0116")
+    path = workdir / "phi.x12"
+    path.write_text(data)
+    result = run("validate", str(path), "--json")
+    assert result.returncode == 1
+    assert "DOE" not in result.stdout and "W123456789" not in result.stdout
+    assert "M54" not in result.stdout
+
+
+def test_parse_json_tree(workdir):
+    result = run("parse", str(SAMPLES / "inbox" / "dependent-mri-batch.edi"), "--format", "json")
+    assert result.returncode == 0
+    tree = json.loads(result.stdout)
+    (isa,) = tree["interchanges"]
+    assert isa["delimiters"] == {
+        "element": "*",
+        "repetition": "^",
+        "component": ":",
+        "segment": "~",
+    }
+    (group,) = isa["groups"]
+    assert [len(t["segments"]) for t in group["transactions"]] == [22, 25]
+    um = next(s for s in group["transactions"][0]["segments"] if s["id"] == "UM")
+    assert um["elements"] == ["HS", "I", "62", ["22", "B"]]
+    assert isa["iea"]["elements"] == ["1", "000000103"]
+
+
+def test_parse_x12_writes_the_same_bytes_back(workdir):
+    source = SAMPLES / "inbox" / "specialist-referral.x12"
+    result = subprocess.run(
+        [str(EDI278), "parse", str(source), "--format", "x12"], capture_output=True, timeout=60
+    )
+    assert result.stdout == source.read_bytes()
+
+
+def test_bad_usage_exits_2_and_every_command_has_help(workdir):
+    assert run("process", "--outbox", str(workdir)).returncode == 2
+    assert run("validate", str(workdir / "missing.x12")).returncode == 2
+    for command in ("process", "validate", "parse"):
+        result = run(command, "--help")
+        assert result.returncode == 0 and "Example:" in result.stdout
+
+
+def test_make_run_style_invocation_from_a_fresh_directory(workdir):
+    """What `make run` does, from a copy of the project's samples, without ./var."""
+    shutil.rmtree(workdir / "var")
+    shutil.copytree(SAMPLES / "inbox", workdir / "inbox")
+    result = run("process", "inbox", "--outbox", "var/outbox", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.suffix for p in (workdir / "var" / "outbox").iterdir()).count(".999") == 4
