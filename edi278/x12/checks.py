@@ -26,6 +26,19 @@ SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def _at(segment: Segment, position: int | None = None) -> dict[str, object]:
+    """Where a segment is, for a fault: its ID, place in the file and, inside a
+    transaction set, its position counting ST as 1."""
+    where: dict[str, object] = {
+        "segment_id": segment.id,
+        "file_segment": segment.file_segment,
+        "offset": segment.offset,
+    }
+    if position is not None:
+        where["segment_position"] = position
+    return where
+
+
 def _date(value: str, pattern: str) -> bool:
     try:
         datetime.strptime(value, pattern)
@@ -65,7 +78,7 @@ _ISA_FIELDS: dict[int, tuple[int, str, Callable[[str], bool], str]] = {
 
 
 def check_isa(isa: Segment) -> list[Fault]:
-    where = {"segment_id": "ISA", "file_segment": isa.file_segment, "offset": isa.offset}
+    where = _at(isa)
     if len(isa) != 16:
         return [ta1("022", f"the ISA has {len(isa)} elements, expected 16", **where)]
     faults: list[Fault] = []
@@ -114,7 +127,7 @@ def check_iea(interchange: Interchange) -> list[Fault]:
     iea = interchange.trailer
     if iea is None:
         return [ta1("023", "the interchange ends without an IEA (file truncated?)")]
-    where = {"segment_id": "IEA", "file_segment": iea.file_segment, "offset": iea.offset}
+    where = _at(iea)
     faults = []
     if iea.value(1) != str(interchange.count):
         faults.append(
@@ -137,7 +150,7 @@ def check_gs(group: Group, seen_control_numbers: set[str]) -> list[Fault]:
     """Faults of a GS: malformed ones reject the interchange (TA1 024), unsupported
     content rejects the group (999 AK905)."""
     gs = group.header
-    where = {"segment_id": "GS", "file_segment": gs.file_segment, "offset": gs.offset}
+    where = _at(gs)
     if len(gs) != 8:
         return [ta1("024", f"GS has {len(gs)} elements, expected 8", **where)]
     faults: list[Fault] = []
@@ -194,7 +207,7 @@ def check_ge(group: Group) -> list[Fault]:
     ge = group.trailer
     if ge is None:
         return [ak9("3", "functional group trailer (GE) missing")]
-    where = {"segment_id": "GE", "file_segment": ge.file_segment, "offset": ge.offset}
+    where = _at(ge)
     faults = []
     if ge.value(1) != str(group.count):
         faults.append(
@@ -214,12 +227,7 @@ def check_transaction(
     transaction: TransactionSet, group: Group, seen_control_numbers: set[str]
 ) -> list[Fault]:
     st = transaction.header
-    where = {
-        "segment_id": "ST",
-        "segment_position": 1,
-        "file_segment": st.file_segment,
-        "offset": st.offset,
-    }
+    where = _at(st, position=1)
     faults: list[Fault] = list(transaction.faults)
     identifier = st.value(1)
     if not (identifier.isdigit() and len(identifier) == 3):
@@ -240,13 +248,7 @@ def check_transaction(
         )
     se = transaction.trailer
     if se is not None:
-        se_where = {
-            **where,
-            "segment_id": "SE",
-            "segment_position": transaction.count,
-            "file_segment": se.file_segment,
-            "offset": se.offset,
-        }
+        se_where = _at(se, position=transaction.count)
         if se.value(1) != str(transaction.count):
             faults.append(
                 ik5(
@@ -270,13 +272,10 @@ def check_transaction(
 def check_segment_syntax(segment: Segment, position: int) -> list[Fault]:
     """Syntax every X12 segment must meet, whatever the guide: a well-formed ID and no
     control characters in the data."""
-    where = {
-        "segment_position": position,
-        "file_segment": segment.file_segment,
-        "offset": segment.offset,
-    }
+    where = _at(segment, position)
     if not SEGMENT_ID.match(segment.id):
-        return [ik3("1", "unrecognized segment ID", segment_id=printable_id(segment.id), **where)]
+        where["segment_id"] = printable_id(segment.id)
+        return [ik3("1", "unrecognized segment ID", **where)]
     faults: list[Fault] = []
     for element_position, element in enumerate(segment.elements, start=1):
         for repetition_number, repetition in enumerate(element, start=1):
@@ -286,7 +285,6 @@ def check_segment_syntax(segment: Segment, position: int) -> list[Fault]:
                         ik4(
                             "6",
                             "invalid character in data element",
-                            segment_id=segment.id,
                             element=element_position,
                             component=component_number if len(repetition) > 1 else None,
                             repetition=repetition_number if len(element) > 1 else None,
@@ -295,9 +293,7 @@ def check_segment_syntax(segment: Segment, position: int) -> list[Fault]:
                         )
                     )
     if faults:
-        faults.insert(
-            0, ik3("8", "segment has data element errors", segment_id=segment.id, **where)
-        )
+        faults.insert(0, ik3("8", "segment has data element errors", **where))
     return faults
 
 
