@@ -10,8 +10,8 @@ from typing import BinaryIO
 
 from edi278.x12 import acks, checks, envelope
 from edi278.x12.control import ControlNumbers
-from edi278.x12.faults import ta1
-from edi278.x12.reader import Interchange, read_interchanges
+from edi278.x12.faults import Fault, Level, ta1
+from edi278.x12.reader import Group, Interchange, read_interchanges
 from edi278.x12.report import GroupReport, InterchangeReport, TransactionReport
 from edi278.x12.writer import write
 
@@ -52,33 +52,37 @@ def _examine_interchange(interchange: Interchange, seen: set[tuple[str, str]]) -
             )
         )
     seen.add(identity)
-    rejected = not report.accepted
+    rejected = not report.accepted  # a rejected interchange is read to its end, not analysed
     group_numbers: set[str] = set()
     for group in interchange.groups:
-        if rejected:  # a rejected interchange is not analysed further
-            continue
-        group_report = GroupReport(group.header, None, 0, checks.check_gs(group, group_numbers))
-        report.faults.extend(f for f in group_report.faults if f.level == "interchange")
-        group_report.faults = [f for f in group_report.faults if f.level != "interchange"]
-        analyse = not group_report.rejected_as_a_whole
-        transaction_numbers: set[str] = set()
-        for transaction in group.transactions:
-            if analyse:
-                faults = checks.check_transaction(transaction, group, transaction_numbers)
-                group_report.transactions.append(
-                    TransactionReport(
-                        transaction.identifier,
-                        transaction.control_number,
-                        transaction.header.value(3),
-                        tuple(faults),
-                    )
-                )
-        group_report.trailer = group.trailer
-        group_report.received = group.count
-        group_report.faults.extend(checks.check_ge(group))
-        report.groups.append(group_report)
+        if not rejected:
+            report.groups.append(_examine_group(group, group_numbers, report.faults))
     report.faults.extend(interchange.faults)  # stray segments, known once read
     report.faults.extend(checks.check_iea(interchange))
+    return report
+
+
+def _examine_group(
+    group: Group, seen_control_numbers: set[str], interchange_faults: list[Fault]
+) -> GroupReport:
+    faults = checks.check_gs(group, seen_control_numbers)
+    interchange_faults.extend(f for f in faults if f.level is Level.INTERCHANGE)  # bad GS
+    report = GroupReport(group.header, None, 0, [f for f in faults if f.level is Level.GROUP])
+    analyse = not report.rejected_as_a_whole
+    transaction_numbers: set[str] = set()
+    for transaction in group.transactions:
+        if analyse:
+            report.transactions.append(
+                TransactionReport(
+                    transaction.identifier,
+                    transaction.control_number,
+                    transaction.header.value(3),
+                    tuple(checks.check_transaction(transaction, group, transaction_numbers)),
+                )
+            )
+    report.trailer = group.trailer  # known once the transaction sets have been read
+    report.received = group.count
+    report.faults.extend(checks.check_ge(group))
     return report
 
 
