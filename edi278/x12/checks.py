@@ -276,6 +276,8 @@ def check_segment_syntax(segment: Segment, position: int) -> list[Fault]:
     if not SEGMENT_ID.match(segment.id):
         where["segment_id"] = printable_id(segment.id)
         return [ik3("1", "unrecognized segment ID", **where)]
+    if not CONTROL_CHARACTERS.search("".join(segment.texts())):
+        return []  # the common case, decided without splitting the elements
     faults: list[Fault] = []
     for element_position, element in enumerate(segment.elements, start=1):
         for repetition_number, repetition in enumerate(element, start=1):

@@ -20,6 +20,7 @@ from edi278.x12.segment import Segment
 BOM = "\xef\xbb\xbf"  # the UTF-8 byte-order mark, read as Latin-1
 CHUNK_SIZE = 1 << 16
 MAX_SEGMENT_LENGTH = 1 << 20  # far beyond any real segment; guards memory against a lost terminator
+SPLIT_AHEAD = 8192  # characters split on the terminator at once
 ISA_SEARCH_LIMIT = 4096  # how far to look for the ISA's 16 separators
 
 
@@ -103,90 +104,116 @@ class _Window:
             if pos < len(text) or not self.more():
                 return
 
-    def find(self, needle: str, limit: int) -> int:
-        """Index of needle at or after pos, reading more as needed; -1 at end of file
-        or when more than `limit` characters would have to be held."""
-        searched = self.pos
-        while True:
-            index = self.text.find(needle, searched)
-            if index >= 0:
-                return index
-            held = len(self.text) - self.pos
-            if held > limit or not self.more():
-                return -1
-            searched = self.pos + max(0, held - len(needle) + 1)  # more() may have moved pos
-
 
 def tokenize(source: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[Token]:
     window = _Window(source, chunk_size)
-    file_segment = 0
+    counter = [0]  # segments so far, shared with the interchange reader below
     window.ensure(3)
     byte_order_mark = window.text.startswith(BOM)
     if byte_order_mark:
         window.pos = len(BOM)
-
     while True:
         # Between interchanges: expect an ISA.
         window.skip_whitespace()
         if not window.ensure(1):
             return
         window.ensure(ISA_SEARCH_LIMIT)
-        start = window.pos
-        if window.text.startswith("ISA", start):
-            try:
-                delimiters, end, faults = detect(window.text, start)
-            except DelimiterError as error:
-                yield from _junk_until_isa(window, str(error), skip=3, code=error.code)
-                continue
-            file_segment += 1
-            isa = segments.parse(
-                window.text[start : end - 1], delimiters, file_segment, window.base + start
-            )
-            window.pos = end
-            yield Header(isa, delimiters, tuple(faults), byte_order_mark)
-            byte_order_mark = False
-        else:
+        if not window.text.startswith("ISA", window.pos):
             yield from _junk_until_isa(window, "data outside an interchange (no ISA)", skip=0)
             continue
+        try:
+            header = _header(window, window.pos, counter, byte_order_mark)
+        except DelimiterError as error:
+            yield from _junk_until_isa(window, str(error), skip=3, code=error.code)
+            continue
+        byte_order_mark = False
+        yield header
+        yield from _interchange_segments(window, header.delimiters, counter)
 
-        # Inside an interchange: segments up to and including the IEA.
-        terminator = delimiters.segment
-        strip_carriage_return = terminator == "\n"
-        while True:
-            index = window.find(terminator, MAX_SEGMENT_LENGTH)
-            if (index if index >= 0 else len(window.text)) - window.pos > MAX_SEGMENT_LENGTH:
-                file_segment += 1
-                yield _skip_oversize(window, terminator, file_segment)
+
+def _header(window: _Window, start: int, counter: list[int], byte_order_mark: bool) -> Header:
+    """Read the ISA at `start` in the window and move past it."""
+    delimiters, end, faults = detect(window.text, start)
+    counter[0] += 1
+    isa = segments.parse(window.text[start : end - 1], delimiters, counter[0], window.base + start)
+    window.pos = end
+    return Header(isa, delimiters, tuple(faults), byte_order_mark)
+
+
+def _interchange_segments(
+    window: _Window, delimiters: Delimiters, counter: list[int]
+) -> Iterator[Token]:
+    """Segments up to the IEA, then on through any following interchanges that use the
+    same delimiters. Returns where the generic ISA detection must take over: after an
+    IEA, before an ISA with other delimiters, before junk, at end of file.
+
+    The window is split on the terminator in bulk, one chunk at a time; positions are
+    kept by adding up the lengths of the pieces."""
+    terminator = delimiters.segment
+    strip_carriage_return = terminator == "\n"
+    parse = segments.parse
+    after_iea = False
+    while True:
+        text, pos = window.text, window.pos
+        # Split a bounded stretch at a time: an interchange with other delimiters sends
+        # the rest back to be split again, which must not cost a whole chunk each time.
+        last = text.rfind(terminator, pos, pos + SPLIT_AHEAD)
+        if last < 0:
+            last = text.find(terminator, pos + SPLIT_AHEAD)
+        if last < 0:  # no complete segment held
+            if len(text) - pos > MAX_SEGMENT_LENGTH:
+                counter[0] += 1
+                yield _skip_oversize(window, terminator, counter[0])
                 continue
-            if index < 0:
-                piece = window.text[window.pos :]
-                next_pos = len(window.text)
-            else:
-                piece = window.text[window.pos : index]
-                next_pos = index + 1
+            if window.more():
+                continue
+            last = len(text)  # end of file: what is left is one unterminated segment
+        cursor = pos
+        for piece in text[pos:last].split(terminator):
+            piece_start = cursor
+            cursor += len(piece) + 1
             stripped = piece.lstrip(WHITESPACE)
-            if strip_carriage_return and stripped.endswith("\r"):
-                stripped = stripped[:-1]
             if not stripped:
-                window.pos = next_pos
-                if index < 0:
-                    return
                 continue
-            segment_start = window.pos + len(piece) - len(piece.lstrip(WHITESPACE))
+            if strip_carriage_return and stripped[-1] == "\r":
+                stripped = stripped[:-1]
+            start = piece_start + len(piece) - len(piece.lstrip(WHITESPACE))
+            if len(piece) > MAX_SEGMENT_LENGTH:
+                window.pos = min(cursor, len(text))
+                counter[0] += 1
+                yield Oversize(stripped[:3], counter[0], window.base + start, len(piece))
+                continue
             if stripped.startswith("ISA") and _is_separator_like(stripped[3:4]):
-                # A new interchange before this one's IEA: read its own delimiters.
-                window.pos = segment_start
-                break
-            file_segment += 1
-            segment = segments.parse(
-                stripped, delimiters, file_segment, window.base + segment_start
-            )
-            window.pos = next_pos
-            yield segment
-            if index < 0:
+                # A new interchange, after an IEA or in place of one. Its delimiters are
+                # read afresh; while they match ours, the bulk split goes on.
+                if cursor >= last or not _same_delimiters(text, start, delimiters):
+                    window.pos = start
+                    return
+                window.pos = start
+                header = _header(window, start, counter, False)
+                window.pos = cursor
+                yield header
+                after_iea = False
+                continue
+            if after_iea:  # anything but an ISA after an IEA is for the generic path
+                window.pos = start
                 return
-            if segment.id == "IEA":
-                break
+            counter[0] += 1
+            window.pos = min(cursor, len(text))
+            segment = parse(stripped, delimiters, counter[0], window.base + start)
+            yield segment
+            after_iea = segment.id == "IEA"
+        window.pos = min(cursor, len(text))
+        if last == len(text) and window.eof:
+            return
+
+
+def _same_delimiters(text: str, start: int, delimiters: Delimiters) -> bool:
+    try:
+        found, _, faults = detect(text, start)
+    except DelimiterError:
+        return False
+    return found == delimiters and not faults
 
 
 def _is_separator_like(char: str) -> bool:
