@@ -15,10 +15,15 @@ from edi278.x12.reader import Group, Interchange, read_interchanges
 from edi278.x12.report import GroupReport, InterchangeReport, TransactionReport
 from edi278.x12.writer import write
 
+# Interchange control numbers remembered per file to catch a repeat (TA1 025). Bounded,
+# so that a file of a million interchanges stays within the memory bound; repeats across
+# files and time are the persistence layer's to catch.
+REPEAT_WINDOW = 10_000
+
 
 def examine(source: BinaryIO) -> Iterator[InterchangeReport]:
     """A report per interchange (and per stretch of bytes outside any), streaming."""
-    seen_interchanges: set[tuple[str, str]] = set()
+    seen_interchanges: dict[tuple[str, str], None] = {}  # insertion-ordered: oldest first
     empty = True
     for interchange in read_interchanges(source):
         empty = False
@@ -27,7 +32,9 @@ def examine(source: BinaryIO) -> Iterator[InterchangeReport]:
         yield InterchangeReport(None, faults=[ta1("023", "the file is empty: no interchange")])
 
 
-def _examine_interchange(interchange: Interchange, seen: set[tuple[str, str]]) -> InterchangeReport:
+def _examine_interchange(
+    interchange: Interchange, seen: dict[tuple[str, str], None]
+) -> InterchangeReport:
     if interchange.header is None:
         junk = interchange.junk
         assert junk is not None
@@ -51,7 +58,9 @@ def _examine_interchange(interchange: Interchange, seen: set[tuple[str, str]]) -
                 element=13,
             )
         )
-    seen.add(identity)
+    seen[identity] = None
+    if len(seen) > REPEAT_WINDOW:
+        del seen[next(iter(seen))]
     rejected = not report.accepted  # a rejected interchange is read to its end, not analysed
     group_numbers: set[str] = set()
     for group in interchange.groups:

@@ -140,3 +140,33 @@ def test_a_lost_terminator_does_not_hold_the_whole_file_in_memory(monkeypatch):
     (transaction_report,) = report.groups[0].transactions
     assert [f.code for f in transaction_report.faults][:1] == ["8"]
     assert not transaction_report.accepted
+
+
+@pytest.mark.parametrize(
+    ("limit", "value"), [("MAX_TRANSACTION_SEGMENTS", 20), ("MAX_TRANSACTION_BYTES", 1000)]
+)
+def test_an_oversized_transaction_set_is_counted_not_kept(monkeypatch, limit, value):
+    from edi278.x12 import reader
+
+    monkeypatch.setattr(reader, limit, value)
+    body = [f"MSG*LINE {n}" for n in range(200)]
+    text = interchange(groups=[group(sets=[transaction(body=body), transaction(2)])])
+    kept, counted, trailers = [], [], []
+    for item in read_interchanges(io.BytesIO(text.encode())):
+        for grp in item.groups:
+            for t in grp.transactions:
+                kept.append(len(t.segments))
+                counted.append(t.count)
+                trailers.append(t.trailer is not None)
+    assert counted == [202, 13] and trailers == [True, True]
+    assert kept[0] < 80 and kept[1] == 13  # the SE is kept; the next set is whole
+    big, normal = report_of(text).groups[0].transactions
+    assert big.trailer_codes() == ["5"] and normal.accepted  # SE01 202 still checks out
+
+
+def test_repeats_are_caught_within_a_bounded_window(monkeypatch):
+    from edi278 import pipeline
+
+    monkeypatch.setattr(pipeline, "REPEAT_WINDOW", 2)
+    data = "".join(interchange(control=n) for n in (1, 2, 1, 3, 4, 1))
+    assert [r.note_code for r in reports_of(data)] == ["000", "000", "025", "000", "000", "000"]

@@ -20,9 +20,11 @@ from edi278.x12.faults import Fault, ik3, ik5, ta1
 from edi278.x12.segment import Segment
 from edi278.x12.tokenizer import Header, Junk, Oversize, Token, tokenize
 
-# A 278 is a few dozen segments; anything near this is an attack or a broken file, and
-# holding it would break the memory bound. Counting continues, storing stops.
+# A 278 is a few dozen segments and a few kilobytes; anything near these is an attack or
+# a broken file, and holding it would break the memory bound. Counting goes on, keeping
+# segments stops (the SE is still kept, for the trailer checks).
 MAX_TRANSACTION_SEGMENTS = 100_000
+MAX_TRANSACTION_BYTES = 8 << 20
 
 
 @dataclass(slots=True)
@@ -32,6 +34,7 @@ class TransactionSet:
     trailer: Segment | None = None  # SE
     faults: list[Fault] = field(default_factory=list)
     count: int = 0  # segments received, ST and SE included
+    truncated: bool = False  # too large: segments past the limit were counted, not kept
 
     @property
     def control_number(self) -> str:
@@ -204,22 +207,24 @@ def _read_transaction(header: Segment, cursor: _Cursor) -> TransactionSet:
             )
             token = Segment(token.segment_id, (), token.file_segment, token.offset)
         assert isinstance(token, Segment)
-        if transaction.count <= MAX_TRANSACTION_SEGMENTS:
-            transaction.segments.append(token)
-        elif transaction.count == MAX_TRANSACTION_SEGMENTS + 1:
-            transaction.faults.append(
-                ik5(
-                    "5",
-                    f"transaction set has more than {MAX_TRANSACTION_SEGMENTS} segments",
-                    segment_id=token.id,
-                    file_segment=token.file_segment,
-                    offset=token.offset,
+        if not transaction.truncated:
+            size = token.offset - header.offset
+            if transaction.count > MAX_TRANSACTION_SEGMENTS or size > MAX_TRANSACTION_BYTES:
+                transaction.truncated = True
+                transaction.faults.append(
+                    ik5(
+                        "5",
+                        f"transaction set is larger than {MAX_TRANSACTION_SEGMENTS} segments "
+                        f"or {MAX_TRANSACTION_BYTES >> 20} MiB; the rest was counted, not kept",
+                        segment_id=token.id,
+                        file_segment=token.file_segment,
+                        offset=token.offset,
+                    )
                 )
-            )
+        if not transaction.truncated or token.id == "SE":
+            transaction.segments.append(token)
         if token.id == "SE":
             transaction.trailer = token
-            if transaction.count > MAX_TRANSACTION_SEGMENTS:
-                transaction.segments.append(token)
             return transaction
 
 
