@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edi278.ig.mapsource import (
@@ -19,6 +19,7 @@ from edi278.ig.mapsource import (
     LoopDef,
     MapSource,
     SegmentDef,
+    Usage,
     parse,
 )
 
@@ -94,7 +95,7 @@ def _segment(
     _text(node, "name", segment.name)
     _text(node, "usage", segment.usage.of(direction))
     _text(node, "pos", f"{segment.pos:04d}")
-    _text(node, "max_use", segment.max_use)
+    _text(node, "max_use", segment.max_use_of(direction))
     for rule in [*source.syntax.get(segment.id, []), *segment.syntax]:
         _text(node, "syntax", rule)
     for item in segment.elements:
@@ -133,7 +134,7 @@ def _loop(
     _text(node, "name", loop.name)
     _text(node, "usage", loop.usage.of(direction))
     _text(node, "pos", f"{loop.pos:04d}")
-    _text(node, "repeat", loop.repeat)
+    _text(node, "repeat", loop.repeat_of(direction))
     for child in loop.children:
         if child.usage.of(direction) == "-":
             continue
@@ -152,12 +153,13 @@ class MapShapeError(ValueError):
 
 def check_shape(loops: list[LoopDef]) -> None:
     """What pyx12 assumes of a map and would otherwise fail on obscurely: positions that
-    increase within a loop (a loop is recognised by its first child by position), and
-    every element position of a segment listed (unused ones as N)."""
+    never decrease within a loop (pyx12 walks siblings by position; same-ID segments told
+    apart by qualifier may share one), and every element position of a segment listed
+    (unused ones as N)."""
     for loop in loops:
         positions = [child.pos for child in loop.children]
-        if positions != sorted(set(positions)):
-            raise MapShapeError(f"loop {loop.id}: positions {positions} do not increase")
+        if positions != sorted(positions):
+            raise MapShapeError(f"loop {loop.id}: positions {positions} decrease")
         for child in loop.children:
             if isinstance(child, LoopDef):
                 check_shape([child])
@@ -200,18 +202,27 @@ def render(spec: MapSpec, schemas: Path = SCHEMAS) -> str:
 def _event_under_dependent(loops: list[LoopDef]) -> None:
     """The patient event (2000E) follows the subscriber, or the dependent when the patient
     is not the subscriber: the source writes 2000E once, under 2000C; the map needs it
-    under 2000D too."""
+    under 2000D too. Which place holds it depends on the data, so neither can be required
+    in the map; the rule that every transaction has its event is checked in code."""
     subscriber = _find(loops, "2000C")
     if subscriber is None:
         return
     dependent = next(
         (c for c in subscriber.children if isinstance(c, LoopDef) and c.id == "2000D"), None
     )
-    event = next(
-        (c for c in subscriber.children if isinstance(c, LoopDef) and c.id == "2000E"), None
+    index, event = next(
+        (
+            (i, c)
+            for i, c in enumerate(subscriber.children)
+            if isinstance(c, LoopDef) and c.id == "2000E"
+        ),
+        (None, None),
     )
-    if dependent is not None and event is not None and event not in dependent.children:
-        dependent.children.append(event)
+    if dependent is None or event is None or index is None:
+        return
+    event = replace(event, usage=Usage("S", "S"))
+    subscriber.children[index] = event
+    dependent.children.append(event)
 
 
 def _find(loops: list[LoopDef], loop_id: str) -> LoopDef | None:

@@ -5,7 +5,7 @@ line by line; `mapgen` turns it into pyx12's XML map format. One source serves b
 directions of a guide: a usage written `R|S` is R in the request and S in the response,
 `-` means absent, and codes written `= 13 | 11` differ the same way.
 
-    loop <ID> <pos> <usage> <repeat> "<name>"
+    loop <ID> <pos> <usage> <repeat> "<name>"      (repeat and max use may be REQ|RESP too)
       segment <ID> <pos> <usage> <max_use> "<name>"
         syntax <rule> ...
         <seq> <data element> <usage> "<name>" [= CODE ... [| CODE ...]]
@@ -60,15 +60,24 @@ class CompositeDef:
     components: list[ElementDef] = field(default_factory=list)
 
 
+def _count_of(count: str, direction: Direction) -> str:
+    """A repeat or max use, written `N` or `REQ|RESP`."""
+    request, _, response = count.partition("|")
+    return request if direction == "request" or not response else response
+
+
 @dataclass(slots=True)
 class SegmentDef:
     id: str
     pos: int
     usage: Usage
-    max_use: str
+    max_use: str  # a number, ">1", or REQ|RESP
     name: str
     syntax: list[str] = field(default_factory=list)
     elements: list[ElementDef | CompositeDef] = field(default_factory=list)
+
+    def max_use_of(self, direction: Direction) -> str:
+        return _count_of(self.max_use, direction)
 
 
 @dataclass(slots=True)
@@ -76,9 +85,12 @@ class LoopDef:
     id: str
     pos: int
     usage: Usage
-    repeat: str
+    repeat: str  # a number, ">1", or REQ|RESP
     name: str
     children: list[SegmentDef | LoopDef] = field(default_factory=list)
+
+    def repeat_of(self, direction: Direction) -> str:
+        return _count_of(self.repeat, direction)
 
 
 @dataclass(slots=True)
