@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from edi278.ig import Guide
 from edi278.outbox import AtomicFile, answer_stem
 from edi278.pipeline import acknowledge, examine
 from edi278.x12.control import ControlNumbers
@@ -85,14 +86,16 @@ def input_files(paths: list[Path]) -> Iterator[Path]:
             yield path
 
 
-def process_file(path: Path, outbox: Path, now: datetime, numbers: ControlNumbers) -> FileSummary:
+def process_file(
+    path: Path, outbox: Path, now: datetime, numbers: ControlNumbers, guide: Guide | None = None
+) -> FileSummary:
     summary = FileSummary(path)
     outbox.mkdir(parents=True, exist_ok=True)
     stem = answer_stem(outbox, path, ANSWER_SUFFIXES)
     open_files: dict[str, AtomicFile] = {}
     try:
         with open(path, "rb") as source:
-            for report in examine(source):
+            for report in examine(source, guide):
                 summary.add(report)
                 answers = acknowledge(report, now, numbers)
                 for kind, text in (("ta1", answers.ta1), ("999", answers.functional)):

@@ -17,6 +17,7 @@ import click
 
 from edi278 import __version__
 from edi278.batch import input_files, process_file
+from edi278.ig import Guide
 from edi278.pipeline import examine
 from edi278.x12.control import FileControlNumbers
 from edi278.x12.reader import read_interchanges
@@ -36,8 +37,8 @@ STATE_DIR = click.option(
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="edi278")
 def main() -> None:
-    """X12 278 (005010X217) health care services review: validate requests and answer
-    them with TA1 and 999 acknowledgements."""
+    """X12 278 (005010X217) health care services review: validate requests against the
+    implementation guide and answer them with TA1 and 999 acknowledgements."""
 
 
 @main.command()
@@ -66,9 +67,10 @@ def process(
       edi278 process samples/inbox --outbox var/outbox
     """
     numbers = FileControlNumbers(state_dir / "control-numbers.json")
+    guide = Guide()
     totals = {"files": 0, "unanswered": 0, "received": 0, "accepted": 0}
     for path in input_files(list(paths)):
-        summary = process_file(path, outbox, datetime.now(), numbers)
+        summary = process_file(path, outbox, datetime.now(), numbers, guide)
         totals["files"] += 1
         totals["unanswered"] += not summary.answered
         totals["received"] += summary.received
@@ -106,10 +108,11 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
       edi278 validate samples/inbox/referral.x12
     """
     all_valid = True
+    guide = Guide()
     for path in paths:
         faults = []
         with open(path, "rb") as source:
-            for report in examine(source):
+            for report in examine(source, guide):
                 faults.extend(report.all_faults())
         all_valid &= not faults
         if as_json:

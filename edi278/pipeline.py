@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
+from edi278.ig import Guide
 from edi278.x12 import acks, checks, envelope
 from edi278.x12.control import ControlNumbers
 from edi278.x12.faults import Fault, Level, ta1
 from edi278.x12.reader import Group, Interchange, read_interchanges
 from edi278.x12.report import GroupReport, InterchangeReport, TransactionReport
+from edi278.x12.segment import Segment
 from edi278.x12.writer import write
 
 # Interchange control numbers remembered per file to catch a repeat (TA1 025). Bounded,
@@ -21,19 +23,22 @@ from edi278.x12.writer import write
 REPEAT_WINDOW = 10_000
 
 
-def examine(source: BinaryIO) -> Iterator[InterchangeReport]:
-    """A report per interchange (and per stretch of bytes outside any), streaming."""
+def examine(source: BinaryIO, guide: Guide | None = None) -> Iterator[InterchangeReport]:
+    """A report per interchange (and per stretch of bytes outside any), streaming.
+
+    With a `guide`, every 278 transaction set is also validated against the
+    implementation guide; without, only the envelope and X12 syntax are checked."""
     seen_interchanges: dict[tuple[str, str], None] = {}  # insertion-ordered: oldest first
     empty = True
     for interchange in read_interchanges(source):
         empty = False
-        yield _examine_interchange(interchange, seen_interchanges)
+        yield _examine_interchange(interchange, seen_interchanges, guide)
     if empty:
         yield InterchangeReport(None, faults=[ta1("023", "the file is empty: no interchange")])
 
 
 def _examine_interchange(
-    interchange: Interchange, seen: dict[tuple[str, str], None]
+    interchange: Interchange, seen: dict[tuple[str, str], None], guide: Guide | None
 ) -> InterchangeReport:
     if interchange.header is None:
         junk = interchange.junk
@@ -65,14 +70,20 @@ def _examine_interchange(
     group_numbers: set[str] = set()
     for group in interchange.groups:
         if not rejected:
-            report.groups.append(_examine_group(group, group_numbers, report.faults))
+            report.groups.append(
+                _examine_group(group, group_numbers, report.faults, header.segment, guide)
+            )
     report.faults.extend(interchange.faults)  # stray segments, known once read
     report.faults.extend(checks.check_iea(interchange))
     return report
 
 
 def _examine_group(
-    group: Group, seen_control_numbers: set[str], interchange_faults: list[Fault]
+    group: Group,
+    seen_control_numbers: set[str],
+    interchange_faults: list[Fault],
+    isa: Segment,
+    guide: Guide | None,
 ) -> GroupReport:
     faults = checks.check_gs(group, seen_control_numbers)
     interchange_faults.extend(f for f in faults if f.level is Level.INTERCHANGE)  # bad GS
@@ -80,15 +91,23 @@ def _examine_group(
     analyse = not report.rejected_as_a_whole
     transaction_numbers: set[str] = set()
     for transaction in group.transactions:
-        if analyse:
-            report.transactions.append(
-                TransactionReport(
-                    transaction.identifier,
-                    transaction.control_number,
-                    transaction.header.value(3),
-                    tuple(checks.check_transaction(transaction, group, transaction_numbers)),
-                )
+        if not analyse:
+            continue
+        faults = checks.check_transaction(transaction, group, transaction_numbers)
+        # A set cut short (no SE, or too large to keep) has its structure fault already;
+        # walking the guide over the rest would only add noise.
+        complete = transaction.trailer is not None and not transaction.truncated
+        if guide is not None and transaction.identifier == "278" and complete:
+            guide_faults = guide.validate(isa, group.header, transaction.segments)
+            faults = checks.with_trailer_code([*faults, *guide_faults])
+        report.transactions.append(
+            TransactionReport(
+                transaction.identifier,
+                transaction.control_number,
+                transaction.header.value(3),
+                tuple(faults),
             )
+        )
     report.trailer = group.trailer  # known once the transaction sets have been read
     report.received = group.count
     report.faults.extend(checks.check_ge(group))

@@ -7,7 +7,11 @@ What a strict-but-useful service does with each file, decided here:
 - bare ST..SE without an envelope is rejected with TA1 022;
 - GS01 HC (EdiFabric) rejects the group with AK905 1; GS08 005010 without the guide
   (OBOE) rejects it with AK905 2;
-- an SE01 off by one (two stupidedi transcriptions) rejects the set with IK502 4.
+- an SE01 off by one (two stupidedi transcriptions) rejects the set with IK502 4: the
+  count is how a receiver knows nothing was lost, so it is not silently corrected;
+- service lines chained to one another (HL*6*5*SS, HL*7*6*SS in the non-emergency
+  transportation request) reject the set with IK403 I12 on HL02: a 2000F's parent is
+  the event (the response to the same example parents every line on it).
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from edi278.ig import Guide
 from edi278.pipeline import acknowledge, examine
 from edi278.x12.control import MemoryControlNumbers
 from tests.conftest import NOW
 from tests.test_cli import EDI278
 
 pytestmark = pytest.mark.corpus
+GUIDE = Guide()
 
 ACCEPTED = ("999", "A", [["A"]])
 REJECTED_4010 = ("TA1", "R", "003")
@@ -54,7 +60,7 @@ EXPECTED: dict[str, list[tuple]] = {
     "stupidedi_X217_referral-response-to-request-for-review.edi": [ACCEPTED],
     "stupidedi_X217_request-for-home-health-care.edi": [("999", "R", [["R", "4"]])],
     "stupidedi_X217_request-for-medical-services-reservation.edi": [ACCEPTED],
-    "stupidedi_X217_request-for-non-emergency-transportation.edi": [ACCEPTED],
+    "stupidedi_X217_request-for-non-emergency-transportation.edi": [("999", "R", [["R", "5"]])],
     "stupidedi_X217_response-to-medical-services-reservation.edi": [ACCEPTED],
     "stupidedi_X217_response-to-non-emergency-transportation.edi": [ACCEPTED],
 }
@@ -66,7 +72,7 @@ def outcome(path: Path) -> list[tuple]:
     the IK5 of each set and the AK905 codes."""
     answers = []
     with open(path, "rb") as source:
-        for report in examine(source):
+        for report in examine(source, GUIDE):
             acks = acknowledge(report, NOW, MemoryControlNumbers())
             if acks.ta1:
                 answers.append(("TA1", report.ack_code, report.note_code))

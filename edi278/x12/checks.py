@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from edi278.x12.delimiters import ISA_LENGTH
-from edi278.x12.faults import Fault, ak9, ik3, ik4, ik5, ta1
+from edi278.x12.faults import Fault, Level, ak9, ik3, ik4, ik5, ta1
 from edi278.x12.reader import Group, Interchange, TransactionSet
 from edi278.x12.segment import Segment
 
@@ -262,10 +262,14 @@ def check_transaction(
             faults.append(ik5("3", "SE02 does not match ST02", **se_where))
     for position, segment in enumerate(transaction.segments, start=1):
         faults.extend(check_segment_syntax(segment, position))
-    if any(fault.level in ("segment", "element") for fault in faults) and not any(
-        fault.level == "transaction" and fault.code == "5" for fault in faults
-    ):
-        faults.append(ik5("5", "one or more segments in error"))
+    return with_trailer_code(faults)
+
+
+def with_trailer_code(faults: list[Fault]) -> list[Fault]:
+    """Segment and element faults reject their transaction set with IK502 5."""
+    noted = any(f.level in (Level.SEGMENT, Level.ELEMENT) and f.fatal for f in faults)
+    if noted and not any(f.level is Level.TRANSACTION and f.code == "5" for f in faults):
+        return [*faults, ik5("5", "one or more segments in error")]
     return faults
 
 

@@ -1,0 +1,307 @@
+"""Rules of the X217 guide that pyx12's map format cannot express, as code.
+
+Each rule is a pure function from a transaction set's segments (ST..SE, positions
+counted from ST = 1) to faults with 999 codes. Where the guide is unconfirmed the codes
+chosen are pinned in tests and explained in schemas/README.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from edi278.x12.faults import Fault, ik3, ik4
+from edi278.x12.segment import Segment
+
+# Hierarchical level (HL03) -> the levels its parent may have (HL02 points at one).
+PARENT_LEVELS: dict[str, frozenset[str]] = {
+    "20": frozenset(),
+    "21": frozenset({"20"}),
+    "22": frozenset({"21"}),
+    "23": frozenset({"22"}),
+    "EV": frozenset({"22", "23"}),
+    "SS": frozenset({"EV"}),
+}
+LOOPS = {"20": "2000A", "21": "2000B", "22": "2000C", "23": "2000D", "EV": "2000E", "SS": "2000F"}
+TRACE_ORIGINATOR_KINDS = "139"  # TRN03 starts 1 (EIN), 3 (DUNS) or 9 (user assigned)
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """One HL and the segments that belong to it, up to the next HL."""
+
+    position: int
+    hl: Segment
+    segments: tuple[tuple[int, Segment], ...]
+
+    @property
+    def code(self) -> str:
+        return self.hl.value(3)
+
+    @property
+    def loop_id(self) -> str | None:
+        return LOOPS.get(self.code)
+
+    def own(self) -> Iterator[tuple[int, Segment]]:
+        """The level's own segments: those before its first name loop (NM1)."""
+        for position, segment in self.segments:
+            if segment.id == "NM1":
+                return
+            yield position, segment
+
+
+def levels(segments: list[Segment]) -> list[Level]:
+    found: list[Level] = []
+    current: list[tuple[int, Segment]] = []
+    start: tuple[int, Segment] | None = None
+    for position, segment in enumerate(segments, start=1):
+        if segment.id in ("HL", "SE"):
+            if start is not None:
+                found.append(Level(start[0], start[1], tuple(current)))
+            start, current = ((position, segment), []) if segment.id == "HL" else (None, [])
+        elif start is not None:
+            current.append((position, segment))
+    return found
+
+
+def check(segments: list[Segment], response: bool) -> list[Fault]:
+    tree = levels(segments)
+    faults = [*hierarchy(tree), *events(tree, segments, response)]
+    faults += immediate_appeals(segments)
+    faults += trace_numbers(segments)
+    faults += dates(segments)
+    if response:
+        faults += decisions(tree)
+    return faults
+
+
+def _element_fault(
+    position: int,
+    segment: Segment,
+    element: int,
+    data_element: str,
+    code: str,
+    message: str,
+    loop_id: str | None = None,
+    component: int | None = None,
+    bad_value: str | None = None,
+) -> list[Fault]:
+    where = {"segment_id": segment.id, "segment_position": position, "loop_id": loop_id}
+    return [
+        ik3("8", "segment has data element errors", **where),
+        ik4(
+            code,
+            message,
+            element=element,
+            component=component,
+            data_element=data_element,
+            bad_value=bad_value if bad_value is not None else segment.value(element),
+            **where,
+        ),
+    ]
+
+
+def hierarchy(tree: list[Level]) -> list[Fault]:
+    """HL01 counts 1, 2, 3 ...; HL02 names an earlier HL of the level above; HL04 says
+    whether children follow. Faults: IK403 I12 (implementation pattern match failure)."""
+    faults: list[Fault] = []
+    level_of: dict[str, str] = {}
+    children: dict[str, int] = {}
+    for number, level in enumerate(tree, start=1):
+        hl, loop_id = level.hl, level.loop_id
+        if hl.value(1) != str(number):
+            faults += _element_fault(
+                level.position,
+                hl,
+                1,
+                "628",
+                "I12",
+                f"HL01 should be {number}: hierarchical IDs count 1, 2, 3",
+                loop_id,
+            )
+        parent = hl.value(2)
+        allowed = PARENT_LEVELS.get(level.code)
+        if allowed and level_of.get(parent) not in allowed:
+            faults += _element_fault(
+                level.position,
+                hl,
+                2,
+                "734",
+                "I12",
+                f"HL02 must name an earlier HL of level {' or '.join(sorted(allowed))}",
+                loop_id,
+            )
+        children[parent] = children.get(parent, 0) + 1
+        level_of.setdefault(hl.value(1), level.code)
+    for level in tree:
+        has_children = children.get(level.hl.value(1), 0) > 0
+        stated = level.hl.value(4)
+        if stated in ("0", "1") and (stated == "1") != has_children:
+            faults += _element_fault(
+                level.position,
+                level.hl,
+                4,
+                "736",
+                "I12",
+                f"HL04 is {stated} but the level has "
+                f"{'children' if has_children else 'no children'}",
+                level.loop_id,
+            )
+    return faults
+
+
+def events(tree: list[Level], segments: list[Segment], response: bool) -> list[Fault]:
+    """A request carries exactly one patient event (2000E); a response carries one when
+    the event was processed, so only the request is held to it."""
+    if response:
+        return []
+    found = [level for level in tree if level.code == "EV"]
+    if not found:
+        return [
+            ik3(
+                "3",
+                "the patient event level (2000E) is missing",
+                segment_id="HL",
+                segment_position=len(segments),
+                loop_id="2000E",
+            )
+        ]
+    return [
+        ik3(
+            "4",
+            "a request carries one patient event (2000E); this is another",
+            segment_id="HL",
+            segment_position=extra.position,
+            loop_id="2000E",
+        )
+        for extra in found[1:]
+    ]
+
+
+def immediate_appeals(segments: list[Segment]) -> list[Fault]:
+    """UM06 (level of service) is required when UM02 is 1, an immediate appeal: IK403 I9,
+    an implementation-dependent element missing (X12 RFI 2502, 2642)."""
+    faults: list[Fault] = []
+    for position, segment in enumerate(segments, start=1):
+        if segment.id == "UM" and segment.value(2) == "1" and not segment.value(6):
+            faults += _element_fault(
+                position,
+                segment,
+                6,
+                "1338",
+                "I9",
+                "UM06 is required for an immediate appeal (UM02 = 1)",
+            )
+    return faults
+
+
+def trace_numbers(segments: list[Segment]) -> list[Fault]:
+    """TRN03 is a 10-character originator ID whose first character says its kind."""
+    faults: list[Fault] = []
+    for position, segment in enumerate(segments, start=1):
+        originator = segment.value(3) if segment.id == "TRN" else ""
+        if originator and originator[0] not in TRACE_ORIGINATOR_KINDS:
+            faults += _element_fault(
+                position,
+                segment,
+                3,
+                "509",
+                "I12",
+                "TRN03 must start with 1 (EIN), 3 (DUNS) or 9 (assigned)",
+            )
+    return faults
+
+
+def _is_date(text: str) -> bool:
+    if len(text) != 8 or not text.isdigit():
+        return False
+    try:
+        date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return False
+    return True
+
+
+def _date_fault(qualifier: str, value: str) -> str | None:
+    if qualifier == "D8":
+        return None if _is_date(value) else "not a date CCYYMMDD"
+    start, dash, end = value.partition("-")
+    if not (dash and _is_date(start) and _is_date(end)):
+        return "not a date range CCYYMMDD-CCYYMMDD"
+    return "the range ends before it starts" if end < start else None
+
+
+def dates(segments: list[Segment]) -> list[Fault]:
+    """Every value qualified D8 or RD8 (in DTP, DMG, CR6 and the HI composites) is a real
+    date, and a range does not end before it starts: IK403 8, invalid date."""
+    faults: list[Fault] = []
+    for position, segment in enumerate(segments, start=1):
+        for index, element in enumerate(segment.elements[:-1], start=1):
+            qualifier = element[0][0]
+            if qualifier in ("D8", "RD8") and len(element[0]) == 1:
+                value = segment.value(index + 1)
+                problem = _date_fault(qualifier, value)
+                if problem:
+                    faults += _element_fault(
+                        position,
+                        segment,
+                        index + 1,
+                        "1251",
+                        "8",
+                        f"{segment.id}{index + 1:02d} is {problem}",
+                    )
+        for index, element in enumerate(segment.elements, start=1):
+            components = element[0]
+            for c in range(len(components) - 1):
+                if components[c] in ("D8", "RD8") and components[c + 1]:
+                    problem = _date_fault(components[c], components[c + 1])
+                    if problem:
+                        faults += _element_fault(
+                            position,
+                            segment,
+                            index,
+                            "1251",
+                            "8",
+                            f"{segment.id}{index:02d}-{c + 2} is {problem}",
+                            component=c + 2,
+                            bad_value=components[c + 1],
+                        )
+    return faults
+
+
+def decisions(tree: list[Level]) -> list[Fault]:
+    """In a response, a processed event carries a decision (HCR) and one that failed
+    validation an AAA instead, never both (X12 RFI 941). HCR beside AAA: IK304 I9;
+    neither: IK304 I6, an implementation-dependent segment missing. A service line may
+    carry both or neither: the TR3's own examples answer lines without HCR, the decision
+    standing at the event; there only HCR beside AAA is a fault."""
+    faults: list[Fault] = []
+    for level in tree:
+        if level.code not in ("EV", "SS"):
+            continue
+        own = list(level.own())
+        hcr = next(((p, s) for p, s in own if s.id == "HCR"), None)
+        aaa = any(s.id == "AAA" for _, s in own)
+        if hcr and aaa:
+            faults.append(
+                ik3(
+                    "I9",
+                    "HCR beside AAA: a review that failed validation gets no decision",
+                    segment_id="HCR",
+                    segment_position=hcr[0],
+                    loop_id=level.loop_id,
+                )
+            )
+        elif not hcr and not aaa and level.code == "EV":
+            faults.append(
+                ik3(
+                    "I6",
+                    "a processed review needs its decision (HCR), or AAA "
+                    "saying why it was not processed",
+                    segment_id="HCR",
+                    segment_position=level.position,
+                    loop_id=level.loop_id,
+                )
+            )
+    return faults
