@@ -3,11 +3,13 @@ schemas/ (through pyx12) and the rules the map format cannot express (in `rules`
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from edi278.ig import rules
-from edi278.x12.faults import Fault, ik3, ik4
+from edi278.x12.faults import Fault, Level, ik3, ik4
 from edi278.x12.segment import Segment
 
 SCHEMAS = Path(__file__).parents[2] / "schemas"
@@ -19,12 +21,42 @@ MAPS = {
 }
 
 
+@dataclass(slots=True)
+class Catalog:
+    """What a map defines, for naming faults better than pyx12 does: each segment ID
+    with the codes its first element may take (None: any value), and how many
+    components each element position may carry (1 for a simple element)."""
+
+    qualifiers: dict[str, set[str] | None] = field(default_factory=dict)
+    components: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, path: Path) -> Catalog:
+        catalog = cls()
+        for segment in ET.parse(path).getroot().iter("segment"):
+            segment_id = segment.get("xid", "")
+            first = segment.find("element[seq='01']")
+            if first is None:  # a composite first element: its first component qualifies
+                first = segment.find("composite[seq='01']/element[seq='01']")
+            codes = {c.text or "" for c in first.iter("code")} if first is not None else set()
+            known = catalog.qualifiers.get(segment_id, set())
+            catalog.qualifiers[segment_id] = None if known is None or not codes else known | codes
+            for item in segment:
+                if item.tag in ("element", "composite"):
+                    position = int(item.findtext("seq") or 0)
+                    count = len(item.findall("element")) if item.tag == "composite" else 1
+                    key = (segment_id, position)
+                    catalog.components[key] = max(count, catalog.components.get(key, 0))
+        return catalog
+
+
 class Guide:
     """Validates transaction sets; loads each map once, on first use."""
 
     def __init__(self, schemas: Path = SCHEMAS) -> None:
         self.schemas = schemas
         self._maps: dict[str, Any] = {}
+        self._catalogs: dict[str, Catalog] = {}
 
     def _map(self, filename: str) -> Any:
         if filename not in self._maps:
@@ -32,6 +64,11 @@ class Guide:
 
             self._maps[filename] = bridge.load_map(self.schemas / filename)
         return self._maps[filename]
+
+    def _catalog(self, filename: str) -> Catalog:
+        if filename not in self._catalogs:
+            self._catalogs[filename] = Catalog.of(self.schemas / filename)
+        return self._catalogs[filename]
 
     def validate(self, isa: Segment, gs: Segment, segments: list[Segment]) -> list[Fault]:
         """Faults of one transaction set (ST..SE), ordered by position."""
@@ -59,9 +96,89 @@ class Guide:
         from edi278.ig import bridge
 
         filename = filename or MAPS[(gs.value(8), "13")]
-        found = bridge.validate(self._map(filename), isa, gs, segments)
+        catalog = self._catalog(filename)
+        others = [self._catalog(f) for f in set(MAPS.values()) - {filename}]
+        found = too_many_components(segments, catalog)
+        if not found:  # pyx12 cannot read a composite longer than its map (IndexError)
+            raw = bridge.validate(self._map(filename), isa, gs, segments)
+            found = renamed(raw, segments, catalog, others)
         found += rules.check(segments, response=purpose == "11")
         return _ordered(_unique(found))
+
+
+def too_many_components(segments: list[Segment], catalog: Catalog) -> list[Fault]:
+    """IK403 13 for an element with more components than the guide gives it."""
+    faults: list[Fault] = []
+    for position, segment in enumerate(segments, start=1):
+        for index, element in enumerate(segment.elements, start=1):
+            allowed = catalog.components.get((segment.id, index))
+            given = max(len(repetition) for repetition in element)
+            if allowed is not None and given > allowed:
+                where = {"segment_id": segment.id, "segment_position": position}
+                faults += [
+                    ik3("8", "segment has data element errors", **where),
+                    ik4(
+                        "13",
+                        f"{segment.id}{index:02d} has {given} components, the guide "
+                        f"allows {allowed}",
+                        element=index,
+                        **where,
+                    ),
+                ]
+    return faults
+
+
+def renamed(
+    faults: list[Fault], segments: list[Segment], catalog: Catalog, others: list[Catalog]
+) -> list[Fault]:
+    """pyx12 calls every segment it cannot place "not found" (IK304 1). Say more where
+    we can: a known segment whose qualifier (first element) is not one the guide lists
+    gets IK304 8 with IK403 7 on that element; a known one in the wrong place IK304 7
+    (not in proper sequence); one this direction of the guide does not use (HCR in a
+    request) IK304 I4. The "mandatory segment missing" pyx12 adds after a segment with a
+    bad qualifier is dropped: the segment is there, its code is what is wrong."""
+    kept: list[Fault] = []
+    requalified: set[str] = set()
+    for fault in faults:
+        position = fault.segment_position or 0
+        if fault.level is Level.SEGMENT and fault.code == "1" and 0 < position <= len(segments):
+            segment = segments[position - 1]
+            where = {
+                "segment_id": segment.id,
+                "segment_position": position,
+                "loop_id": fault.loop_id,
+            }
+            codes = catalog.qualifiers.get(segment.id, set())
+            if segment.id not in catalog.qualifiers:
+                if any(segment.id in other.qualifiers for other in others):
+                    kept.append(
+                        ik3(
+                            "I4",
+                            f"{segment.id} is not used in this direction of the guide",
+                            **where,
+                        )
+                    )
+                    continue
+            elif codes is not None and segment.value(1) not in codes:
+                requalified.add(segment.id)
+                kept += [
+                    ik3("8", "segment has data element errors", **where),
+                    ik4(
+                        "7",
+                        f"{segment.value(1)!r} is not a code the guide lists for {segment.id}01",
+                        element=1,
+                        bad_value=segment.value(1),
+                        **where,
+                    ),
+                ]
+                continue
+            else:
+                kept.append(ik3("7", f"{segment.id} is not in its proper place", **where))
+                continue
+        if fault.level is Level.SEGMENT and fault.code == "3" and fault.segment_id in requalified:
+            continue
+        kept.append(fault)
+    return kept
 
 
 def _unique(faults: list[Fault]) -> list[Fault]:

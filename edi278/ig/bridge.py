@@ -153,6 +153,45 @@ def _note(errors: Any, segment_id: str, node: Any, segment: Any, source: Any) ->
         )
 
 
+# What each code means (reference 2.6): our messages say this, never pyx12's text,
+# which quotes the data.
+SEGMENT_CODES = {
+    "1": "unrecognized segment ID",
+    "2": "unexpected segment",
+    "3": "required segment missing",
+    "4": "loop occurs over maximum times",
+    "5": "segment exceeds maximum use",
+    "6": "segment not in defined transaction set",
+    "7": "segment not in proper sequence",
+    "8": "segment has data element errors",
+    "I4": "implementation not-used segment present",
+    "I6": "implementation dependent segment missing",
+    "I7": "implementation loop occurs under minimum times",
+    "I8": "implementation segment below minimum use",
+    "I9": "implementation dependent not-used segment present",
+}
+ELEMENT_CODES = {
+    "1": "required data element missing",
+    "2": "conditional required data element missing",
+    "3": "too many data elements",
+    "4": "data element too short",
+    "5": "data element too long",
+    "6": "invalid character in data element",
+    "7": "invalid code value",
+    "8": "invalid date",
+    "9": "invalid time",
+    "10": "exclusion condition violated",
+    "12": "too many repetitions",
+    "13": "too many components",
+    "I6": "code value not used in implementation",
+    "I9": "implementation dependent data element missing",
+    "I10": "implementation not-used data element present",
+    "I11": "implementation too few repetitions",
+    "I12": "implementation pattern match failure",
+    "I13": "implementation dependent not-used data element present",
+}
+
+
 class _Collector:
     """A visitor over pyx12's error tree that keeps what belongs in a 999 (segment and
     element notes, transaction set codes); envelope matters are ours, not pyx12's."""
@@ -167,14 +206,19 @@ class _Collector:
         raise AttributeError(name)
 
     def visit_st_pre(self, node: Any) -> None:
-        for code, message in node.errors:
+        for code, _ in node.errors:
             if code not in ("2", "3", "4"):  # trailer counts and numbers: our checks own them
-                self.faults.append(ik5(code, message))
+                self.faults.append(ik5(code, "transaction set error noted by the guide"))
 
     def visit_seg(self, node: Any) -> None:
         self._segment = node
         for error in node.errors:
-            code, message = error[0], error[1]
+            code = error[0]
+            # the name is of the map node the walker stood on: only the segment's own
+            # when the segment was placed
+            placed = code not in ("1", "2", "6", "7") and node.name != "Unknown"
+            name = f" ({node.name})" if placed and node.name else ""
+            message = f"{node.seg_id}{name}: {SEGMENT_CODES.get(code, 'segment error')}"
             self.faults.append(
                 ik3(
                     code,
@@ -187,7 +231,13 @@ class _Collector:
 
     def visit_ele(self, node: Any) -> None:
         segment = self._segment
-        for code, message, bad_value in node.errors:
+        for code, original, bad_value in node.errors:
+            if code == "10" and "Not Used" in original:
+                code = "I10"  # pyx12 files a not-used element under the 4010 code
+            reference = f"{segment.seg_id if segment else ''}{node.ele_pos:02d}"
+            if node.subele_pos:
+                reference += f"-{node.subele_pos}"
+            message = f"{reference} ({node.name}): {ELEMENT_CODES.get(code, 'element error')}"
             self.faults.append(
                 ik4(
                     code,
