@@ -28,6 +28,7 @@ class Catalog:
     components each element position may carry (1 for a simple element)."""
 
     qualifiers: dict[str, set[str] | None] = field(default_factory=dict)
+    qualifier_elements: dict[str, str] = field(default_factory=dict)  # its data element
     components: dict[tuple[str, int], int] = field(default_factory=dict)
 
     @classmethod
@@ -38,7 +39,11 @@ class Catalog:
             first = segment.find("element[seq='01']")
             if first is None:  # a composite first element: its first component qualifies
                 first = segment.find("composite[seq='01']/element[seq='01']")
+            if first is None:  # a composite first element: its first component qualifies
+                first = segment.find("composite[seq='01']/element[seq='01']")
             codes = {c.text or "" for c in first.iter("code")} if first is not None else set()
+            if first is not None:
+                catalog.qualifier_elements[segment_id] = first.findtext("data_ele") or ""
             known = catalog.qualifiers.get(segment_id, set())
             catalog.qualifiers[segment_id] = None if known is None or not codes else known | codes
             for item in segment:
@@ -99,11 +104,16 @@ class Guide:
         catalog = self._catalog(filename)
         others = [self._catalog(f) for f in set(MAPS.values()) - {filename}]
         found = too_many_components(segments, catalog)
+        loop_at: dict[int, str | None] = {}
         if not found:  # pyx12 cannot read a composite longer than its map (IndexError)
-            raw = bridge.validate(self._map(filename), isa, gs, segments)
+            raw, loop_at = bridge.validate(self._map(filename), isa, gs, segments)
             found = renamed(raw, segments, catalog, others)
         found += rules.check(segments, response=purpose == "11")
-        return _ordered(_unique(found))
+        located = [
+            f.at(loop_id=loop_at.get(f.segment_position or 0)) if f.loop_id is None else f
+            for f in found
+        ]
+        return _ordered(_unique(located))
 
 
 def too_many_components(segments: list[Segment], catalog: Catalog) -> list[Fault]:
@@ -139,10 +149,16 @@ def renamed(
     bad qualifier is dropped: the segment is there, its code is what is wrong."""
     kept: list[Fault] = []
     requalified: set[str] = set()
+    lost_at = 0  # an HL pyx12 could not place: its level's segments cannot be placed either
     for fault in faults:
         position = fault.segment_position or 0
         if fault.level is Level.SEGMENT and fault.code == "1" and 0 < position <= len(segments):
             segment = segments[position - 1]
+            if segment.id == "HL" and segment.value(3) not in rules.PARENT_LEVELS:
+                lost_at = position
+                continue  # the rules name the bad HL03
+            if lost_at and not any(s.id == "HL" for s in segments[lost_at : position - 1]):
+                continue
             where = {
                 "segment_id": segment.id,
                 "segment_position": position,
@@ -165,8 +181,10 @@ def renamed(
                     ik3("8", "segment has data element errors", **where),
                     ik4(
                         "7",
-                        f"{segment.value(1)!r} is not a code the guide lists for {segment.id}01",
+                        f"{segment.id}01: not a code the guide lists",
                         element=1,
+                        component=1 if len(segment.element(1)[0]) > 1 else None,
+                        data_element=catalog.qualifier_elements.get(segment.id),
                         bad_value=segment.value(1),
                         **where,
                     ),

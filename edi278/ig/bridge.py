@@ -78,8 +78,11 @@ def _interchange_text(isa: Segment, gs: Segment, segments: list[Segment]) -> str
     )
 
 
-def validate(guide_map: Any, isa: Segment, gs: Segment, segments: list[Segment]) -> list[Fault]:
-    """Faults of one transaction set (ST..SE) against a guide map."""
+def validate(
+    guide_map: Any, isa: Segment, gs: Segment, segments: list[Segment]
+) -> tuple[list[Fault], dict[int, str | None]]:
+    """Faults of one transaction set (ST..SE) against a guide map, and the guide loop
+    each segment position stands in."""
     try:
         return _walk(guide_map, _interchange_text(isa, gs, segments))
     except (
@@ -93,20 +96,20 @@ def validate(guide_map: Any, isa: Segment, gs: Segment, segments: list[Segment])
     ) as error:
         # pyx12 has known crashes on hostile input (a composite with more components than
         # the map defines raises IndexError); the set is rejected with the reason.
-        return [
-            ik5(
-                "5",
-                f"the guide validator could not read this transaction set "
-                f"({type(error).__name__}); check its structure",
-            )
-        ]
+        fault = ik5(
+            "5",
+            f"the guide validator could not read this transaction set "
+            f"({type(error).__name__}); check its structure",
+        )
+        return [fault], {}
 
 
-def _walk(guide_map: Any, text: str) -> list[Fault]:
+def _walk(guide_map: Any, text: str) -> tuple[list[Fault], dict[int, str | None]]:
     source = pyx12.x12file.X12Reader(io.StringIO(text))
     errors = pyx12.error_handler.err_handler()
     walker = walk_tree()
     node = guide_map.getnodebypath("/ISA_LOOP/ISA")
+    loop_at: dict[int, str | None] = {}  # segment position in the set -> its loop in the map
     for segment in source:
         segment_id = segment.get_seg_id()
         if segment_id == "ISA":
@@ -120,6 +123,7 @@ def _walk(guide_map: Any, text: str) -> list[Fault]:
                 node, segment, source.get_seg_count(), source.get_cur_line(), source.get_ls_id()
             )
             apply_walk_errors(errors, walk_errors)
+            loop_at[source.get_seg_count()] = _loop_id(found or node)
             if found is None:
                 continue  # not in the map: noted by the walker, nothing to check inside
             node = found
@@ -130,7 +134,15 @@ def _walk(guide_map: Any, text: str) -> list[Fault]:
     errors.handle_errors(source.pop_errors())
     collector = _Collector()
     errors.accept(collector)
-    return collector.faults
+    return collector.faults, loop_at
+
+
+def _loop_id(node: Any) -> str | None:
+    """The guide loop (2000A, 2010EA ...) a map node stands in; None in the envelope and
+    the header and detail wrappers."""
+    loop = node.parent if node is not None and not node.is_loop() else node
+    loop_id = getattr(loop, "id", None)
+    return loop_id if loop_id and loop_id[:1].isdigit() else None
 
 
 def _note(errors: Any, segment_id: str, node: Any, segment: Any, source: Any) -> None:
@@ -214,6 +226,8 @@ class _Collector:
         self._segment = node
         for error in node.errors:
             code = error[0]
+            if code not in SEGMENT_CODES:
+                continue  # pyx12's own notes (HL1, HL2: our rules judge HL; SEG1, LX)
             # the name is of the map node the walker stood on: only the segment's own
             # when the segment was placed
             placed = code not in ("1", "2", "6", "7") and node.name != "Unknown"
@@ -225,7 +239,6 @@ class _Collector:
                     message,
                     segment_id=node.seg_id,
                     segment_position=node.seg_count,
-                    loop_id=node.ls_id or None,
                 )
             )
 
@@ -234,6 +247,8 @@ class _Collector:
         for code, original, bad_value in node.errors:
             if code == "10" and "Not Used" in original:
                 code = "I10"  # pyx12 files a not-used element under the 4010 code
+            if code not in ELEMENT_CODES:
+                continue
             reference = f"{segment.seg_id if segment else ''}{node.ele_pos:02d}"
             if node.subele_pos:
                 reference += f"-{node.subele_pos}"
@@ -244,7 +259,6 @@ class _Collector:
                     message,
                     segment_id=segment.seg_id if segment else None,
                     segment_position=segment.seg_count if segment else None,
-                    loop_id=(segment.ls_id or None) if segment else None,
                     element=node.ele_pos,
                     component=node.subele_pos,
                     repetition=node.repeat_pos,

@@ -120,6 +120,16 @@ def hierarchy(tree: list[Level]) -> list[Fault]:
                 f"HL01 should be {number}: hierarchical IDs count 1, 2, 3",
                 loop_id,
             )
+        if level.code not in PARENT_LEVELS:  # no loop to name: "" keeps one from being guessed
+            faults += _element_fault(
+                level.position,
+                hl,
+                3,
+                "735",
+                "7",
+                "HL03 is not a level of this guide (20, 21, 22, 23, EV, SS)",
+                loop_id="",
+            )
         parent = hl.value(2)
         allowed = PARENT_LEVELS.get(level.code)
         if allowed and level_of.get(parent) not in allowed:

@@ -13,6 +13,7 @@ from edi278.x12.report import GroupReport, InterchangeReport
 from edi278.x12.segment import Segment
 
 BAD_VALUE_LENGTH = 99  # IK404 is AN 1/99
+LOOP_IDENTIFIER_LENGTH = 4  # IK303 is AN 1/4
 
 
 def ta1(report: InterchangeReport, now: datetime) -> Segment:
@@ -86,11 +87,18 @@ def _segment_notes(faults: tuple[Fault, ...], forbidden: str) -> Iterator[Segmen
                 "IK3",
                 printable_id(fault.segment_id or ""),
                 str(position),
-                fault.loop_id or "",
+                _loop_identifier(fault.loop_id),
                 fault.code,
             )
         for fault in element_faults:
             yield _ik4(fault, forbidden)
+
+
+def _loop_identifier(loop_id: str | None) -> str:
+    """IK303 is X12 element 447, AN 1/4: a TR3 loop ID such as 2010EA does not fit, and a
+    cut one would point at the wrong loop, so it is sent only when it fits whole. Our own
+    reports (validate, --json) always name the loop."""
+    return loop_id if loop_id and len(loop_id) <= LOOP_IDENTIFIER_LENGTH else ""
 
 
 def _ik4(fault: Fault, forbidden: str) -> Segment:
