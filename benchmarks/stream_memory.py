@@ -45,7 +45,7 @@ MODES = ("split", "reader", "pipeline")
 LABELS = {
     "split": "(a) ceiling: 1 MiB reads split on `~`",
     "reader": "(b) `read_interchanges` to every segment",
-    "pipeline": "(c) `examine` + `acknowledge` (999)",
+    "pipeline": "(c) envelope checks + 999 (`examine` without the guide, `acknowledge`)",
 }
 
 RESULTS_HEADER = """# Benchmarks
