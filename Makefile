@@ -32,6 +32,7 @@ lint: $(VENV)/.installed-lint
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/stream_memory.py
+	$(BIN)/python benchmarks/guide_latency.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

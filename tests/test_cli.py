@@ -50,6 +50,15 @@ def test_process_answers_every_sample_with_a_999(workdir):
         assert ack.startswith("ISA") and "ST*999*0001*005010X231A1" in ack.replace("|", "*")
     by_name = {Path(s["input"]).name: s for s in summaries}
     assert by_name["referral-wrong-segment-count.x12"]["status"] == "rejected"
+    # guide-level: an immediate appeal without its level of service
+    appeal = by_name["appeal-without-level-of-service.x12"]
+    assert appeal["status"] == "rejected"
+    assert [(f["ack"], f.get("loop_id"), f.get("element")) for f in appeal["faults"]] == [
+        ("IK304 8", "2000E", None),
+        ("IK403 I9", "2000E", 6),
+        ("IK502 5", None, None),
+    ]
+    assert "IK4*6*1338*I9~" in (outbox / "appeal-without-level-of-service.999").read_text()
     assert by_name["dependent-mri-batch.edi"]["transaction_sets"] == {
         "received": 2,
         "accepted": 2,
@@ -91,8 +100,8 @@ def test_process_answers_a_rejected_envelope_with_a_ta1_only(workdir):
 def test_process_text_summary(workdir):
     result = run("process", str(SAMPLES / "inbox"), "--outbox", str(workdir / "o"), cwd=workdir)
     assert result.returncode == 0
-    assert "5 transaction set(s)" in result.stdout.splitlines()[-1]
-    assert "4 file(s)" in result.stdout.splitlines()[-1]
+    assert "4/6 transaction set(s)" in result.stdout.splitlines()[-1]
+    assert "5 file(s)" in result.stdout.splitlines()[-1]
     assert (
         run(
             "process",
@@ -189,4 +198,4 @@ def test_make_run_style_invocation_from_a_fresh_directory(workdir):
     shutil.copytree(SAMPLES / "inbox", workdir / "inbox")
     result = run("process", "inbox", "--outbox", "var/outbox", cwd=workdir)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.suffix for p in (workdir / "var" / "outbox").iterdir()).count(".999") == 4
+    assert sorted(p.suffix for p in (workdir / "var" / "outbox").iterdir()).count(".999") == 5

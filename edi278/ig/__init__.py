@@ -109,11 +109,7 @@ class Guide:
             raw, loop_at = bridge.validate(self._map(filename), isa, gs, segments)
             found = renamed(raw, segments, catalog, others)
         found += rules.check(segments, response=purpose == "11")
-        located = [
-            f.at(loop_id=loop_at.get(f.segment_position or 0)) if f.loop_id is None else f
-            for f in found
-        ]
-        return _ordered(_unique(located))
+        return _ordered(_unique([_locate(f, segments, loop_at) for f in found]))
 
 
 def too_many_components(segments: list[Segment], catalog: Catalog) -> list[Fault]:
@@ -197,6 +193,17 @@ def renamed(
             continue
         kept.append(fault)
     return kept
+
+
+def _locate(fault: Fault, segments: list[Segment], loop_at: dict[int, str | None]) -> Fault:
+    """Add what the guide stages do not know: the guide loop from the map walk, and where
+    in the file the segment is."""
+    position = fault.segment_position or 0
+    if not 0 < position <= len(segments):
+        return fault
+    segment = segments[position - 1]
+    loop_id = loop_at.get(position) if fault.loop_id is None else fault.loop_id
+    return fault.at(loop_id=loop_id, file_segment=segment.file_segment, offset=segment.offset)
 
 
 def _unique(faults: list[Fault]) -> list[Fault]:
