@@ -14,11 +14,21 @@ from edi278.x12.segment import Segment
 
 SCHEMAS = Path(__file__).parents[2] / "schemas"
 
-# (GS08, BHT02) -> map file; BHT02 13 is a request for review, 11 the response to one.
+# (GS08, BHT02) -> map file. X217: 13 a request for review, 11 the response to one.
+# X215 (inquiry) and X216 (notification) are mapped as far as the reference supports them;
+# the envelope checks still take only X217 until the issues that answer them.
 MAPS = {
     ("005010X217", "13"): "278.5010.X217.xml",
     ("005010X217", "11"): "278.5010.X217.response.xml",
+    ("005010X215", "13"): "278.5010.X215.xml",
+    ("005010X215", "28"): "278.5010.X215.xml",
+    ("005010X215", "11"): "278.5010.X215.response.xml",
+    ("005010X216", "14"): "278.5010.X216.xml",
+    ("005010X216", "22"): "278.5010.X216.xml",
+    ("005010X216", "CN"): "278.5010.X216.xml",
+    ("005010X216", "11"): "278.5010.X216.response.xml",
 }
+RESPONSES = frozenset({"11"})
 
 
 @dataclass(slots=True)
@@ -84,7 +94,7 @@ class Guide:
             return [
                 ik3(
                     "8",
-                    "BHT02 must be 13 (request) or 11 (response)",
+                    "BHT02 is not a purpose of this guide (X217: 13 request, 11 response)",
                     segment_id="BHT",
                     segment_position=2,
                 ),
@@ -100,7 +110,7 @@ class Guide:
             ]
         from edi278.ig import bridge
 
-        filename = filename or MAPS[(gs.value(8), "13")]
+        filename = filename or next(f for (guide, _), f in MAPS.items() if guide == gs.value(8))
         catalog = self._catalog(filename)
         others = [self._catalog(f) for f in set(MAPS.values()) - {filename}]
         found = too_many_components(segments, catalog)
@@ -108,7 +118,8 @@ class Guide:
         if not found:  # pyx12 cannot read a composite longer than its map (IndexError)
             raw, loop_at = bridge.validate(self._map(filename), isa, gs, segments)
             found = renamed(raw, segments, catalog, others)
-        found += rules.check(segments, response=purpose == "11")
+        review = gs.value(8) == "005010X217"
+        found += rules.check(segments, response=purpose in RESPONSES, review=review)
         return _ordered(_unique([_locate(f, segments, loop_at) for f in found]))
 
 

@@ -123,7 +123,8 @@ def _walk(guide_map: Any, text: str) -> tuple[list[Fault], dict[int, str | None]
                 node, segment, source.get_seg_count(), source.get_cur_line(), source.get_ls_id()
             )
             apply_walk_errors(errors, walk_errors)
-            loop_at[source.get_seg_count()] = _loop_id(found or node)
+            if segment_id not in ("ST", "SE", "GE", "IEA"):  # counted apart from the set
+                loop_at[source.get_seg_count()] = _loop_id(found or node)
             if found is None:
                 continue  # not in the map: noted by the walker, nothing to check inside
             node = found

@@ -41,23 +41,33 @@ class MapSpec:
     title: str
 
 
+def _both(guide: str, request: str, response: str) -> tuple[MapSpec, MapSpec]:
+    """A guide's two maps, from one source: the request side and the response side."""
+    source = f"278.5010.{guide}.map"
+    return (
+        MapSpec(
+            source,
+            f"278.5010.{guide}.xml",
+            "278",
+            f"005010{guide}",
+            "request",
+            f"HIPAA Health Care Services Review: {request} {guide}-278",
+        ),
+        MapSpec(
+            source,
+            f"278.5010.{guide}.response.xml",
+            "278",
+            f"005010{guide}",
+            "response",
+            f"HIPAA Health Care Services Review: {response} {guide}-278",
+        ),
+    )
+
+
 MAPS = (
-    MapSpec(
-        "278.5010.X217.map",
-        "278.5010.X217.xml",
-        "278",
-        "005010X217",
-        "request",
-        "HIPAA Health Care Services Review: Request for Review X217-278",
-    ),
-    MapSpec(
-        "278.5010.X217.map",
-        "278.5010.X217.response.xml",
-        "278",
-        "005010X217",
-        "response",
-        "HIPAA Health Care Services Review: Response to Request for Review X217-278",
-    ),
+    *_both("X217", "Request for Review", "Response to Request for Review"),
+    *_both("X215", "Inquiry", "Response to Inquiry"),
+    *_both("X216", "Notification", "Notification Acknowledgment"),
 )
 
 

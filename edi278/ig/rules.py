@@ -65,14 +65,18 @@ def levels(segments: list[Segment]) -> list[Level]:
     return found
 
 
-def check(segments: list[Segment], response: bool) -> list[Fault]:
+def check(segments: list[Segment], response: bool, review: bool = True) -> list[Fault]:
+    """Every rule for a transaction set. `review` is true for X217 (request for review and
+    its response): one event per request and a decision per processed event are its
+    rules; the inquiry and notification guides are held to the others only."""
     tree = levels(segments)
-    faults = [*hierarchy(tree), *events(tree, segments, response)]
-    faults += immediate_appeals(segments)
+    faults = [*hierarchy(tree), *immediate_appeals(segments)]
     faults += trace_numbers(segments)
     faults += dates(segments)
-    if response:
-        faults += decisions(tree)
+    if review:
+        faults += events(tree, segments, response)
+        if response:
+            faults += decisions(tree)
     return faults
 
 
