@@ -100,7 +100,7 @@ class Guide:
                 ),
                 ik4(
                     "7",
-                    f"BHT02 {purpose!r} is not a purpose this guide knows",
+                    "BHT02 is not a purpose this guide knows",
                     segment_id="BHT",
                     segment_position=2,
                     element=2,
@@ -110,15 +110,20 @@ class Guide:
             ]
         from edi278.ig import bridge
 
-        filename = filename or next(f for (guide, _), f in MAPS.items() if guide == gs.value(8))
+        guide = gs.value(8)
+        maps = [f for (convention, _), f in MAPS.items() if convention == guide]
+        if not maps:
+            raise ValueError(f"no map for {guide!r}: the envelope checks take only mapped guides")
+        filename = filename or maps[0]  # no BHT: the request side names what is missing
         catalog = self._catalog(filename)
-        others = [self._catalog(f) for f in set(MAPS.values()) - {filename}]
+        # the guide's other direction: a segment only it uses is "not used" here (I4)
+        others = [self._catalog(f) for f in dict.fromkeys(maps) if f != filename]
         found = too_many_components(segments, catalog)
         loop_at: dict[int, str | None] = {}
         if not found:  # pyx12 cannot read a composite longer than its map (IndexError)
             raw, loop_at = bridge.validate(self._map(filename), isa, gs, segments)
             found = renamed(raw, segments, catalog, others)
-        review = gs.value(8) == "005010X217"
+        review = guide == "005010X217"
         found += rules.check(segments, response=purpose in RESPONSES, review=review)
         return _ordered(_unique([_locate(f, segments, loop_at) for f in found]))
 
