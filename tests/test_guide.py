@@ -7,6 +7,8 @@ import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edi278.ig import Guide
 from edi278.pipeline import acknowledge, examine
@@ -338,3 +340,45 @@ def test_our_reports_name_the_loop_the_999_cannot_carry(name, where):
     (report,) = list(examine(io.BytesIO(data.encode()), GUIDE))
     (element,) = [f for f in report.all_faults() if f.level == "element"]
     assert (element.segment_id, element.segment_position, element.loop_id, element.element) == where
+
+
+SEGMENT_IDS = ["HL", "NM1", "UM", "HCR", "AAA", "TRN", "DTP", "HI", "SV1", "REF", "PER", "ZZ"]
+
+
+@st.composite
+def hostile_bodies(draw):
+    """The request with some segments replaced by arbitrary ones: known and unknown IDs,
+    too many elements, components and repetitions, odd characters."""
+    body = list(draw(st.sampled_from([REQUEST, RESPONSE])))
+    text = st.text(alphabet="AZ09 .-:^", max_size=12)
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        elements = draw(st.lists(text, max_size=14))
+        segment = "*".join([draw(st.sampled_from(SEGMENT_IDS)), *elements])
+        index = draw(st.integers(min_value=1, max_value=len(body) - 1))
+        if draw(st.booleans()):
+            body[index] = segment
+        else:
+            body.insert(index, segment)
+    return body
+
+
+@settings(max_examples=60, deadline=None)
+@given(hostile_bodies())
+def test_hostile_transaction_sets_are_answered_never_raised(body):
+    """Whatever pyx12 makes of it, the set is answered: a 999 line per set, never a crash."""
+    notes = notes_for(body)
+    assert notes[-1].startswith("IK5*")
+
+
+def test_a_crash_inside_pyx12_becomes_a_rejection_with_the_reason(monkeypatch):
+    from edi278.ig import bridge
+
+    def crash(*_):
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(bridge, "_walk", crash)
+    assert notes_for(REQUEST) == ["IK5*R*5"]
+    data = interchange(groups=[group(sets=[transaction(body=REQUEST)])])
+    (report,) = list(examine(io.BytesIO(data.encode()), GUIDE))
+    (fault,) = report.all_faults()
+    assert "could not read this transaction set (IndexError)" in fault.message
