@@ -175,9 +175,9 @@ def _interchange_segments(
             stripped = piece.lstrip(WHITESPACE)
             if not stripped:
                 continue
+            start = piece_start + len(piece) - len(stripped)
             if strip_carriage_return and stripped[-1] == "\r":
                 stripped = stripped[:-1]
-            start = piece_start + len(piece) - len(piece.lstrip(WHITESPACE))
             if len(piece) > MAX_SEGMENT_LENGTH:
                 window.pos = min(cursor, len(text))
                 counter[0] += 1
