@@ -41,7 +41,7 @@ def main() -> None:
     implementation guide and answer them with TA1 and 999 acknowledgements."""
 
 
-@main.command()
+@main.command(short_help="Answer X12 files with 999s (and TA1s) in an outbox.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--outbox",
@@ -94,7 +94,7 @@ def process(
     sys.exit(1 if totals["unanswered"] else 0)
 
 
-@main.command()
+@main.command(short_help="Check X12 files against the envelope rules and the X217 guide.")
 @click.argument(
     "paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
@@ -135,7 +135,7 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
     sys.exit(0 if all_valid else 1)
 
 
-@main.command()
+@main.command(short_help="Print the segment tree of an X12 file (JSON), or write it back (X12).")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--format",
