@@ -11,7 +11,7 @@ from pathlib import Path
 
 from edi278.ig import Guide
 from edi278.outbox import AtomicFile, answer_stem
-from edi278.pipeline import acknowledge, examine
+from edi278.pipeline import DecisionSource, acknowledge, examine
 from edi278.x12.control import ControlNumbers
 from edi278.x12.report import InterchangeReport
 from edi278.x12.writer import encode
@@ -87,8 +87,15 @@ def input_files(paths: list[Path]) -> Iterator[Path]:
 
 
 def process_file(
-    path: Path, outbox: Path, now: datetime, numbers: ControlNumbers, guide: Guide | None = None
+    path: Path,
+    outbox: Path,
+    now: datetime,
+    numbers: ControlNumbers,
+    guide: Guide | None = None,
+    decide: DecisionSource | None = None,
 ) -> FileSummary:
+    """Answer one file: NAME.ta1 and NAME.999 always as owed, NAME.278 (one response per
+    request taken) when a guide and a decision source are given."""
     summary = FileSummary(path)
     outbox.mkdir(parents=True, exist_ok=True)
     stem = answer_stem(outbox, path, ANSWER_SUFFIXES)
@@ -97,8 +104,12 @@ def process_file(
         with open(path, "rb") as source:
             for report in examine(source, guide):
                 summary.add(report)
-                answers = acknowledge(report, now, numbers)
-                for kind, text in (("ta1", answers.ta1), ("999", answers.functional)):
+                answers = acknowledge(report, now, numbers, decide)
+                for kind, text in (
+                    ("ta1", answers.ta1),
+                    ("999", answers.functional),
+                    ("278", answers.responses),
+                ):
                     if text is None:
                         continue
                     if kind not in open_files:

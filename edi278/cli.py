@@ -19,6 +19,7 @@ from edi278 import __version__
 from edi278.batch import input_files, process_file
 from edi278.ig import Guide
 from edi278.pipeline import examine
+from edi278.respond import pend_all_for_review
 from edi278.x12.control import FileControlNumbers
 from edi278.x12.reader import read_interchanges
 from edi278.x12.segment import Segment
@@ -41,7 +42,7 @@ def main() -> None:
     implementation guide and answer them with TA1 and 999 acknowledgements."""
 
 
-@main.command(short_help="Answer X12 files with 999s (and TA1s) in an outbox.")
+@main.command(short_help="Answer X12 files with 999s, TA1s and 278 responses.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--outbox",
@@ -57,7 +58,11 @@ def process(
     paths: tuple[Path, ...], outbox: Path, as_json: bool, quiet: bool, state_dir: Path
 ) -> None:
     """Answer X12 files: for each input NAME.EXT write NAME.999 (one 999 per functional
-    group), NAME.ta1 (when ISA14=1 or the envelope is rejected) into OUTBOX.
+    group), NAME.ta1 (when ISA14=1 or the envelope is rejected) and NAME.278 (a 278
+    response to each request taken) into OUTBOX.
+
+    Until the determination engine lands, every request is pended for review (HCR A4,
+    reason 0V, with an administrative reference number): a placeholder.
 
     An existing answer is never overwritten: a second run writes NAME-2.999.
     PATHS may be files or folders.
@@ -70,7 +75,8 @@ def process(
     guide = Guide()
     totals = {"files": 0, "unanswered": 0, "received": 0, "accepted": 0}
     for path in input_files(list(paths)):
-        summary = process_file(path, outbox, datetime.now(), numbers, guide)
+        # PLACEHOLDER decisions until the determination engine lands: pend every request
+        summary = process_file(path, outbox, datetime.now(), numbers, guide, pend_all_for_review)
         totals["files"] += 1
         totals["unanswered"] += not summary.answered
         totals["received"] += summary.received

@@ -3,16 +3,21 @@ given stream; the clock and the control-number source are passed in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
 from edi278.ig import Guide
+from edi278.model import Purpose, Transaction
+from edi278.reader import read_transaction
+from edi278.respond import EventDecision, respond
+from edi278.writer import write_transaction
 from edi278.x12 import acks, checks, envelope
 from edi278.x12.control import ControlNumbers
+from edi278.x12.delimiters import Delimiters
 from edi278.x12.faults import Fault, Level, ta1
-from edi278.x12.reader import Group, Interchange, read_interchanges
+from edi278.x12.reader import Group, Interchange, TransactionSet, read_interchanges
 from edi278.x12.report import GroupReport, InterchangeReport, TransactionReport
 from edi278.x12.segment import Segment
 from edi278.x12.writer import write
@@ -100,66 +105,132 @@ def _examine_group(
         if guide is not None and transaction.identifier == "278" and complete:
             guide_faults = guide.validate(isa, group.header, transaction.segments)
             faults = checks.with_trailer_code([*faults, *guide_faults])
-        report.transactions.append(
-            TransactionReport(
-                transaction.identifier,
-                transaction.control_number,
-                transaction.header.value(3),
-                tuple(faults),
-            )
+        entry = TransactionReport(
+            transaction.identifier,
+            transaction.control_number,
+            transaction.header.value(3),
+            tuple(faults),
         )
+        if guide is not None and complete and entry.accepted and _is_request(transaction):
+            entry.request = read_transaction(transaction.segments)  # validated: safe to read
+        report.transactions.append(entry)
     report.trailer = group.trailer  # known once the transaction sets have been read
     report.received = group.count
     report.faults.extend(checks.check_ge(group))
     return report
 
 
+# Decides every event (and its service lines) of one request.
+DecisionSource = Callable[[Transaction, Callable[[], str]], list[EventDecision]]
+
+
 @dataclass(frozen=True, slots=True)
 class Acknowledgements:
     ta1: str | None  # an interchange carrying the TA1, when one is owed
     functional: str | None  # an interchange carrying one 999 per group received
+    responses: str | None = None  # an interchange of 278 responses, one per request taken
+
+
+def _is_request(transaction: TransactionSet) -> bool:
+    """An X217 request for review: what gets a 278 response."""
+    bht = transaction.segments[1] if len(transaction.segments) > 1 else None
+    return (
+        transaction.header.value(3) == "005010X217"
+        and bht is not None
+        and bht.id == "BHT"
+        and bht.value(2) == Purpose.REQUEST
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """Everything we send back for one received interchange: addressed to its sender,
+    in its delimiters, test or production as it was, with fresh control numbers."""
+
+    sender: envelope.Party
+    receiver: envelope.Party
+    delimiters: Delimiters
+    usage: str
+    numbers: ControlNumbers
+    now: datetime
+
+    @classmethod
+    def to(cls, report: InterchangeReport, now: datetime, numbers: ControlNumbers) -> _Reply:
+        sender, receiver = envelope.reply_parties(report.header)
+        return cls(
+            sender,
+            receiver,
+            envelope.reply_delimiters(report.header),
+            envelope.reply_usage(report.header),
+            numbers,
+            now,
+        )
+
+    def interchange(self, body: list[Segment], groups: int) -> str:
+        control = self.numbers.next(self.sender.key, self.receiver.key, "interchange")
+        header = envelope.interchange_header(
+            self.sender, self.receiver, control, self.now, self.usage, self.delimiters
+        )
+        trailer = envelope.interchange_trailer(groups, control)
+        return write([header, *body, trailer], self.delimiters)
+
+    def group(
+        self, functional: str, received: Segment, version: str, sets: list[list[Segment]]
+    ) -> list[Segment]:
+        control = self.numbers.next(self.sender.key, self.receiver.key, "group")
+        header = envelope.group_header(
+            functional,
+            received.value(3) or self.sender.id,
+            received.value(2) or self.receiver.id,
+            control,
+            self.now,
+            version,
+        )
+        body = [segment for transaction_set in sets for segment in transaction_set]
+        return [header, *body, envelope.group_trailer(len(sets), control)]
+
+    def reference(self) -> str:
+        """A fresh administrative reference number (REF NT), never repeated for this
+        partner: the placeholder until tracking numbers have their own store."""
+        number = self.numbers.next(self.sender.key, self.receiver.key, "reference")
+        return f"R{number:09d}"
 
 
 def acknowledge(
-    report: InterchangeReport, now: datetime, numbers: ControlNumbers
+    report: InterchangeReport,
+    now: datetime,
+    numbers: ControlNumbers,
+    decide: DecisionSource | None = None,
 ) -> Acknowledgements:
-    sender, receiver = envelope.reply_parties(report.header)
-    delimiters = envelope.reply_delimiters(report.header)
-    usage = envelope.reply_usage(report.header)
+    """The TA1 and the 999 an interchange is owed and, with a decision source, the 278
+    responses to the requests it carried that were taken."""
+    reply = _Reply.to(report, now, numbers)
+    ta1_text = reply.interchange([acks.ta1(report, now)], 0) if report.needs_ta1 else None
+    if not (report.groups and report.accepted):  # a rejected interchange gets no 999
+        return Acknowledgements(ta1_text, None)
+    sets = [
+        acks.ack_999(group, f"{number:04d}", reply.delimiters.characters())
+        for number, group in enumerate(report.groups, start=1)
+    ]
+    functional = reply.interchange(
+        reply.group("FA", report.groups[0].header, envelope.ACK_VERSION, sets), 1
+    )
+    responses = _responses(report, reply, decide) if decide is not None else None
+    return Acknowledgements(ta1_text, functional, responses)
 
-    def enclose(body, groups: int) -> str:
-        control = numbers.next(sender.key, receiver.key, "interchange")
-        return write(
-            [
-                envelope.interchange_header(sender, receiver, control, now, usage, delimiters),
-                *body,
-                envelope.interchange_trailer(groups, control),
-            ],
-            delimiters,
-        )
 
-    ta1_text = enclose([acks.ta1(report, now)], 0) if report.needs_ta1 else None
-    functional = None
-    if report.groups and report.accepted:  # nothing in a rejected interchange gets a 999
-        first = report.groups[0].header
-        group_control = numbers.next(sender.key, receiver.key, "group")
-        sets = [
-            acks.ack_999(group, f"{number:04d}", delimiters.characters())
-            for number, group in enumerate(report.groups, start=1)
-        ]
-        functional = enclose(
-            [
-                envelope.group_header(
-                    "FA",
-                    first.value(3) or sender.id,
-                    first.value(2) or receiver.id,
-                    group_control,
-                    now,
-                    envelope.ACK_VERSION,
-                ),
-                *(segment for transaction_set in sets for segment in transaction_set),
-                envelope.group_trailer(len(sets), group_control),
-            ],
-            1,
-        )
-    return Acknowledgements(ta1_text, functional)
+def _responses(report: InterchangeReport, reply: _Reply, decide: DecisionSource) -> str | None:
+    groups: list[list[Segment]] = []
+    for group in report.groups:
+        requests = [t.request for t in group.transactions if t.accepted and t.request]
+        if not requests:
+            continue
+        sets = []
+        for number, request in enumerate(requests, start=1):
+            response = respond(request, decide(request, reply.reference), reply.now)
+            response.control_number = f"{number:04d}"
+            sets.append(write_transaction(response))
+        groups.append(reply.group("HI", group.header, group.header.value(8), sets))
+    if not groups:
+        return None
+    return reply.interchange([s for g in groups for s in g], len(groups))

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal, Protocol
 
-Kind = Literal["interchange", "group"]
-MAXIMUM = {"interchange": 999_999_999, "group": 999_999_999}
+Kind = Literal["interchange", "group", "reference"]
+MAXIMUM = {"interchange": 999_999_999, "group": 999_999_999, "reference": 999_999_999}
 
 
 class ControlNumbers(Protocol):

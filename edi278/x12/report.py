@@ -4,10 +4,14 @@ follow from it (TA104, AK901, IK501)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from edi278.x12.faults import Fault, Level
 from edi278.x12.segment import Segment
 from edi278.x12.tokenizer import Header, Junk
+
+if TYPE_CHECKING:  # the syntax layer does not depend on the 278 model, it only carries it
+    from edi278.model import Transaction
 
 
 @dataclass(slots=True)
@@ -16,6 +20,7 @@ class TransactionReport:
     control_number: str  # ST02
     convention: str  # ST03
     faults: tuple[Fault, ...] = ()
+    request: Transaction | None = None  # an accepted X217 request, read for its response
 
     @property
     def accepted(self) -> bool:
