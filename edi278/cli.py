@@ -18,9 +18,13 @@ import click
 from edi278 import __version__
 from edi278.batch import input_files, process_file
 from edi278.ig import Guide
+from edi278.jsonform import JsonFormError, check_document, from_json, to_json
 from edi278.pipeline import examine
+from edi278.reader import NotA278, envelope_of, read_transaction
 from edi278.respond import pend_all_for_review
+from edi278.writer import write_interchange
 from edi278.x12.control import FileControlNumbers
+from edi278.x12.delimiters import Delimiters
 from edi278.x12.reader import read_interchanges
 from edi278.x12.segment import Segment
 from edi278.x12.writer import encode, write
@@ -141,30 +145,104 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
     sys.exit(0 if all_valid else 1)
 
 
-@main.command(short_help="Print the segment tree of an X12 file (JSON), or write it back (X12).")
+@main.command(short_help="Print a 278 as JSON (one document per transaction set).")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["json", "x12"]),
+    type=click.Choice(["json", "segments", "x12"]),
     default="json",
     show_default=True,
-    help="json: the segment tree; x12: the segments written back.",
+    help="json: one JSON document per 278 transaction set (the JSON form, one per line); "
+    "segments: the generic envelope and segment tree; x12: the segments written back.",
 )
 def parse(path: Path, output_format: str) -> None:
-    """Print the envelope and segment tree of an X12 file, streaming. Bytes outside any
-    interchange show as "junk" in JSON.
+    """Print an X12 file, streaming: each 278 transaction set in the JSON form of
+    schemas/278-request.schema.json and 278-response.schema.json, one document per line;
+    or the generic segment tree (bytes outside any interchange show as "junk"); or the
+    segments written back. Exits 1 when a transaction set is not a readable 278 (run
+    validate to see why).
 
     \b
     Example:
-      edi278 parse samples/inbox/referral.x12 --format json | jq '.interchanges[0].groups'
+      edi278 parse samples/inbox/specialist-referral.x12 | python -m json.tool
     """
-    chunks = _json_chunks if output_format == "json" else _x12_chunks
     stdout = click.get_binary_stream("stdout")
+    if output_format == "json":
+        unreadable = 0
+        with open(path, "rb") as source:
+            for document in _transaction_documents(source):
+                unreadable += "error" in document
+                stdout.write(encode(json.dumps(document) + "\n"))
+        stdout.flush()
+        sys.exit(1 if unreadable else 0)
+    chunks = _json_chunks if output_format == "segments" else _x12_chunks
     with open(path, "rb") as source:
         for chunk in chunks(source):
             stdout.write(encode(chunk))
     stdout.flush()
+
+
+def _transaction_documents(source: BinaryIO) -> Iterator[dict[str, object]]:
+    for interchange in read_interchanges(source):
+        for group in interchange.groups:
+            envelope = envelope_of(interchange.isa, group.header)
+            for transaction in group.transactions:
+                try:
+                    if transaction.identifier != "278" or transaction.trailer is None:
+                        raise NotA278("not a complete 278 transaction set")
+                    read = read_transaction(transaction.segments)
+                except NotA278 as error:
+                    yield {"control_number": transaction.control_number, "error": str(error)}
+                    continue
+                read.envelope = envelope
+                yield to_json(read)
+
+
+@main.command(short_help="Turn the JSON form of 278s back into X12.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The X12 file to write (never overwritten).",
+)
+def build(path: Path, out: Path) -> None:
+    """Turn a file of 278s in the JSON form (one document, or one per line, as parse
+    writes them) back into X12. Each document is checked against its JSON Schema first;
+    the first fault is named with its place in the document.
+
+    \b
+    Example:
+      edi278 parse samples/inbox/specialist-referral.x12 > referral.json
+      edi278 build referral.json --out referral.x12
+    """
+    try:
+        documents = _json_documents(path.read_text())
+        transactions = [from_json(check_document(document)) for document in documents]
+        text = write(write_interchange(transactions), Delimiters(line_break="\n"))
+    except (JsonFormError, ValueError, KeyError) as error:
+        raise click.ClickException(f"{path}: {error}") from None
+    if out.exists():
+        raise click.ClickException(f"{out} exists; build never overwrites a file")
+    out.write_bytes(encode(text))
+    click.echo(f"{out}: {len(transactions)} transaction set(s)")
+
+
+def _json_documents(text: str) -> list[dict[str, object]]:
+    try:
+        return [json.loads(text)]
+    except json.JSONDecodeError:
+        pass
+    documents = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                documents.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise JsonFormError(f"line {number} is not JSON: {error.msg}") from None
+    return documents
 
 
 def _x12_chunks(source: BinaryIO) -> Iterator[str]:

@@ -377,7 +377,7 @@ def record_of(segment: Segment) -> Record:
     kind = RECORDS.get(segment.id)
     if kind is None:
         return Generic(segment.id, segment.elements)
-    shapes = [_shape(kind, item.name) for item in fields(kind)]
+    shapes = [shape_of(kind, item.name) for item in fields(kind)]
     if len(segment) > len(shapes) and shapes[-1] != "rest":
         return Generic(segment.id, segment.elements)
     values: list[object] = []
@@ -402,7 +402,7 @@ def segment_of(record: Record) -> Segment:
     values: list[str | tuple[str, ...]] = []
     for item in fields(record):
         value = getattr(record, item.name)
-        shape = _shape(type(record), item.name)
+        shape = shape_of(type(record), item.name)
         if shape == "rest":
             values.extend(value)
         else:
@@ -410,7 +410,7 @@ def segment_of(record: Record) -> Segment:
     return Segment.of(record.SEGMENT, *values)
 
 
-def _shape(kind: type[Record], name: str) -> str:
+def shape_of(kind: type[Record], name: str) -> str:
     annotation = str(kind.__annotations__.get(name, "str"))
     if annotation == "Composite":
         return "composite"
@@ -479,6 +479,25 @@ class Level(Loop):
 
 
 @dataclass(slots=True)
+class Envelope:
+    """Who sent a transaction set to whom, under which control numbers (ISA and GS)."""
+
+    sender_qualifier: str = "ZZ"  # ISA05
+    sender_id: str = ""  # ISA06, unpadded
+    receiver_qualifier: str = "ZZ"  # ISA07
+    receiver_id: str = ""  # ISA08, unpadded
+    interchange_control_number: str = ""  # ISA13
+    interchange_date: str = ""  # ISA09 YYMMDD
+    interchange_time: str = ""  # ISA10 HHMM
+    usage: str = "P"  # ISA15: P production, T test
+    application_sender: str = ""  # GS02
+    application_receiver: str = ""  # GS03
+    group_control_number: str = ""  # GS06
+    group_date: str = ""  # GS04 CCYYMMDD
+    group_time: str = ""  # GS05
+
+
+@dataclass(slots=True)
 class Transaction:
     """One 278 transaction set: its header and the tree of levels under the UMO."""
 
@@ -486,6 +505,7 @@ class Transaction:
     convention: str  # ST03
     header: Header
     root: Level  # 2000A, with 2000B, 2000C, 2000D, 2000E and 2000F below
+    envelope: Envelope | None = None
 
     @property
     def is_response(self) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from edi278.model import (
+    Envelope,
     Header,
     HierarchicalLevel,
     Level,
@@ -81,11 +82,32 @@ def read_transaction(segments: list[Segment]) -> Transaction:
     return Transaction(segments[0].value(2), segments[0].value(3), header, root)
 
 
+def envelope_of(isa: Segment, gs: Segment) -> Envelope:
+    return Envelope(
+        isa.value(5),
+        isa.value(6).strip(),
+        isa.value(7),
+        isa.value(8).strip(),
+        isa.value(13),
+        isa.value(9),
+        isa.value(10),
+        isa.value(15),
+        gs.value(2),
+        gs.value(3),
+        gs.value(6),
+        gs.value(4),
+        gs.value(5),
+    )
+
+
 def read_requests(source: BinaryIO) -> Iterator[Transaction]:
-    """Every 278 transaction set in a file, one at a time (streaming); for files already
-    validated, as `edi278 process` does before it reads them."""
+    """Every 278 transaction set in a file with its envelope, one at a time (streaming);
+    for files already validated, as `edi278 process` does before it reads them."""
     for interchange in read_interchanges(source):
         for group in interchange.groups:
+            envelope = envelope_of(interchange.isa, group.header)
             for transaction in group.transactions:
                 if transaction.identifier == "278" and transaction.trailer is not None:
-                    yield read_transaction(transaction.segments)
+                    read = read_transaction(transaction.segments)
+                    read.envelope = envelope
+                    yield read

@@ -27,3 +27,62 @@ def write_transaction(transaction: Transaction) -> list[Segment]:
     header = Segment.of("ST", "278", transaction.control_number, transaction.convention)
     trailer = Segment.of("SE", str(len(body) + 2), transaction.control_number)
     return [header, *body, trailer]
+
+
+def write_interchange(transactions: list[Transaction]) -> list[Segment]:
+    """Transaction sets in the envelopes they carry: one interchange per run of
+    transaction sets with the same envelope."""
+    segments: list[Segment] = []
+    run: list[Transaction] = []
+    for transaction in [*transactions, None]:
+        if run and (transaction is None or transaction.envelope != run[0].envelope):
+            segments += _enclose(run)
+            run = []
+        if transaction is not None:
+            if transaction.envelope is None:
+                raise ValueError("a transaction set needs its envelope to be written out")
+            run.append(transaction)
+    return segments
+
+
+def _enclose(run: list[Transaction]) -> list[Segment]:
+    envelope = run[0].envelope
+    assert envelope is not None
+    isa = Segment.of(
+        "ISA",
+        "00",
+        " " * 10,
+        "00",
+        " " * 10,
+        envelope.sender_qualifier,
+        envelope.sender_id.ljust(15),
+        envelope.receiver_qualifier,
+        envelope.receiver_id.ljust(15),
+        envelope.interchange_date,
+        envelope.interchange_time,
+        "^",
+        "00501",
+        envelope.interchange_control_number,
+        "0",
+        envelope.usage,
+        ":",
+    )
+    gs = Segment.of(
+        "GS",
+        "HI",
+        envelope.application_sender,
+        envelope.application_receiver,
+        envelope.group_date,
+        envelope.group_time,
+        envelope.group_control_number,
+        "X",
+        run[0].convention,
+    )
+    body = [segment for transaction in run for segment in write_transaction(transaction)]
+    return [
+        isa,
+        gs,
+        *body,
+        Segment.of("GE", str(len(run)), envelope.group_control_number),
+        Segment.of("IEA", "1", envelope.interchange_control_number),
+    ]

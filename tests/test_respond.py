@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import string
 import subprocess
 from dataclasses import fields
@@ -180,3 +182,77 @@ def test_a_request_without_service_lines_gets_none_back(responses):
 def test_a_rejected_request_gets_no_response(responses):
     assert not (responses / "referral-wrong-segment-count.278").exists()
     assert not (responses / "appeal-without-level-of-service.278").exists()
+
+
+def test_x12_to_json_to_x12_gives_the_same_segments_and_valid_documents(corpus):
+    from edi278.jsonform import check_document, from_json, to_json
+
+    checked = 0
+    for name, segments in valid_transaction_sets(x217_files(corpus)):
+        document = json.loads(json.dumps(to_json(read_transaction(segments))))
+        check_document(document)  # valid against the schema of its purpose
+        assert write_transaction(from_json(document)) == segments, name
+        checked += 1
+    assert checked == 12
+
+
+def test_the_json_schemas_are_generated_from_the_model():
+    from edi278.jsonform import SCHEMA_FILES, schema_text
+
+    for purpose, name in SCHEMA_FILES.items():
+        checked_in = (Path(__file__).parents[1] / "schemas" / name).read_text()
+        assert checked_in == schema_text(purpose), "run: python -m edi278.jsonform"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["header"].update(purpose="22"), "header.purpose must be 13"),
+        (lambda d: d["root"].update(level="99"), "$.root.level: '99' is not one of"),
+        (lambda d: d["root"]["parties"][0]["records"][0].update(colour="red"), "$.root.parties[0]"),
+        (lambda d: d.pop("root"), "'root' is a required property"),
+    ],
+)
+def test_a_bad_document_is_refused_with_its_place(change, message):
+    from edi278.jsonform import JsonFormError, check_document, to_json
+
+    with open(SAMPLES / "specialist-referral.x12", "rb") as source:
+        document = json.loads(json.dumps(to_json(next(read_requests(source)))))
+    change(document)
+    with pytest.raises(JsonFormError, match=re.escape(message)):
+        check_document(document)
+
+
+def test_parse_and_build_through_the_command(tmp_path):
+    source = SAMPLES / "dependent-mri-batch.edi"
+    parsed = subprocess.run(
+        [str(EDI278), "parse", str(source)], capture_output=True, text=True, timeout=60
+    )
+    assert parsed.returncode == 0
+    documents = [json.loads(line) for line in parsed.stdout.splitlines()]
+    assert [d["header"]["submitter_reference"] for d in documents] == [
+        "IMG20261120042",
+        "REQ20261120001",
+    ]
+    (tmp_path / "batch.json").write_text(parsed.stdout)
+    built = subprocess.run(
+        [str(EDI278), "build", str(tmp_path / "batch.json"), "--out", str(tmp_path / "batch.x12")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert built.returncode == 0, built.stderr
+
+    def unbroken(text: str) -> str:
+        return text.replace("\r", "").replace("\n", "")
+
+    assert unbroken((tmp_path / "batch.x12").read_text()) == unbroken(source.read_text())
+    (tmp_path / "bad.json").write_text('{"header": {"purpose": "13"}}')
+    refused = subprocess.run(
+        [str(EDI278), "build", str(tmp_path / "bad.json"), "--out", str(tmp_path / "bad.x12")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1 and "is a required property" in refused.stderr
+    assert not (tmp_path / "bad.x12").exists()
