@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import click
 
@@ -28,6 +28,7 @@ from edi278.x12.delimiters import Delimiters
 from edi278.x12.reader import read_interchanges
 from edi278.x12.segment import Segment
 from edi278.x12.writer import encode, write
+from edi278.xmlform import XmlFormError, from_xml, to_xml
 
 STATE_DIR = click.option(
     "--state-dir",
@@ -150,11 +151,12 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["json", "segments", "x12"]),
+    type=click.Choice(["json", "xml", "segments", "x12"]),
     default="json",
     show_default=True,
     help="json: one JSON document per 278 transaction set (the JSON form, one per line); "
-    "segments: the generic envelope and segment tree; x12: the segments written back.",
+    "xml: the XML form, one document (schemas/278.xsd); segments: the generic envelope "
+    "and segment tree; x12: the segments written back.",
 )
 def parse(path: Path, output_format: str) -> None:
     """Print an X12 file, streaming: each 278 transaction set in the JSON form of
@@ -168,6 +170,13 @@ def parse(path: Path, output_format: str) -> None:
       edi278 parse samples/inbox/specialist-referral.x12 | python -m json.tool
     """
     stdout = click.get_binary_stream("stdout")
+    if output_format == "xml":
+        with open(path, "rb") as source:
+            documents = list(_transaction_documents(source, model=True))
+        transactions = [d for d in documents if not isinstance(d, dict)]
+        stdout.write(to_xml(transactions))
+        stdout.flush()
+        sys.exit(1 if len(transactions) < len(documents) else 0)
     if output_format == "json":
         unreadable = 0
         with open(path, "rb") as source:
@@ -183,7 +192,9 @@ def parse(path: Path, output_format: str) -> None:
     stdout.flush()
 
 
-def _transaction_documents(source: BinaryIO) -> Iterator[dict[str, object]]:
+def _transaction_documents(source: BinaryIO, model: bool = False) -> Iterator[Any]:
+    """Each 278 transaction set as a JSON document (or, with `model`, as the model), or
+    an error document for one that is not a readable 278."""
     for interchange in read_interchanges(source):
         for group in interchange.groups:
             envelope = envelope_of(interchange.isa, group.header)
@@ -196,10 +207,10 @@ def _transaction_documents(source: BinaryIO) -> Iterator[dict[str, object]]:
                     yield {"control_number": transaction.control_number, "error": str(error)}
                     continue
                 read.envelope = envelope
-                yield to_json(read)
+                yield read if model else to_json(read)
 
 
-@main.command(short_help="Turn the JSON form of 278s back into X12.")
+@main.command(short_help="Turn the JSON or XML form of 278s back into X12.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--out",
@@ -210,8 +221,8 @@ def _transaction_documents(source: BinaryIO) -> Iterator[dict[str, object]]:
 )
 def build(path: Path, out: Path) -> None:
     """Turn a file of 278s in the JSON form (one document, or one per line, as parse
-    writes them) back into X12. Each document is checked against its JSON Schema first;
-    the first fault is named with its place in the document.
+    writes them) or the XML form back into X12. Each document is checked against its
+    JSON Schema (or schemas/278.xsd) first; the first fault is named with its place.
 
     \b
     Example:
@@ -219,10 +230,14 @@ def build(path: Path, out: Path) -> None:
       edi278 build referral.json --out referral.x12
     """
     try:
-        documents = _json_documents(path.read_text())
-        transactions = [from_json(check_document(document)) for document in documents]
+        data = path.read_bytes()
+        if data.lstrip().startswith(b"<"):
+            transactions = from_xml(data)
+        else:
+            documents = _json_documents(data.decode("utf-8"))
+            transactions = [from_json(check_document(document)) for document in documents]
         text = write(write_interchange(transactions), Delimiters(line_break="\n"))
-    except (JsonFormError, ValueError, KeyError) as error:
+    except (JsonFormError, XmlFormError, ValueError, KeyError) as error:
         raise click.ClickException(f"{path}: {error}") from None
     if out.exists():
         raise click.ClickException(f"{out} exists; build never overwrites a file")

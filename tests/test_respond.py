@@ -10,7 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edi278.ig import Guide
@@ -75,9 +75,12 @@ def test_the_model_answers_in_names_not_positions():
 text = st.text(string.ascii_uppercase + string.digits + " ", max_size=6)
 
 
+ALL_KINDS = sorted(RECORDS.values(), key=lambda k: k.SEGMENT)
+
+
 @st.composite
-def records(draw):
-    kind = draw(st.sampled_from(sorted(RECORDS.values(), key=lambda k: k.SEGMENT)))
+def records(draw, kinds=None):
+    kind = draw(st.sampled_from(kinds or ALL_KINDS))
     values = []
     for item in fields(kind):
         annotation = str(item.type)
@@ -256,3 +259,69 @@ def test_parse_and_build_through_the_command(tmp_path):
     )
     assert refused.returncode == 1 and "is a required property" in refused.stderr
     assert not (tmp_path / "bad.x12").exists()
+
+
+def test_x12_to_xml_to_x12_gives_the_same_segments_valid_against_the_xsd(corpus):
+    from lxml import etree
+
+    from edi278.xmlform import XSD_FILE, from_xml, to_xml
+
+    schema = etree.XMLSchema(etree.parse(str(Path(__file__).parents[1] / "schemas" / XSD_FILE)))
+    transactions = [read_transaction(s) for _, s in valid_transaction_sets(x217_files(corpus))]
+    document = to_xml(transactions)
+    assert schema.validate(etree.fromstring(document)), schema.error_log
+    back = from_xml(document)
+    assert [write_transaction(t) for t in back] == [write_transaction(t) for t in transactions]
+
+
+def test_the_xsd_is_generated_from_the_model():
+    from edi278.xmlform import XSD_FILE, xsd
+
+    assert (Path(__file__).parents[1] / "schemas" / XSD_FILE).read_bytes() == xsd(), (
+        "run: python -m edi278.xmlform"
+    )
+
+
+def test_a_bad_xml_document_is_refused_with_its_line():
+    from edi278.xmlform import XmlFormError, from_xml
+
+    with pytest.raises(XmlFormError, match=r"line 1: .*Expected is one of"):
+        from_xml(b"<transactions278><transaction278/></transactions278>")
+    with pytest.raises(XmlFormError, match="not XML"):
+        from_xml(b"<transactions278>")
+
+
+@st.composite
+def transactions(draw):
+    """A random request tree within the model: levels 20 > 21 > 22 (> 23) > EV (> SS),
+    each with a party and random records."""
+    from edi278.model import Header, Level, Party, Transaction
+
+    inside = [k for k in ALL_KINDS if k.SEGMENT not in ("NM1", "BHT")]
+
+    def party(loop_id: str) -> Party:
+        name = draw(records([RECORDS["NM1"]]))
+        rest = draw(st.lists(records(inside), max_size=3))
+        return Party([name, *rest], loop_id=loop_id)
+
+    def level(code: str, loop_id: str, children: list) -> Level:
+        own = draw(st.lists(records(inside), max_size=3))
+        return Level(own, code, [party(loop_id)], children)
+
+    services = [level("SS", "2010FA", []) for _ in range(draw(st.integers(0, 2)))]
+    event = level("EV", "2010EA", services)
+    patient = [level("23", "2010D", [event])] if draw(st.booleans()) else [event]
+    tree = level("20", "2010A", [level("21", "2010B", [level("22", "2010C", patient)])])
+    return Transaction("0001", "005010X217", Header("0007", "13", "REF1", "20261120", "0930"), tree)
+
+
+@settings(max_examples=50, deadline=None)
+@given(transactions())
+def test_a_model_survives_x12_and_back(transaction):
+    """model -> X12 -> model -> X12 is stable, and the second model writes as the first."""
+    segments = write_transaction(transaction)
+    again = read_transaction([Segment(s.id, s.elements) for s in segments])
+    assert write_transaction(again) == segments
+    assert [level.level for level in again.root.descendants()] == [
+        level.level for level in transaction.root.descendants()
+    ]
