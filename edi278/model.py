@@ -4,8 +4,9 @@ loops (levels, parties), kept in the order they came.
 A loop keeps its records in order and answers typed questions about them, so nothing a
 transaction carries is lost (`write(read(x))` gives back its segments) and the engine
 asks `event.review.certification_type`, not `um02`. Codes keep their X12 values; the
-closed code lists of the reference are enums. A segment the model has no record for, or
-one with more elements than its record names, is kept whole as a `Generic` record.
+closed code lists of the reference are enums. Every segment of the X217 guide has a
+record; one the model does not know, or one with more elements than its record names
+(a repeated element, say), is kept whole as a `Generic` record.
 """
 
 from __future__ import annotations
@@ -337,6 +338,114 @@ class InstitutionalService(Record):  # SV2
 
 
 @dataclass(slots=True)
+class ConditionsIndicator(Record):  # CRC
+    SEGMENT: ClassVar[str] = "CRC"
+    category: str = ""
+    certification_condition: str = ""
+    condition1: str = ""
+    condition2: str = ""
+    condition3: str = ""
+    condition4: str = ""
+    condition5: str = ""
+
+
+@dataclass(slots=True)
+class AmbulanceTransport(Record):  # CR1
+    SEGMENT: ClassVar[str] = "CR1"
+    weight_unit: str = ""
+    patient_weight: str = ""
+    transport_code: str = ""
+    transport_reason: str = ""
+    distance_unit: str = ""
+    distance: str = ""
+    address1: str = ""
+    address2: str = ""
+    round_trip_purpose: str = ""
+    stretcher_purpose: str = ""
+
+
+@dataclass(slots=True)
+class SpinalManipulation(Record):  # CR2
+    SEGMENT: ClassVar[str] = "CR2"
+    treatment_series_number: str = ""
+    treatment_count: str = ""
+    subluxation_level1: str = ""
+    subluxation_level2: str = ""
+    period_unit: str = ""
+    treatment_period_count: str = ""
+    monthly_treatment_count: str = ""
+    condition_nature: str = ""
+    complication_indicator: str = ""
+    condition_description1: str = ""
+    condition_description2: str = ""
+    xray_available: str = ""
+
+
+@dataclass(slots=True)
+class HomeOxygenTherapy(Record):  # CR5
+    SEGMENT: ClassVar[str] = "CR5"
+    certification_type: str = ""
+    quantity: str = ""
+    equipment_type1: str = ""
+    equipment_type2: str = ""
+    equipment_reason: str = ""
+    flow_rate: str = ""
+    daily_use_count: str = ""
+    use_period_hours: str = ""
+    therapist_order: str = ""
+    arterial_blood_gas: str = ""
+    oxygen_saturation: str = ""
+    test_condition: str = ""
+    test_findings1: str = ""
+    test_findings2: str = ""
+    test_findings3: str = ""
+    portable_flow_rate: str = ""
+    delivery_system: str = ""
+    equipment_type3: str = ""
+
+
+@dataclass(slots=True)
+class HomeHealthCare(Record):  # CR6
+    SEGMENT: ClassVar[str] = "CR6"
+    prognosis: str = ""
+    start_of_care: str = ""
+    period_format: str = ""
+    certification_period: str = ""
+    diagnosis_date: str = ""
+    skilled_nursing_facility: str = ""
+    medicare_coverage: str = ""
+    certification_type: str = ""
+    surgery_date: str = ""
+    procedure_qualifier: str = ""
+    surgical_procedure: str = ""
+    physician_order_date: str = ""
+    last_visit_date: str = ""
+    physician_contact_date: str = ""
+    admission_period_format: str = ""
+    last_admission_period: str = ""
+    patient_location: str = ""
+
+
+@dataclass(slots=True)
+class DentalService(Record):  # SV3
+    SEGMENT: ClassVar[str] = "SV3"
+    procedure: Composite = ()
+    charge: str = ""
+    facility_code: str = ""
+    oral_cavity: Composite = ()
+    prosthesis: str = ""
+    procedure_count: str = ""
+
+
+@dataclass(slots=True)
+class ToothInformation(Record):  # TOO
+    SEGMENT: ClassVar[str] = "TOO"
+    code_list_qualifier: str = ""
+    tooth: str = ""
+    surfaces: Composite = ()
+
+
+@dataclass(slots=True)
 class Generic(Record):
     """A segment kept as sent: its ID and its elements (repetitions of components)."""
 
@@ -368,6 +477,13 @@ RECORDS: dict[str, type[Record]] = {
         InstitutionalCodes,
         ProfessionalService,
         InstitutionalService,
+        ConditionsIndicator,
+        AmbulanceTransport,
+        SpinalManipulation,
+        HomeOxygenTherapy,
+        HomeHealthCare,
+        DentalService,
+        ToothInformation,
     )
 }
 
