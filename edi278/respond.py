@@ -43,39 +43,10 @@ ECHOED_PARTY_RECORDS = {
     "2010FA": ("2010FA", {"NM1", "REF", "N3", "N4", "PER", "PRV"}),
 }
 # Segment order at the event and the service level of a response (the X217 map).
-EVENT_ORDER = (
-    "TRN",
-    "AAA",
-    "UM",
-    "HCR",
-    "REF",
-    "DTP",
-    "HI",
-    "HSD",
-    "CL1",
-    "CR1",
-    "CR2",
-    "CR5",
-    "CR6",
-    "PWK",
-    "MSG",
-)
-SERVICE_ORDER = (
-    "TRN",
-    "AAA",
-    "UM",
-    "HCR",
-    "REF",
-    "DTP",
-    "HI",
-    "SV1",
-    "SV2",
-    "SV3",
-    "TOO",
-    "HSD",
-    "PWK",
-    "MSG",
-)
+EVENT_ORDER = ("TRN", "AAA", "UM", "HCR", "REF", "DTP", "HI", "HSD", "CL1", "CR1", "CR2",
+               "CR5", "CR6", "PWK", "MSG")  # fmt: skip
+SERVICE_ORDER = ("TRN", "AAA", "UM", "HCR", "REF", "DTP", "HI", "SV1", "SV2", "SV3", "TOO",
+                 "HSD", "PWK", "MSG")  # fmt: skip
 NOT_ECHOED = frozenset({"CRC"})  # conditions indicators have no place in a response
 
 

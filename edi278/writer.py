@@ -6,6 +6,9 @@ children follow; SE counts the segments."""
 from __future__ import annotations
 
 from edi278.model import Level, Transaction, segment_of
+from edi278.x12 import envelope as x12_envelope
+from edi278.x12.delimiters import DEFAULT
+from edi278.x12.envelope import Party
 from edi278.x12.segment import Segment
 
 
@@ -48,41 +51,29 @@ def write_interchange(transactions: list[Transaction]) -> list[Segment]:
 def _enclose(run: list[Transaction]) -> list[Segment]:
     envelope = run[0].envelope
     assert envelope is not None
-    isa = Segment.of(
-        "ISA",
-        "00",
-        " " * 10,
-        "00",
-        " " * 10,
-        envelope.sender_qualifier,
-        envelope.sender_id.ljust(15),
-        envelope.receiver_qualifier,
-        envelope.receiver_id.ljust(15),
+    sender = Party(envelope.sender_qualifier, envelope.sender_id)
+    receiver = Party(envelope.receiver_qualifier, envelope.receiver_id)
+    isa = x12_envelope.isa(
+        sender,
+        receiver,
+        envelope.interchange_control_number,
         envelope.interchange_date,
         envelope.interchange_time,
-        "^",
-        "00501",
-        envelope.interchange_control_number,
-        "0",
         envelope.usage,
-        ":",
+        DEFAULT,
     )
-    gs = Segment.of(
-        "GS",
+    gs = x12_envelope.gs(
         "HI",
         envelope.application_sender,
         envelope.application_receiver,
+        envelope.group_control_number,
         envelope.group_date,
         envelope.group_time,
-        envelope.group_control_number,
-        "X",
         run[0].convention,
     )
     body = [segment for transaction in run for segment in write_transaction(transaction)]
     return [
-        isa,
-        gs,
-        *body,
-        Segment.of("GE", str(len(run)), envelope.group_control_number),
-        Segment.of("IEA", "1", envelope.interchange_control_number),
-    ]
+        isa, gs, *body,
+        x12_envelope.group_trailer(len(run), int(envelope.group_control_number)),
+        x12_envelope.interchange_trailer(1, int(envelope.interchange_control_number)),
+    ]  # fmt: skip

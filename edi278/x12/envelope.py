@@ -64,6 +64,24 @@ def reply_usage(header: Header | None) -> str:
     return usage if usage in ("P", "T", "I") else "P"
 
 
+def isa(
+    sender: Party,
+    receiver: Party,
+    control_number: str,
+    date: str,
+    time: str,
+    usage: str,
+    delimiters: Delimiters,
+) -> Segment:
+    """An ISA with its fixed widths; ISA11 and ISA16 name the delimiters it is sent with."""
+    return Segment.of(
+        "ISA", "00", " " * 10, "00", " " * 10,
+        sender.qualifier, sender.id.ljust(15), receiver.qualifier, receiver.id.ljust(15),
+        date, time, delimiters.repetition or "^", "00501", control_number, "0", usage,
+        delimiters.component,
+    )  # fmt: skip
+
+
 def interchange_header(
     sender: Party,
     receiver: Party,
@@ -72,29 +90,41 @@ def interchange_header(
     usage: str,
     delimiters: Delimiters,
 ) -> Segment:
-    return Segment.of(
-        "ISA",
-        "00",
-        " " * 10,
-        "00",
-        " " * 10,
-        sender.qualifier,
-        sender.id.ljust(15),
-        receiver.qualifier,
-        receiver.id.ljust(15),
+    return isa(
+        sender,
+        receiver,
+        f"{control_number:09d}",
         now.strftime("%y%m%d"),
         now.strftime("%H%M"),
-        delimiters.repetition or "^",
-        "00501",
-        f"{control_number:09d}",
-        "0",
         usage,
-        delimiters.component,
+        delimiters,
     )
 
 
 def interchange_trailer(group_count: int, control_number: int) -> Segment:
     return Segment.of("IEA", str(group_count), f"{control_number:09d}")
+
+
+def gs(
+    functional_identifier: str,
+    application_sender: str,
+    application_receiver: str,
+    control_number: str,
+    date: str,
+    time: str,
+    version: str,
+) -> Segment:
+    return Segment.of(
+        "GS",
+        functional_identifier,
+        application_sender,
+        application_receiver,
+        date,
+        time,
+        control_number,
+        "X",
+        version,
+    )
 
 
 def group_header(
@@ -105,15 +135,13 @@ def group_header(
     now: datetime,
     version: str,
 ) -> Segment:
-    return Segment.of(
-        "GS",
+    return gs(
         functional_identifier,
         application_sender,
         application_receiver,
+        str(control_number),
         now.strftime("%Y%m%d"),
         now.strftime("%H%M"),
-        str(control_number),
-        "X",
         version,
     )
 
