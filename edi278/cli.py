@@ -20,7 +20,7 @@ from edi278.batch import input_files, process_file
 from edi278.ig import Guide
 from edi278.jsonform import JsonFormError, check_document, from_json, to_json
 from edi278.pipeline import examine
-from edi278.reader import NotA278, envelope_of, read_transaction
+from edi278.reader import NotA278, read_transaction, transaction_sets
 from edi278.respond import pend_all_for_review
 from edi278.writer import write_interchange
 from edi278.x12.control import FileControlNumbers
@@ -195,19 +195,16 @@ def parse(path: Path, output_format: str) -> None:
 def _transaction_documents(source: BinaryIO, model: bool = False) -> Iterator[Any]:
     """Each 278 transaction set as a JSON document (or, with `model`, as the model), or
     an error document for one that is not a readable 278."""
-    for interchange in read_interchanges(source):
-        for group in interchange.groups:
-            envelope = envelope_of(interchange.isa, group.header)
-            for transaction in group.transactions:
-                try:
-                    if transaction.identifier != "278" or transaction.trailer is None:
-                        raise NotA278("not a complete 278 transaction set")
-                    read = read_transaction(transaction.segments)
-                except NotA278 as error:
-                    yield {"control_number": transaction.control_number, "error": str(error)}
-                    continue
-                read.envelope = envelope
-                yield read if model else to_json(read)
+    for envelope, transaction in transaction_sets(source):
+        try:
+            if transaction.identifier != "278" or transaction.trailer is None:
+                raise NotA278("not a complete 278 transaction set")
+            read = read_transaction(transaction.segments)
+        except NotA278 as error:
+            yield {"control_number": transaction.control_number, "error": str(error)}
+            continue
+        read.envelope = envelope
+        yield read if model else to_json(read)
 
 
 @main.command(short_help="Turn the JSON or XML form of 278s back into X12.")

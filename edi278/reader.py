@@ -20,7 +20,7 @@ from edi278.model import (
     Transaction,
     record_of,
 )
-from edi278.x12.reader import read_interchanges
+from edi278.x12.reader import TransactionSet, read_interchanges
 from edi278.x12.segment import Segment
 
 # NM101 codes that tell the event's and the service's name loops apart (the X217 map).
@@ -100,14 +100,20 @@ def envelope_of(isa: Segment, gs: Segment) -> Envelope:
     )
 
 
-def read_requests(source: BinaryIO) -> Iterator[Transaction]:
-    """Every 278 transaction set in a file with its envelope, one at a time (streaming);
-    for files already validated, as `edi278 process` does before it reads them."""
+def transaction_sets(source: BinaryIO) -> Iterator[tuple[Envelope, TransactionSet]]:
+    """Every transaction set in a file with the envelope it came in, streaming."""
     for interchange in read_interchanges(source):
         for group in interchange.groups:
             envelope = envelope_of(interchange.isa, group.header)
             for transaction in group.transactions:
-                if transaction.identifier == "278" and transaction.trailer is not None:
-                    read = read_transaction(transaction.segments)
-                    read.envelope = envelope
-                    yield read
+                yield envelope, transaction
+
+
+def read_requests(source: BinaryIO) -> Iterator[Transaction]:
+    """Every 278 transaction set in a file with its envelope, one at a time (streaming);
+    for files already validated, as `edi278 process` does before it reads them."""
+    for envelope, transaction in transaction_sets(source):
+        if transaction.identifier == "278" and transaction.trailer is not None:
+            read = read_transaction(transaction.segments)
+            read.envelope = envelope
+            yield read
