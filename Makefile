@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INBOX ?= samples/inbox
 OUTBOX ?= var/outbox
+REFERENCE ?= samples/reference
 
 .PHONY: run test lint bench clean
 
@@ -20,7 +21,9 @@ $(VENV)/.installed-base: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# The embedded defaults: SQLite in var/edi278.db, created and migrated on first use.
 run: $(VENV)/.installed-base
+	$(BIN)/edi278 reference load $(REFERENCE)
 	$(BIN)/edi278 process $(INBOX) --outbox $(OUTBOX)
 
 test: $(VENV)/.installed-test

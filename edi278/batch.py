@@ -4,12 +4,15 @@ The shell around the core for the CLI (and later the folder and SFTP channels)."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from edi278.ig import Guide
+from edi278.intake import Answer, Fingerprint
 from edi278.outbox import AtomicFile, answer_stem
 from edi278.pipeline import DecisionSource, acknowledge, examine
 from edi278.x12.control import ControlNumbers
@@ -17,6 +20,21 @@ from edi278.x12.report import InterchangeReport
 from edi278.x12.writer import encode
 
 ANSWER_SUFFIXES = (".999", ".ta1", ".278")
+
+# Answers one examined interchange, given its fingerprint and where it came from: the
+# store's Intake.answer with its clock, or `stateless` where nothing is remembered.
+Answerer = Callable[[InterchangeReport, Fingerprint, str], Answer]
+
+
+def stateless(
+    now: datetime, numbers: ControlNumbers, decide: DecisionSource | None = None
+) -> Answerer:
+    """Answers from the core alone: no memory of what came before."""
+
+    def answer(report: InterchangeReport, _fingerprint: Fingerprint, _source: str) -> Answer:
+        return Answer(acknowledge(report, now, numbers, decide), "processed")
+
+    return answer
 
 
 @dataclass(slots=True)
@@ -27,6 +45,10 @@ class FileSummary:
     received: int = 0  # transaction sets
     accepted: int = 0
     rejected_interchanges: int = 0
+    replayed_interchanges: int = 0  # byte-identical resubmissions, answered as before
+    duplicate_interchanges: int = 0  # a used ISA13 with other content: TA1 025
+    cases_created: int = 0
+    decisions_replayed: int = 0
     outputs: dict[str, Path] = field(default_factory=dict)
     faults: list[dict[str, object]] = field(default_factory=list)
     error: str | None = None  # set when the file could not be answered
@@ -43,7 +65,11 @@ class FileSummary:
             return "accepted"
         return "rejected" if self.accepted == 0 else "partially accepted"
 
-    def add(self, report: InterchangeReport) -> None:
+    def add(self, report: InterchangeReport, answer: Answer) -> None:
+        self.replayed_interchanges += answer.disposition == "replayed"
+        self.duplicate_interchanges += answer.disposition == "duplicate"
+        self.cases_created += answer.cases_created
+        self.decisions_replayed += answer.decisions_replayed
         if report.header is not None:
             self.interchanges += 1
         if not report.accepted:
@@ -60,6 +86,10 @@ class FileSummary:
             "status": self.status,
             "interchanges": self.interchanges,
             "rejected_interchanges": self.rejected_interchanges,
+            "replayed_interchanges": self.replayed_interchanges,
+            "duplicate_interchanges": self.duplicate_interchanges,
+            "cases_created": self.cases_created,
+            "decisions_replayed": self.decisions_replayed,
             "groups": self.groups,
             "transaction_sets": {
                 "received": self.received,
@@ -87,15 +117,10 @@ def input_files(paths: list[Path]) -> Iterator[Path]:
 
 
 def process_file(
-    path: Path,
-    outbox: Path,
-    now: datetime,
-    numbers: ControlNumbers,
-    guide: Guide | None = None,
-    decide: DecisionSource | None = None,
+    path: Path, outbox: Path, answer: Answerer, guide: Guide | None = None
 ) -> FileSummary:
-    """Answer one file: NAME.ta1 and NAME.999 always as owed, NAME.278 (one response per
-    request taken) when a guide and a decision source are given."""
+    """Answer one file: NAME.ta1 and NAME.999 as owed, NAME.278 (one response per
+    request taken) when a guide is given and the answerer decides."""
     summary = FileSummary(path)
     outbox.mkdir(parents=True, exist_ok=True)
     stem = answer_stem(outbox, path, ANSWER_SUFFIXES)
@@ -103,8 +128,9 @@ def process_file(
     try:
         with open(path, "rb") as source:
             for report in examine(source, guide):
-                summary.add(report)
-                answers = acknowledge(report, now, numbers, decide)
+                answered = answer(report, Fingerprint.of_span(path, report.span), str(path))
+                summary.add(report, answered)
+                answers = answered.acknowledgements
                 for kind, text in (
                     ("ta1", answers.ta1),
                     ("999", answers.functional),
@@ -117,8 +143,9 @@ def process_file(
                     open_files[kind].write(encode(text))
         for kind, handle in open_files.items():
             summary.outputs[kind] = handle.commit()
-    except OSError as error:
+    except (OSError, SQLAlchemyError) as error:  # answers already stored are replayed next time
         for handle in open_files.values():
             handle.abort()
-        summary.error = f"{type(error).__name__}: {error.strerror or error}"
+        reason = getattr(error, "strerror", None) or str(error).splitlines()[0]
+        summary.error = f"{type(error).__name__}: {reason}"
     return summary

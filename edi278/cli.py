@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -17,27 +17,20 @@ import click
 
 from edi278 import __version__
 from edi278.batch import input_files, process_file
+from edi278.cli_store import DATABASE, STATE_DIR, database, db, inquire, reference
 from edi278.ig import Guide
+from edi278.intake import Answer, Fingerprint, Intake
 from edi278.jsonform import JsonFormError, check_document, from_json, to_json
 from edi278.pipeline import examine
 from edi278.reader import NotA278, read_transaction, transaction_sets
 from edi278.respond import pend_all_for_review
 from edi278.writer import write_interchange
-from edi278.x12.control import FileControlNumbers
 from edi278.x12.delimiters import Delimiters
 from edi278.x12.reader import read_interchanges
+from edi278.x12.report import InterchangeReport
 from edi278.x12.segment import Segment
 from edi278.x12.writer import encode, write
 from edi278.xmlform import XmlFormError, from_xml, to_xml
-
-STATE_DIR = click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("var"),
-    envvar="EDI278_STATE_DIR",
-    show_default=True,
-    help="Where the service keeps its state (control-number counters). Env: EDI278_STATE_DIR.",
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,8 +52,14 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary per input file.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit status tells.")
 @STATE_DIR
+@DATABASE
 def process(
-    paths: tuple[Path, ...], outbox: Path, as_json: bool, quiet: bool, state_dir: Path
+    paths: tuple[Path, ...],
+    outbox: Path,
+    as_json: bool,
+    quiet: bool,
+    state_dir: Path,
+    db_url: str | None,
 ) -> None:
     """Answer X12 files: for each input NAME.EXT write NAME.999 (one 999 per functional
     group), NAME.ta1 (when ISA14=1 or the envelope is rejected) and NAME.278 (a 278
@@ -69,19 +68,27 @@ def process(
     Until the determination engine lands, every request is pended for review (HCR A4,
     reason 0V, with an administrative reference number): a placeholder.
 
-    An existing answer is never overwritten: a second run writes NAME-2.999.
-    PATHS may be files or folders.
+    Everything is recorded in the database: each interchange and the answers sent for
+    it, each case with its decisions and tracking numbers. An interchange received
+    again byte for byte gets the same answers again and creates nothing; one that
+    reuses a control number for other content gets a TA1 R 025. An existing answer
+    file is never overwritten: a second run writes NAME-2.999. PATHS may be files or
+    folders.
 
     \b
     Example:
       edi278 process samples/inbox --outbox var/outbox
     """
-    numbers = FileControlNumbers(state_dir / "control-numbers.json")
+    # PLACEHOLDER policy until the determination engine lands: pend every request
+    intake = Intake(database(db_url, state_dir), pend_all_for_review, "file", "cli:process")
+
+    def answer(report: InterchangeReport, fingerprint: Fingerprint, source: str) -> Answer:
+        return intake.answer(report, fingerprint, source, datetime.now(UTC))
+
     guide = Guide()
     totals = {"files": 0, "unanswered": 0, "received": 0, "accepted": 0}
     for path in input_files(list(paths)):
-        # PLACEHOLDER decisions until the determination engine lands: pend every request
-        summary = process_file(path, outbox, datetime.now(), numbers, guide, pend_all_for_review)
+        summary = process_file(path, outbox, answer, guide)
         totals["files"] += 1
         totals["unanswered"] += not summary.answered
         totals["received"] += summary.received
@@ -94,7 +101,13 @@ def process(
             outputs = ", ".join(str(p) for p in summary.outputs.values()) or "nothing written"
             detail = summary.error or (
                 f"{summary.interchanges} interchange(s), {summary.groups} group(s), "
-                f"{summary.accepted}/{summary.received} transaction set(s) accepted"
+                f"{summary.accepted}/{summary.received} transaction set(s) accepted, "
+                f"{summary.cases_created} case(s) created"
+                + (
+                    f", {summary.replayed_interchanges} interchange(s) answered as before"
+                    if summary.replayed_interchanges
+                    else ""
+                )
             )
             click.echo(f"{path}: {summary.status}: {detail} -> {outputs}")
     if not quiet and not as_json:
@@ -328,6 +341,10 @@ def _json_chunks(source: BinaryIO) -> Iterator[str]:
         yield '], "iea": ' + _segment_json(interchange.trailer) + "}"
     yield "\n]}\n"
 
+
+main.add_command(db)
+main.add_command(reference)
+main.add_command(inquire)
 
 if __name__ == "__main__":
     main()

@@ -54,7 +54,7 @@ def _examine_interchange(
             "are not inside a readable ISA/IEA envelope",
             offset=junk.offset,
         )
-        return InterchangeReport(None, junk=junk, faults=[fault])
+        return InterchangeReport(None, junk=junk, faults=[fault], span=interchange.span())
 
     header = interchange.header
     report = InterchangeReport(header, faults=[*header.faults, *checks.check_isa(header.segment)])
@@ -80,6 +80,7 @@ def _examine_interchange(
             )
     report.faults.extend(interchange.faults)  # stray segments, known once read
     report.faults.extend(checks.check_iea(interchange))
+    report.span = interchange.span()
     return report
 
 
@@ -120,8 +121,9 @@ def _examine_group(
     return report
 
 
-# Decides every event (and its service lines) of one request.
-DecisionSource = Callable[[Transaction, Callable[[], str]], list[EventDecision]]
+# Decides every event (and its service lines) of one request: a policy bound by the
+# shell to its numbers and its memory of what was decided before.
+DecisionSource = Callable[[Transaction], list[EventDecision]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,12 +191,6 @@ class _Reply:
         body = [segment for transaction_set in sets for segment in transaction_set]
         return [header, *body, envelope.group_trailer(len(sets), control)]
 
-    def reference(self) -> str:
-        """A fresh administrative reference number (REF NT), never repeated for this
-        partner: the placeholder until tracking numbers have their own store."""
-        number = self.numbers.next(self.sender.key, self.receiver.key, "reference")
-        return f"R{number:09d}"
-
 
 def acknowledge(
     report: InterchangeReport,
@@ -227,7 +223,7 @@ def _responses(report: InterchangeReport, reply: _Reply, decide: DecisionSource)
             continue
         sets = []
         for number, request in enumerate(requests, start=1):
-            response = respond(request, decide(request, reply.reference), reply.now)
+            response = respond(request, decide(request), reply.now)
             response.control_number = f"{number:04d}"
             sets.append(write_transaction(response))
         groups.append(reply.group("HI", group.header, group.header.value(8), sets))

@@ -69,15 +69,28 @@ class EventDecision:
     lines: tuple[Outcome, ...] = ()  # per service line, in order; lines past the end: none
 
 
-def pend_all_for_review(request: Transaction, reference: Callable[[], str]) -> list[EventDecision]:
-    """A PLACEHOLDER decision source until the determination engine lands: every event
-    and every service line is pended for clinical review (HCR A4, reason 0V) under a
-    fresh administrative reference number (REF NT)."""
+@dataclass(frozen=True, slots=True)
+class Tracking:
+    """The numbers a decision may give out for one request: the administrative reference
+    (REF NT) each event was issued on receipt, and fresh certification numbers (HCR02)
+    for what is certified."""
+
+    references: Sequence[str]  # one per event, in order
+    certification: Callable[[], str]
+
+
+# A policy: decides every event (and its service lines) of one request.
+Policy = Callable[[Transaction, Tracking], list[EventDecision]]
+
+
+def pend_all_for_review(request: Transaction, tracking: Tracking) -> list[EventDecision]:
+    """A PLACEHOLDER policy until the determination engine lands: every event and every
+    service line is pended for clinical review (HCR A4, reason 0V) under the event's
+    administrative reference number (REF NT)."""
     decisions = []
-    for event in request.events:
-        pended = Outcome(Action.PENDED, reason="0V", administrative_reference=reference())
-        lines = tuple(pended for _ in event.children)
-        decisions.append(EventDecision(pended, lines))
+    for event, reference in zip(request.events, tracking.references, strict=True):
+        pended = Outcome(Action.PENDED, reason="0V", administrative_reference=reference)
+        decisions.append(EventDecision(pended, tuple(pended for _ in event.children)))
     return decisions
 
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from edi278.pipeline import acknowledge, examine
+from edi278.store.database import connect, open_database, upgrade
+from edi278.store.tables import metadata
 from edi278.x12.control import MemoryControlNumbers
 from edi278.x12.report import InterchangeReport
 
@@ -129,3 +135,84 @@ def corpus() -> Path:
             pytest.fail(f"EDI278_CORPUS={configured} is not a folder")
         pytest.skip("the public corpus (../shared/corpus) is not here")
     return path
+
+
+# --- databases: every store test runs on SQLite and on PostgreSQL --------------------------
+
+POSTGRES_URL = os.environ.get("EDI278_TEST_POSTGRES_URL")
+POSTGRES_HINT = (
+    "the PostgreSQL half of the store tests is skipped: set EDI278_TEST_POSTGRES_URL to a "
+    "server the tests may create databases on, e.g. "
+    "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+class PostgresDatabases:
+    """Fresh databases on the test server, each dropped when the run ends."""
+
+    def __init__(self, server_url: str) -> None:
+        self.server_url = server_url
+        self.admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+        self.created: list[str] = []
+
+    def create(self) -> str:
+        name = f"edi278_test_{os.getpid()}_{secrets.token_hex(4)}"
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return make_url(self.server_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        with self.admin.connect() as connection:
+            for name in self.created:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresDatabases]:
+    if not POSTGRES_URL:
+        pytest.skip(POSTGRES_HINT)
+    databases = PostgresDatabases(POSTGRES_URL)
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(scope="session")
+def postgres_store(postgres: PostgresDatabases) -> str:
+    """One database for the run, schema current; emptied before each test that uses it."""
+    url = postgres.create()
+    engine = connect(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """An empty store with the current schema, on each database in turn."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'edi278.db'}"
+    url = request.getfixturevalue("postgres_store")
+    engine = create_engine(url)
+    with engine.begin() as connection:  # TRUNCATE passes the append-only row triggers
+        names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def empty_database_url(request, tmp_path) -> str:
+    """A database with no schema at all (for migrations), SQLite or PostgreSQL."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    return request.getfixturevalue("postgres").create()
+
+
+@pytest.fixture
+def engine(database_url) -> Iterator[Engine]:
+    engine = open_database(database_url)
+    yield engine
+    engine.dispose()

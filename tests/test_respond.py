@@ -113,23 +113,31 @@ def test_a_record_survives_the_trip_through_a_segment(record):
 
 @pytest.fixture(scope="module")
 def responses(tmp_path_factory, corpus) -> Path:
+    """Each request file answered by the CLI with a store of its own: the corpus files
+    come from unrelated senders' examples, several of which reuse one sender ID and
+    ISA13 (in one store, all but the first would be duplicates: see test_store)."""
     outbox = tmp_path_factory.mktemp("outbox")
     requests = [p for p in x217_files(corpus) if "response" not in p.name]
-    result = subprocess.run(
-        [
-            str(EDI278),
-            "process",
-            *map(str, requests),
-            "--outbox",
-            str(outbox),
-            "--state-dir",
-            str(tmp_path_factory.mktemp("var")),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
+    runs = [
+        subprocess.Popen(
+            [
+                str(EDI278),
+                "process",
+                str(request),
+                "--outbox",
+                str(outbox),
+                "--quiet",
+                "--state-dir",
+                str(tmp_path_factory.mktemp("var")),
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for request in requests
+    ]
+    for request, run in zip(requests, runs, strict=True):
+        _, stderr = run.communicate(timeout=300)
+        assert run.returncode == 0, (request, stderr)
     return outbox
 
 

@@ -1,21 +1,15 @@
 """Outgoing control numbers (ISA13, GS06) that never repeat for a sender/receiver pair.
 
-The counter is kept in a JSON file under `var/` until the database takes it over; a
-lock file serialises processes, and each update is written to a temporary file, synced
-and renamed, so a crash leaves the old value or the new one, never a torn file.
+The syntax layer only states what it needs; the database keeps the counters that
+workers share (edi278.store.numbers), memory keeps them for tests and one-off runs.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Literal, Protocol
 
-Kind = Literal["interchange", "group", "reference"]
-MAXIMUM = {"interchange": 999_999_999, "group": 999_999_999, "reference": 999_999_999}
+Kind = Literal["interchange", "group"]
+MAXIMUM = {"interchange": 999_999_999, "group": 999_999_999}  # ISA13 is 9 digits, GS06 too
 
 
 class ControlNumbers(Protocol):
@@ -26,8 +20,8 @@ class ControlNumbersExhausted(RuntimeError):
     pass
 
 
-def _advance(current: int, sender: str, receiver: str, kind: Kind) -> int:
-    value = current + 1
+def within_limit(value: int, sender: str, receiver: str, kind: Kind) -> int:
+    """The value, if the kind's width can carry it: control numbers never wrap."""
     if value > MAXIMUM[kind]:
         raise ControlNumbersExhausted(
             f"{kind} control numbers from {sender} to {receiver} are used up "
@@ -44,33 +38,6 @@ class MemoryControlNumbers:
 
     def next(self, sender: str, receiver: str, kind: Kind) -> int:
         key = f"{sender}>{receiver}:{kind}"
-        self._counters[key] = _advance(self._counters.get(key, 0), sender, receiver, kind)
+        value = self._counters.get(key, 0) + 1
+        self._counters[key] = within_limit(value, sender, receiver, kind)
         return self._counters[key]
-
-
-class FileControlNumbers:
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-
-    @contextmanager
-    def _locked(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    def next(self, sender: str, receiver: str, kind: Kind) -> int:
-        key = f"{sender}>{receiver}:{kind}"
-        with self._locked():
-            counters = json.loads(self.path.read_text()) if self.path.exists() else {}
-            counters[key] = _advance(counters.get(key, 0), sender, receiver, kind)
-            temporary = self.path.with_suffix(".tmp")
-            with open(temporary, "w") as handle:
-                json.dump(counters, handle, indent=1, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, self.path)
-            return counters[key]

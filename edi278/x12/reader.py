@@ -158,6 +158,20 @@ class Interchange:
         for group in self.groups:
             group.drain()
 
+    def span(self) -> tuple[int, int | None]:
+        """Where this interchange lies in the file: from its ISA (or its junk) to where
+        the next one starts, None meaning the end of the file. Drains it first."""
+        if self.junk is not None:
+            return self.junk.offset, self.junk.offset + self.junk.length
+        assert self.header is not None
+        self.drain()
+        following = self._cursor.peek()
+        return self.header.segment.offset, None if following is None else _offset(following)
+
+
+def _offset(token: Token) -> int:
+    return token.segment.offset if isinstance(token, Header) else token.offset
+
 
 def _stray(token: Token | None, where: str) -> Fault:
     if isinstance(token, Oversize):

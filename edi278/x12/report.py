@@ -80,6 +80,8 @@ class InterchangeReport:
     junk: Junk | None = None
     faults: list[Fault] = field(default_factory=list)
     groups: list[GroupReport] = field(default_factory=list)
+    # Byte offsets of the interchange in its file, the end None for "to the end".
+    span: tuple[int, int | None] = (0, None)
 
     @property
     def accepted(self) -> bool:

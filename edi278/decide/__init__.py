@@ -1,0 +1,1 @@
+"""Determination: clocks, tracking numbers and (to come) the payer's policy."""

@@ -1,0 +1,278 @@
+"""Taking an interchange in: answered once, remembered, never processed twice.
+
+For each interchange the core has examined, the store is asked what it knows:
+- the same bytes were received before: the answers sent then are sent again, and
+  nothing new is made (no case, no number, no control number);
+- the sender's ISA13 is owned by an interchange with other bytes: a duplicate, answered
+  with a TA1 R 025 and not processed (reference section 2.5);
+- otherwise it is acknowledged and its requests decided, and then the interchange, its
+  answers, its cases and their decisions are written in one transaction.
+A request whose (sender, BHT03, TRN02, TRN03) is already a case is answered with that
+case's stored decision (reference section 8.4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from edi278.decide.tracking import Kind
+from edi278.model import Transaction
+from edi278.pipeline import Acknowledgements, acknowledge
+from edi278.respond import EventDecision, Policy, Tracking, pend_all_for_review
+from edi278.store.audit import audit
+from edi278.store.cases import (
+    CaseKey,
+    NewCase,
+    case_key,
+    events_in_context,
+    insert_case,
+    stored_decisions,
+)
+from edi278.store.interchanges import (
+    Prior,
+    Received,
+    find_prior,
+    partner_for,
+    record_interchange,
+    stored_answers,
+)
+from edi278.store.numbers import (
+    DatabaseControlNumbers,
+    assign_tracking_numbers,
+    issue_tracking_numbers,
+)
+from edi278.x12.faults import ta1
+from edi278.x12.report import InterchangeReport
+
+HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    sha256: str
+    size: int
+
+    @classmethod
+    def of_bytes(cls, data: bytes) -> Fingerprint:
+        return cls(hashlib.sha256(data).hexdigest(), len(data))
+
+    @classmethod
+    def of_span(cls, path: Path, span: tuple[int, int | None]) -> Fingerprint:
+        """The interchange's bytes as they lie in its file, read again in chunks."""
+        start, end = span
+        digest, size = hashlib.sha256(), 0
+        with open(path, "rb") as source:
+            source.seek(start)
+            while end is None or size < end - start:
+                want = HASH_CHUNK if end is None else min(HASH_CHUNK, end - start - size)
+                chunk = source.read(want)
+                if not chunk:
+                    break
+                digest.update(chunk)
+                size += len(chunk)
+        return cls(digest.hexdigest(), size)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    acknowledgements: Acknowledgements
+    disposition: str  # processed | replayed | duplicate
+    cases_created: int = 0
+    decisions_replayed: int = 0  # requests answered with a decision stored before
+
+
+class Intake:
+    def __init__(
+        self,
+        engine: Engine,
+        policy: Policy = pend_all_for_review,
+        channel: str = "file",
+        actor: str = "edi278",
+    ) -> None:
+        self.engine = engine
+        self.policy = policy
+        self.channel = channel
+        self.actor = actor
+        self.numbers = DatabaseControlNumbers(engine)
+
+    def answer(
+        self, report: InterchangeReport, fingerprint: Fingerprint, source: str, now: datetime
+    ) -> Answer:
+        try:
+            return self._answer(report, fingerprint, source, now)
+        except IntegrityError:
+            # Another worker stored the same interchange or request first: what it
+            # stored is now the answer (its numbers stand; ours are left unused).
+            return self._answer(report, fingerprint, source, now)
+
+    def _answer(
+        self, report: InterchangeReport, fingerprint: Fingerprint, source: str, now: datetime
+    ) -> Answer:
+        sender = _sender(report)
+        control = report.header.segment.value(13) if report.header else None
+        with self.engine.begin() as connection:
+            prior = find_prior(connection, sender, control, fingerprint.sha256)
+        if prior.same_bytes is not None:
+            return self._replay(prior, source, now)
+        duplicate = prior.claimed
+        if duplicate:
+            report.faults.append(
+                ta1(
+                    "025",
+                    "interchange control number was used before by this sender for "
+                    "other content; nothing in this interchange was processed",
+                    segment_id="ISA",
+                    element=13,
+                )
+            )
+        decider = CaseDecider(self.engine, self.policy, sender or "", now)
+        acknowledgements = acknowledge(report, now, self.numbers, decider)
+        texts = (acknowledgements.ta1, acknowledgements.functional, acknowledgements.responses)
+        sent = {kind: text for kind, text in zip(("ta1", "999", "278"), texts, strict=True) if text}
+        with self.engine.begin() as connection:
+            partner_id = _partner(connection, report, now)
+            received = Received(
+                partner_id,
+                sender,
+                control,
+                [group.header.value(6) for group in report.groups],
+                fingerprint.sha256,
+                fingerprint.size,
+                now,
+                self.channel,
+                source,
+                "duplicate" if duplicate else _status(report),
+                report.header is not None and report.accepted,
+            )
+            interchange_id = record_interchange(connection, received, sent)
+            audit(
+                connection, now, self.actor, "received", "interchange", interchange_id,
+                f"status={received.status} channel={self.channel} "
+                f"sets={sum(len(g.transactions) for g in report.groups)} "
+                f"cases={len(decider.taken)} replayed={decider.replayed}",
+                interchange_id=interchange_id,
+            )  # fmt: skip
+            for case in decider.taken:
+                case_id = insert_case(connection, case, interchange_id, now, decider.decided_by)
+                assign_tracking_numbers(connection, _numbers_of(case), case_id)
+                outcome = case.decision.outcome
+                audit(
+                    connection, now, self.actor, "decided", "case", case_id,
+                    f"action={outcome.action} reason={outcome.reason} "
+                    f"lines={len(case.decision.lines)} by={decider.decided_by}",
+                    interchange_id=interchange_id, case_id=case_id,
+                )  # fmt: skip
+        return Answer(
+            acknowledgements,
+            "duplicate" if duplicate else "processed",
+            len(decider.taken),
+            decider.replayed,
+        )
+
+    def _replay(self, prior: Prior, source: str, now: datetime) -> Answer:
+        assert prior.same_bytes is not None
+        with self.engine.begin() as connection:
+            sent = stored_answers(connection, prior.same_bytes)
+            audit(
+                connection, now, self.actor, "replayed", "interchange", prior.same_bytes,
+                f"byte-identical resubmission over {self.channel}; stored answers sent again",
+                interchange_id=prior.same_bytes,
+            )  # fmt: skip
+        acknowledgements = Acknowledgements(sent.get("ta1"), sent.get("999"), sent.get("278"))
+        return Answer(acknowledgements, "replayed")
+
+
+@dataclass(slots=True)
+class CaseDecider:
+    """A policy bound to the store for one interchange: each event gets the
+    administrative reference issued for it, an event already a case gets the decision
+    stored for it, and what is new is kept in `taken` to be written."""
+
+    engine: Engine
+    policy: Policy
+    sender: str
+    now: datetime
+    taken: list[NewCase] = field(default_factory=list)
+    replayed: int = 0
+    _known: dict[CaseKey, tuple[str, EventDecision]] = field(default_factory=dict)
+
+    @property
+    def decided_by(self) -> str:
+        return f"policy:{getattr(self.policy, '__name__', type(self.policy).__name__)}"
+
+    def __call__(self, request: Transaction) -> list[EventDecision]:
+        contexts = events_in_context(request)
+        keys = [case_key(self.sender, request, context.event) for context in contexts]
+        with self.engine.begin() as connection:
+            self._known.update(stored_decisions(connection, set(keys) - set(self._known)))
+        # Each event: a decision known already, the same as an earlier event of this
+        # request (a repeated TRN), or new, with a fresh reference number.
+        first_of: dict[CaseKey, int] = {}
+        fresh = []
+        for index, key in enumerate(keys):
+            keyed = key[2] is not None
+            if keyed and (key in self._known or key in first_of):
+                continue
+            if keyed:
+                first_of[key] = index
+            fresh.append(index)
+        numbers = iter(issue_tracking_numbers(self.engine, Kind.REFERENCE, len(fresh), self.now))
+        references = [
+            next(numbers) if index in fresh else self._known.get(key, ("", None))[0]
+            for index, key in enumerate(keys)
+        ]  # a repeat's decision is replaced below, so what the policy makes of it is moot
+        decided = self.policy(request, Tracking(references, self._certification))
+        answers = []
+        for index, (key, context) in enumerate(zip(keys, contexts, strict=True)):
+            if index in fresh:
+                decision = decided[index]
+                self.taken.append(NewCase(key, request, context, references[index], decision))
+                if key[2] is not None:
+                    self._known[key] = (references[index], decision)
+            else:
+                decision = self._known[key][1]
+                self.replayed += 1
+            answers.append(decision)
+        return answers
+
+    def _certification(self) -> str:
+        return issue_tracking_numbers(self.engine, Kind.CERTIFICATION, 1, self.now)[0]
+
+
+def _sender(report: InterchangeReport) -> str | None:
+    if report.header is None:
+        return None
+    isa = report.header.segment
+    return f"{isa.value(5).strip()}:{isa.value(6).strip()}"
+
+
+def _partner(connection: Connection, report: InterchangeReport, now: datetime) -> int | None:
+    """Senders whose envelope was taken are registered partners; others are not."""
+    if report.header is None or not report.accepted:
+        return None
+    isa = report.header.segment
+    gs_code = report.groups[0].header.value(2) if report.groups else ""
+    return partner_for(connection, isa.value(5).strip(), isa.value(6).strip(), gs_code, now)
+
+
+def _status(report: InterchangeReport) -> str:
+    if not report.accepted:
+        return "envelope rejected"
+    received, accepted = report.transaction_counts()
+    if accepted == received:
+        return "accepted"
+    return "rejected" if accepted == 0 else "partially accepted"
+
+
+def _numbers_of(case: NewCase) -> list[str]:
+    outcomes = (case.decision.outcome, *case.decision.lines)
+    return [
+        case.administrative_reference,
+        *(o.certification_number for o in outcomes if o.certification_number),
+    ]

@@ -1,0 +1,363 @@
+"""Cases: one per patient event (2000E) taken, with its parties, service lines and every
+decision made on it; and the decision stored for a request seen before.
+
+A case is keyed, as reference section 8.4 says, by (sender, BHT03, TRN02, TRN03): the
+same key again gets the stored decision, not a new case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Connection, select, tuple_
+
+from edi278.decide.clocks import clocks_for
+from edi278.model import (
+    Action,
+    Demographics,
+    HierarchicalLevel,
+    InstitutionalService,
+    Level,
+    Name,
+    Period,
+    ProfessionalService,
+    Transaction,
+)
+from edi278.respond import EventDecision, Outcome
+from edi278.store.tables import case_providers, cases, decisions, service_lines
+
+CaseKey = tuple[str, str, str | None, str | None]  # sender, BHT03, TRN02, TRN03
+
+STATUS = {
+    Action.CERTIFIED_IN_TOTAL: "certified",
+    Action.CERTIFIED_PARTIAL: "partly certified",
+    Action.NOT_CERTIFIED: "not certified",
+    Action.PENDED: "pended",
+    Action.MODIFIED: "modified",
+    Action.CANCELLED: "cancelled",
+    Action.CONTACT_PAYER: "contact payer",
+    Action.NO_ACTION_REQUIRED: "not required",
+}
+# Name loops whose NPI a provider may look a case up by.
+PROVIDER_LOOPS = ("2010B", "2010EA", "2010FA")
+
+
+@dataclass(frozen=True, slots=True)
+class EventInContext:
+    """A patient event with the levels above it: who asked, for whom."""
+
+    requester: Level
+    subscriber: Level
+    dependent: Level | None
+    event: Level
+
+
+def events_in_context(request: Transaction) -> list[EventInContext]:
+    """The request's events, in the order of `request.events`, with their parents."""
+    found: list[EventInContext] = []
+
+    def walk(level: Level, above: dict[str, Level]) -> None:
+        for child in level.children:
+            if child.level == HierarchicalLevel.EVENT:
+                found.append(
+                    EventInContext(
+                        above[HierarchicalLevel.REQUESTER],
+                        above[HierarchicalLevel.SUBSCRIBER],
+                        above.get(HierarchicalLevel.DEPENDENT),
+                        child,
+                    )
+                )
+            else:
+                walk(child, {**above, child.level: child})
+
+    walk(request.root, {request.root.level: request.root})
+    return found
+
+
+def case_key(sender: str, request: Transaction, event: Level) -> CaseKey:
+    traces = event.traces
+    ours = next((t for t in traces if t.trace_type == "1"), traces[0] if traces else None)
+    return (
+        sender,
+        request.header.submitter_reference,
+        ours.reference if ours else None,
+        ours.originator if ours else None,
+    )
+
+
+def status_of(outcome: Outcome) -> str:
+    if outcome.validation is not None:
+        return "not accepted"
+    return STATUS.get(Action(outcome.action), outcome.action) if outcome.action else "open"
+
+
+@dataclass(frozen=True, slots=True)
+class NewCase:
+    """An event taken and decided, ready to be written."""
+
+    key: CaseKey
+    request: Transaction
+    context: EventInContext
+    administrative_reference: str
+    decision: EventDecision
+
+
+def insert_case(
+    connection: Connection,
+    case: NewCase,
+    interchange_id: int,
+    received_at: datetime,
+    decided_by: str,
+) -> int:
+    event, review = case.context.event, case.context.event.review
+    outcome = case.decision.outcome
+    clocks = clocks_for(received_at, review, pended=outcome.action == Action.PENDED)
+    member = _person(case.context.subscriber)
+    patient = _person(case.context.dependent) if case.context.dependent else member
+    requester = _name(case.context.requester)
+    start, end = _event_dates(event)
+    case_id = connection.execute(
+        cases.insert().returning(cases.c.id),
+        {
+            "interchange_id": interchange_id,
+            "sender": case.key[0],
+            "transaction_control_number": case.request.control_number,
+            "submitter_reference": case.key[1],
+            "trace_number": case.key[2],
+            "trace_originator": case.key[3],
+            "requester_npi": requester.id or None,
+            "requester_name": _display(requester),
+            "member_id": member.id or None,
+            "member_last_name": member.last,
+            "member_first_name": member.first,
+            "member_birth_date": member.birth_date,
+            "patient_last_name": patient.last,
+            "patient_first_name": patient.first,
+            "patient_birth_date": patient.birth_date,
+            "patient_is_dependent": case.context.dependent is not None,
+            "category": review.category if review else "",
+            "certification_type": review.certification_type if review else "",
+            "service_type": (review.service_type or None) if review else None,
+            "level_of_service": (review.level_of_service or None) if review else None,
+            "urgency": clocks.urgency,
+            "event_start": start,
+            "event_end": end,
+            "administrative_reference": case.administrative_reference,
+            "status": status_of(outcome),
+            "received_at": received_at,
+            "regulatory_due_at": clocks.regulatory_due_at,
+            "internal_pend_due_at": clocks.internal_pend_due_at,
+            "core_info_request_due_at": clocks.core_info_request_due_at,
+        },
+    ).scalar_one()
+    providers = [
+        {
+            "case_id": case_id,
+            "loop_id": party.loop_id,
+            "role": name.entity,
+            "npi": name.id or None,
+            "name": _display(name),
+        }
+        for level in (case.context.requester, event, *event.children)
+        for party in level.parties
+        if party.loop_id in PROVIDER_LOOPS and (name := party.name)
+    ]
+    if providers:
+        connection.execute(case_providers.insert(), providers)
+    line_ids = _insert_lines(connection, case_id, event.children)
+    record_decision(connection, case_id, line_ids, case.decision, received_at, decided_by)
+    return case_id
+
+
+def _insert_lines(connection: Connection, case_id: int, lines: list[Level]) -> list[int]:
+    ids = []
+    for number, line in enumerate(lines, start=1):
+        start, end = _dates(line.period("472"))
+        service = line.first(ProfessionalService) or line.first(InstitutionalService)
+        review = line.review
+        ids.append(
+            connection.execute(
+                service_lines.insert().returning(service_lines.c.id),
+                {
+                    "case_id": case_id,
+                    "line_number": number,
+                    "trace_number": line.traces[0].reference if line.traces else None,
+                    "procedure": _procedure(service),
+                    "service_type": (review.service_type or None) if review else None,
+                    "quantity": (service.quantity or None) if service else None,
+                    "unit": (service.unit or None) if service else None,
+                    "start_date": start,
+                    "end_date": end,
+                },
+            ).scalar_one()
+        )
+    return ids
+
+
+def record_decision(
+    connection: Connection,
+    case_id: int,
+    line_ids: list[int],
+    decision: EventDecision,
+    decided_at: datetime,
+    decided_by: str,
+) -> None:
+    """A new decision row for the event and one per line it answers: history grows, it
+    is never rewritten."""
+    rows = [_decision_row(case_id, None, decision.outcome, decided_at, decided_by)]
+    rows += [
+        _decision_row(case_id, line_id, outcome, decided_at, decided_by)
+        for line_id, outcome in zip(line_ids, decision.lines, strict=False)
+    ]
+    connection.execute(decisions.insert(), rows)
+
+
+def _decision_row(
+    case_id: int, line_id: int | None, outcome: Outcome, at: datetime, by: str
+) -> dict[str, object]:
+    periods = {p.qualifier: _dates(p)[0] for p in outcome.periods}
+    validation = outcome.validation
+    return {
+        "case_id": case_id,
+        "service_line_id": line_id,
+        "action": outcome.action if validation is None else "",
+        "reason": outcome.reason if validation is None else validation.reason,
+        "certification_number": outcome.certification_number or None,
+        "administrative_reference": outcome.administrative_reference or None,
+        "message": outcome.message,
+        "issued": periods.get("102"),
+        "effective": periods.get("007"),
+        "expires": periods.get("036"),
+        "decided_at": at,
+        "decided_by": by,
+    }
+
+
+def stored_decisions(
+    connection: Connection, keys: Iterable[CaseKey]
+) -> dict[CaseKey, tuple[str, EventDecision]]:
+    """For each key already a case: its administrative reference and its latest
+    decision, as it would be answered again."""
+    wanted = {key for key in keys if key[2] is not None}  # no TRN, no key
+    if not wanted:
+        return {}
+    key_columns = tuple_(
+        cases.c.sender, cases.c.submitter_reference, cases.c.trace_number,
+        cases.c.trace_originator,
+    )  # fmt: skip
+    found = connection.execute(
+        select(
+            cases.c.id,
+            cases.c.sender,
+            cases.c.submitter_reference,
+            cases.c.trace_number,
+            cases.c.trace_originator,
+            cases.c.administrative_reference,
+        ).where(key_columns.in_(list(wanted)))
+    ).all()
+    if not found:
+        return {}
+    by_case = {row.id: row for row in found}
+    latest: dict[int, dict[int | None, Outcome]] = {case_id: {} for case_id in by_case}
+    line_numbers: dict[int, int] = {}
+    rows = connection.execute(
+        select(decisions, service_lines.c.line_number)
+        .outerjoin(service_lines, decisions.c.service_line_id == service_lines.c.id)
+        .where(decisions.c.case_id.in_(list(by_case)))
+        .order_by(decisions.c.id)
+    )
+    for row in rows:
+        latest[row.case_id][row.service_line_id] = outcome_of(row)
+        if row.service_line_id is not None:
+            line_numbers[row.service_line_id] = row.line_number
+    answers = {}
+    for case_id, row in by_case.items():
+        outcomes = latest[case_id]
+        lines = sorted((k for k in outcomes if k is not None), key=line_numbers.__getitem__)
+        decision = EventDecision(outcomes[None], tuple(outcomes[k] for k in lines))
+        key = (row.sender, row.submitter_reference, row.trace_number, row.trace_originator)
+        answers[key] = (row.administrative_reference, decision)
+    return answers
+
+
+def outcome_of(row: object) -> Outcome:
+    periods = tuple(
+        Period(qualifier, "D8", value.strftime("%Y%m%d"))
+        for qualifier, value in (
+            ("102", row.issued),
+            ("007", row.effective),
+            ("036", row.expires),  # type: ignore[attr-defined]
+        )
+        if value is not None
+    )
+    return Outcome(
+        row.action,  # type: ignore[attr-defined]
+        certification_number=row.certification_number or "",  # type: ignore[attr-defined]
+        reason=row.reason,  # type: ignore[attr-defined]
+        administrative_reference=row.administrative_reference or "",  # type: ignore[attr-defined]
+        message=row.message,  # type: ignore[attr-defined]
+        periods=periods,
+    )
+
+
+# --- reading people, names and dates out of the model ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    id: str
+    last: str
+    first: str
+    birth_date: date | None
+
+
+def _person(level: Level) -> _Person:
+    party = level.parties[0] if level.parties else None
+    name = party.name if party else Name()
+    demographics = party.first(Demographics) if party else None
+    born = _date(demographics.birth_date) if demographics else None
+    return _Person(name.id, name.last_or_organization, name.first, born)
+
+
+def _name(level: Level) -> Name:
+    return level.parties[0].name if level.parties else Name()
+
+
+def _display(name: Name) -> str:
+    return ", ".join(part for part in (name.last_or_organization, name.first) if part)
+
+
+def _procedure(service: ProfessionalService | InstitutionalService | None) -> str | None:
+    if service is None or not service.procedure:
+        return None
+    return ":".join(service.procedure[:2])
+
+
+def _event_dates(event: Level) -> tuple[date | None, date | None]:
+    """The admission or event dates, else the span of the service lines' dates."""
+    for qualifier in ("435", "AAH", "472"):
+        if found := event.period(qualifier):
+            return _dates(found)
+    spans = [_dates(line.period("472")) for line in event.children]
+    starts = [start for start, _ in spans if start]
+    ends = [end for _, end in spans if end]
+    return min(starts, default=None), max(ends, default=None)
+
+
+def _dates(period: Period | None) -> tuple[date | None, date | None]:
+    if period is None:
+        return None, None
+    if period.format == "RD8" and "-" in period.value:
+        first, last = period.value.split("-", 1)
+        return _date(first), _date(last)
+    day = _date(period.value)
+    return day, day
+
+
+def _date(text: str) -> date | None:
+    try:
+        return datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        return None

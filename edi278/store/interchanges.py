@@ -1,0 +1,115 @@
+"""Interchanges received, the answers sent for them, and the partners who sent them.
+
+An interchange is known by its sender and ISA13 and by the SHA-256 of its bytes (bytes
+outside any envelope only by the hash). Every answer is kept whole, so that a byte-
+identical resubmission gets exactly the same answer back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, select
+
+from edi278.store.tables import answers, interchanges, partners
+
+ANSWER_KINDS = ("ta1", "999", "278")
+
+
+@dataclass(frozen=True, slots=True)
+class Prior:
+    """What the store knows of an interchange about to be taken."""
+
+    same_bytes: int | None  # the interchange received with exactly these bytes
+    claimed: bool  # the sender's ISA13 is already owned by another interchange
+
+
+def find_prior(
+    connection: Connection, sender: str | None, control: str | None, sha256: str
+) -> Prior:
+    if sender is None:  # bytes outside any envelope: known by their hash alone
+        where = and_(interchanges.c.sender.is_(None), interchanges.c.sha256 == sha256)
+    else:
+        where = and_(interchanges.c.sender == sender, interchanges.c.control_number == control)
+    rows = connection.execute(
+        select(interchanges.c.id, interchanges.c.sha256, interchanges.c.claims_control_number)
+        .where(where)
+        .order_by(interchanges.c.id)
+    ).all()
+    same = next((row.id for row in rows if row.sha256 == sha256), None)
+    return Prior(same, any(row.claims_control_number for row in rows))
+
+
+def stored_answers(connection: Connection, interchange_id: int) -> dict[str, str]:
+    rows = connection.execute(
+        select(answers.c.kind, answers.c.content).where(answers.c.interchange_id == interchange_id)
+    )
+    return {row.kind: row.content for row in rows}
+
+
+def partner_for(
+    connection: Connection, qualifier: str, identifier: str, gs_code: str, now: datetime
+) -> int:
+    """The partner with this ISA05/ISA06, registered on first sight under its own ID as
+    its display name (rename it later; the ID is what matters)."""
+    found = connection.execute(
+        select(partners.c.id).where(
+            partners.c.isa_qualifier == qualifier, partners.c.isa_id == identifier
+        )
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
+    return connection.execute(
+        partners.insert().returning(partners.c.id),
+        {
+            "isa_qualifier": qualifier,
+            "isa_id": identifier,
+            "gs_code": gs_code,
+            "name": identifier,
+            "created_at": now,
+        },
+    ).scalar_one()
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    partner_id: int | None
+    sender: str | None
+    control_number: str | None
+    group_control_numbers: list[str]
+    sha256: str
+    size: int
+    received_at: datetime
+    channel: str
+    source: str
+    status: str
+    claims_control_number: bool
+
+
+def record_interchange(connection: Connection, received: Received, sent: dict[str, str]) -> int:
+    """Store the interchange and its answers; raises IntegrityError when another worker
+    took the same sender + ISA13 first."""
+    interchange_id = connection.execute(
+        interchanges.insert().returning(interchanges.c.id),
+        {
+            "partner_id": received.partner_id,
+            "sender": received.sender,
+            "control_number": received.control_number,
+            "group_control_numbers": ",".join(received.group_control_numbers),
+            "sha256": received.sha256,
+            "size": received.size,
+            "received_at": received.received_at,
+            "channel": received.channel,
+            "source": received.source[-255:],
+            "status": received.status,
+            "claims_control_number": received.claims_control_number,
+        },
+    ).scalar_one()
+    rows = [
+        {"interchange_id": interchange_id, "kind": kind, "content": content}
+        for kind, content in sent.items()
+    ]
+    if rows:
+        connection.execute(answers.insert(), rows)
+    return interchange_id

@@ -1,0 +1,72 @@
+"""Numbers that must never repeat: outbound control numbers and tracking numbers.
+
+Each is a counter row advanced by one atomic INSERT ... ON CONFLICT DO UPDATE ...
+RETURNING in its own short transaction: concurrent workers queue on the row (PostgreSQL
+row lock, SQLite's single writer) and each gets its own range. A range taken by a
+worker that then fails is never handed out again: a gap, never a repeat.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from edi278.decide.tracking import Kind, format_number
+from edi278.store.tables import counters, tracking_numbers
+from edi278.x12.control import Kind as ControlKind
+from edi278.x12.control import within_limit
+
+
+def advance(connection: Connection, name: str, count: int = 1) -> int:
+    """Take `count` values of counter `name`; returns the last one taken."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(counters)
+        .values(name=name, value=count)
+        .on_conflict_do_update(
+            index_elements=[counters.c.name], set_={"value": counters.c.value + count}
+        )
+        .returning(counters.c.value)
+    )
+    return int(connection.execute(statement).scalar_one())
+
+
+class DatabaseControlNumbers:
+    """ISA13 and GS06 for what we send, per sender/receiver pair (the x12 ControlNumbers
+    protocol), kept in the database so that every worker shares one sequence."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def next(self, sender: str, receiver: str, kind: ControlKind) -> int:
+        with self.engine.begin() as connection:
+            value = advance(connection, f"{sender}>{receiver}:{kind}")
+        return within_limit(value, sender, receiver, kind)
+
+
+def issue_tracking_numbers(engine: Engine, kind: Kind, count: int, now: datetime) -> list[str]:
+    """`count` fresh tracking numbers of `kind`, recorded as issued (to no case yet)."""
+    if count < 1:
+        return []
+    with engine.begin() as connection:
+        last = advance(connection, f"tracking:{kind}", count)
+        sequences = range(last - count + 1, last + 1)
+        numbers = [format_number(kind, now.year, sequence) for sequence in sequences]
+        connection.execute(
+            tracking_numbers.insert(),
+            [
+                {"number": number, "kind": str(kind), "sequence": sequence, "issued_at": now}
+                for number, sequence in zip(numbers, sequences, strict=True)
+            ],
+        )
+    return numbers
+
+
+def assign_tracking_numbers(connection: Connection, numbers: list[str], case_id: int) -> None:
+    connection.execute(
+        update(tracking_numbers)
+        .where(tracking_numbers.c.number.in_(numbers), tracking_numbers.c.case_id.is_(None))
+        .values(case_id=case_id)
+    )

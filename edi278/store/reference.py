@@ -1,0 +1,301 @@
+"""Loading reference data (plans, providers, networks, members, eligibility) from CSV.
+
+The format is documented in samples/reference/README.md. A load is a snapshot: the
+five files together replace what was loaded before, in one transaction, and only when
+every row of every file is good. Otherwise nothing changes and every bad row is named
+with its file, line and reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from itertools import pairwise
+from pathlib import Path
+
+from sqlalchemy import Engine, Table, delete
+
+from edi278.store.tables import eligibility_spans, members, network_spans, plans, providers
+
+MAX_REPORTED = 50  # problems listed; past that, a count
+
+Parser = Callable[[str], object]
+
+
+class ReferenceDataError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        shown = problems[:MAX_REPORTED]
+        more = len(problems) - len(shown)
+        super().__init__(
+            "reference data not loaded, nothing changed:\n  "
+            + "\n  ".join(shown)
+            + (f"\n  ... and {more} more" if more else "")
+        )
+
+
+class _Bad(ValueError):
+    pass
+
+
+def _text(limit: int) -> Parser:
+    def parse(value: str) -> str:
+        if len(value) > limit:
+            raise _Bad(f"longer than {limit} characters")
+        return value
+
+    return parse
+
+
+def _identifier(limit: int) -> Parser:
+    pattern = re.compile(rf"[A-Za-z0-9]{{1,{limit}}}")
+
+    def parse(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise _Bad(f"{value!r} is not 1-{limit} letters or digits")
+        return value
+
+    return parse
+
+
+def _choice(*allowed: str) -> Parser:
+    def parse(value: str) -> str:
+        if value not in allowed:
+            raise _Bad(f"{value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def _date(value: str) -> date:
+    try:
+        if len(value) == 10:  # fromisoformat would also take 20261122
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise _Bad(f"{value!r} is not a date (YYYY-MM-DD)")
+
+
+def _boolean(value: str) -> bool:
+    if value not in ("yes", "no"):
+        raise _Bad(f"{value!r} is not yes or no")
+    return value == "yes"
+
+
+def _npi(value: str) -> str:
+    if not re.fullmatch(r"[12]\d{9}", value):
+        raise _Bad(f"{value!r} is not an NPI (10 digits, the first 1 or 2)")
+    return value
+
+
+def _taxonomy(value: str) -> str:
+    if not re.fullmatch(r"[0-9A-Z]{9}X", value):
+        raise _Bad(f"{value!r} is not a NUCC taxonomy code (9 digits or capitals, then X)")
+    return value
+
+
+def _tier(value: str) -> int:
+    if value not in ("1", "2", "3"):
+        raise _Bad(f"{value!r} is not a cost tier (1, 2 or 3)")
+    return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    parse: Parser
+    required: bool = True
+    absent: object = None  # stored for an empty optional field
+
+
+@dataclass(frozen=True, slots=True)
+class FileSpec:
+    name: str
+    table: Table
+    columns: tuple[Column, ...]
+
+
+FILES = (
+    FileSpec("plans.csv", plans, (
+        Column("plan_id", _identifier(20)),
+        Column("name", _text(120)),
+        Column("product_type", _choice("HMO", "EPO", "IFP", "OAP", "PPO", "MEDICARE")),
+        Column("medical_management", _choice("inpatient", "inpatient-outpatient")),
+        Column("referral_required", _boolean),
+        Column("out_of_network_benefit", _boolean),
+    )),
+    FileSpec("providers.csv", providers, (
+        Column("npi", _npi),
+        Column("name", _text(120)),
+        Column("kind", _choice("individual", "facility")),
+        Column("taxonomy", _taxonomy),
+        Column("cost_tier", _tier),
+    )),
+    FileSpec("networks.csv", network_spans, (
+        Column("npi", _npi),
+        Column("status", _choice("in-network", "out-of-network")),
+        Column("start_date", _date),
+        Column("end_date", _date, required=False),
+    )),
+    FileSpec("members.csv", members, (
+        Column("member_id", _identifier(30)),
+        Column("subscriber_id", _identifier(30)),
+        Column("relationship", _choice("subscriber", "spouse", "child", "other")),
+        Column("last_name", _text(60)),
+        Column("first_name", _text(35)),
+        Column("birth_date", _date),
+        Column("gender", _choice("M", "F", "U")),
+        Column("plan_id", _identifier(20)),
+        Column("pcp_npi", _npi, required=False),
+        Column("medicare_primary", _boolean),
+        Column("medicare_product", _choice("original", "risk", "supplement"), False, ""),
+        Column("coordination_notes", _text(500), False, ""),
+    )),
+    FileSpec("eligibility.csv", eligibility_spans, (
+        Column("member_id", _identifier(30)),
+        Column("plan_id", _identifier(20)),
+        Column("start_date", _date),
+        Column("end_date", _date, required=False),
+    )),
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    file: str
+    line: int
+    values: dict[str, object]
+
+    def where(self) -> str:
+        return f"{self.file} line {self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    rows: dict[str, int]  # per file
+
+
+def load_reference(engine: Engine, directory: Path) -> LoadResult:
+    """Read, check and load the five files in `directory`, all or nothing."""
+    problems: list[str] = []
+    rows = {spec.name: list(_read(directory / spec.name, spec, problems)) for spec in FILES}
+    if not problems:
+        problems.extend(_cross_check(rows))
+    if problems:
+        raise ReferenceDataError(problems)
+    with engine.begin() as connection:
+        for spec in reversed(FILES):  # dependents first
+            connection.execute(delete(spec.table))
+        for spec in FILES:
+            if rows[spec.name]:
+                connection.execute(spec.table.insert(), [row.values for row in rows[spec.name]])
+    return LoadResult({name: len(found) for name, found in rows.items()})
+
+
+def _read(path: Path, spec: FileSpec, problems: list[str]) -> Iterator[Row]:
+    if not path.is_file():
+        problems.append(f"{spec.name}: missing from {path.parent}")
+        return
+    expected = [column.name for column in spec.columns]
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header != expected:
+            problems.append(
+                f"{spec.name} line 1: the header must be {','.join(expected)}"
+                f" (found {','.join(header or []) or 'nothing'})"
+            )
+            return
+        for fields in reader:
+            line = reader.line_num
+            if not fields:
+                continue  # a blank line
+            if len(fields) != len(expected):
+                problems.append(
+                    f"{spec.name} line {line}: {len(fields)} fields, {len(expected)} expected"
+                )
+                continue
+            values, bad = {}, False
+            for column, text in zip(spec.columns, fields, strict=True):
+                text = text.strip()
+                if not text:
+                    if column.required:
+                        problems.append(f"{spec.name} line {line}: {column.name} is required")
+                        bad = True
+                    values[column.name] = column.absent
+                    continue
+                try:
+                    values[column.name] = column.parse(text)
+                except _Bad as reason:
+                    problems.append(f"{spec.name} line {line}: {column.name}: {reason}")
+                    bad = True
+            if not bad:
+                yield Row(spec.name, line, values)
+
+
+def _cross_check(rows: dict[str, list[Row]]) -> Iterator[str]:
+    """The rules between rows and files: unique keys, references that resolve, spans
+    that make sense."""
+    plan_rows = {r.values["plan_id"]: r for r in rows["plans.csv"]}
+    provider_rows = {r.values["npi"]: r for r in rows["providers.csv"]}
+    member_rows = {r.values["member_id"]: r for r in rows["members.csv"]}
+    yield from _unique(rows["plans.csv"], "plan_id")
+    yield from _unique(rows["providers.csv"], "npi")
+    yield from _unique(rows["members.csv"], "member_id")
+    for row in rows["networks.csv"]:
+        if row.values["npi"] not in provider_rows:
+            yield f"{row.where()}: npi {row.values['npi']} is not in providers.csv"
+    for row in rows["members.csv"]:
+        values = row.values
+        plan = plan_rows.get(values["plan_id"])
+        if plan is None:
+            yield f"{row.where()}: plan_id {values['plan_id']} is not in plans.csv"
+        elif plan.values["referral_required"] and not values["pcp_npi"]:
+            yield f"{row.where()}: pcp_npi is required on plan {values['plan_id']}"
+        if values["pcp_npi"] and values["pcp_npi"] not in provider_rows:
+            yield f"{row.where()}: pcp_npi {values['pcp_npi']} is not in providers.csv"
+        if bool(values["medicare_product"]) != values["medicare_primary"]:
+            yield f"{row.where()}: medicare_product is given exactly when medicare_primary is yes"
+        subscriber = member_rows.get(values["subscriber_id"])
+        if subscriber is None or subscriber.values["relationship"] != "subscriber":
+            yield f"{row.where()}: subscriber_id {values['subscriber_id']} is not a subscriber"
+        elif (values["relationship"] == "subscriber") != (
+            values["subscriber_id"] == values["member_id"]
+        ):
+            yield f"{row.where()}: a subscriber's subscriber_id is its own member_id"
+    for row in rows["eligibility.csv"]:
+        if row.values["member_id"] not in member_rows:
+            yield f"{row.where()}: member_id {row.values['member_id']} is not in members.csv"
+        if row.values["plan_id"] not in plan_rows:
+            yield f"{row.where()}: plan_id {row.values['plan_id']} is not in plans.csv"
+    yield from _spans(rows["networks.csv"], "npi")
+    yield from _spans(rows["eligibility.csv"], "member_id")
+
+
+def _unique(rows: list[Row], key: str) -> Iterator[str]:
+    first: dict[object, Row] = {}
+    for row in rows:
+        value = row.values[key]
+        if value in first:
+            yield f"{row.where()}: {key} {value} repeats line {first[value].line}"
+        first.setdefault(value, row)
+
+
+def _spans(rows: list[Row], key: str) -> Iterator[str]:
+    """End not before start; one owner's spans never overlap."""
+    by_owner: dict[object, list[Row]] = {}
+    for row in rows:
+        start, end = row.values["start_date"], row.values["end_date"]
+        if end is not None and end < start:  # type: ignore[operator]
+            yield f"{row.where()}: end_date {end} is before start_date {start}"
+            continue
+        by_owner.setdefault(row.values[key], []).append(row)
+    for spans in by_owner.values():
+        spans.sort(key=lambda r: r.values["start_date"])  # type: ignore[arg-type, return-value]
+        for before, after in pairwise(spans):
+            end = before.values["end_date"]
+            if end is None or end >= after.values["start_date"]:  # type: ignore[operator]
+                yield f"{after.where()}: overlaps the span on line {before.line}"

@@ -1,0 +1,304 @@
+"""The schema, in SQLAlchemy Core: what the service remembers.
+
+Migrations in `migrations/versions/` create exactly this; a test compares the two.
+Timestamps are UTC. Decisions and the audit log are append-only: a change is a new row.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime in, an aware UTC datetime out, on every database (SQLite
+    keeps no zone, so it is stored naive in UTC and given its zone back on reading)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if getattr(dialect, "name", "") == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# --- trading partners and what they sent -------------------------------------------------
+
+partners = Table(
+    "trading_partners",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("isa_qualifier", String(2), nullable=False),  # ISA05
+    Column("isa_id", String(15), nullable=False),  # ISA06, unpadded
+    Column("gs_code", String(15), nullable=False),  # GS02 they send under
+    Column("name", String(120), nullable=False),
+    # When a TA1 goes back: "requested" (ISA14=1 or a fault), "always", "errors" (faults only)
+    Column("ta1_policy", String(16), nullable=False, server_default="requested"),
+    Column("send_999", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("isa_qualifier", "isa_id"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("partner_id", ForeignKey("trading_partners.id"), nullable=False, index=True),
+    Column("key_hash", String(64), nullable=False, unique=True),  # SHA-256 hex, never the key
+    Column("label", String(80), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+)
+
+interchanges = Table(
+    "interchanges",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("partner_id", ForeignKey("trading_partners.id"), index=True),
+    Column("sender", String(18)),  # "ISA05:ISA06"; none for bytes outside an envelope
+    Column("control_number", String(9)),  # ISA13
+    Column("group_control_numbers", Text, nullable=False),  # GS06s, comma-separated
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("channel", String(16), nullable=False),  # file, sftp, http
+    Column("source", String(255), nullable=False),  # file name or request id, never content
+    # accepted | partially accepted | rejected | envelope rejected | duplicate
+    Column("status", String(20), nullable=False),
+    # An interchange whose envelope was taken owns its ISA13 for that sender, forever.
+    Column("claims_control_number", Boolean, nullable=False),
+    Index(
+        "uq_interchanges_sender_control_number",
+        "sender",
+        "control_number",
+        unique=True,
+        sqlite_where=text("claims_control_number"),
+        postgresql_where=text("claims_control_number"),
+    ),
+)
+
+answers = Table(
+    "interchange_answers",
+    metadata,
+    Column("interchange_id", ForeignKey("interchanges.id"), primary_key=True),
+    Column("kind", String(3), primary_key=True),  # ta1, 999, 278
+    Column("content", Text, nullable=False),  # the interchange sent back, replayed as is
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(120), primary_key=True),  # e.g. "ZZ:EDI278>ZZ:CLEARCO:group"
+    Column("value", BigInteger, nullable=False),
+)
+
+# --- cases, service lines, decisions, tracking numbers -----------------------------------
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("interchange_id", ForeignKey("interchanges.id"), nullable=False, index=True),
+    Column("sender", String(18), nullable=False),
+    Column("transaction_control_number", String(9), nullable=False),  # ST02
+    Column("submitter_reference", String(50), nullable=False),  # BHT03
+    Column("trace_number", String(50)),  # 2000E TRN02; none: no TRN, no dedupe key
+    Column("trace_originator", String(10)),  # 2000E TRN03
+    Column("requester_npi", String(80)),  # 2010B NM109 (an NPI, or whatever ID was sent)
+    Column("requester_name", String(120), nullable=False),
+    Column("member_id", String(80), index=True),  # 2010C NM109
+    Column("member_last_name", String(60), nullable=False),
+    Column("member_first_name", String(35), nullable=False),
+    Column("member_birth_date", Date),
+    Column("patient_last_name", String(60), nullable=False),  # 2010D, else the member
+    Column("patient_first_name", String(35), nullable=False),
+    Column("patient_birth_date", Date),
+    Column("patient_is_dependent", Boolean, nullable=False),
+    Column("category", String(2), nullable=False),  # UM01
+    Column("certification_type", String(1), nullable=False),  # UM02
+    Column("service_type", String(2)),  # UM03
+    Column("level_of_service", String(2)),  # UM06
+    Column("urgency", String(10), nullable=False),  # expedited | standard
+    Column("event_start", Date),
+    Column("event_end", Date),
+    Column("administrative_reference", String(30), nullable=False, unique=True),  # REF NT
+    Column("status", String(20), nullable=False),  # the latest event decision, in words
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("regulatory_due_at", UtcDateTime, nullable=False),
+    Column("internal_pend_due_at", UtcDateTime),
+    Column("core_info_request_due_at", UtcDateTime),
+    Column("info_received_at", UtcDateTime),
+    Column("core_final_due_at", UtcDateTime),
+    Column("closeout_at", UtcDateTime),
+    UniqueConstraint("sender", "submitter_reference", "trace_number", "trace_originator"),
+    Index("ix_cases_member_name", "member_last_name", "member_first_name"),
+    Index("ix_cases_patient_name", "patient_last_name", "patient_first_name"),
+)
+
+case_providers = Table(
+    "case_providers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("loop_id", String(6), nullable=False),  # 2010B, 2010EA, 2010FA
+    Column("role", String(3), nullable=False),  # NM101
+    Column("npi", String(80), index=True),
+    Column("name", String(120), nullable=False),
+)
+
+service_lines = Table(
+    "service_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("line_number", Integer, nullable=False),  # 1-based, in request order
+    Column("trace_number", String(50)),
+    Column("procedure", String(60)),  # "HC:73721", "NU:0120"
+    Column("service_type", String(2)),
+    Column("quantity", String(15)),
+    Column("unit", String(2)),
+    Column("start_date", Date),
+    Column("end_date", Date),
+    UniqueConstraint("case_id", "line_number"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("service_line_id", ForeignKey("service_lines.id")),  # none: the event itself
+    Column("action", String(2), nullable=False),  # HCR01
+    Column("reason", String(2), nullable=False),  # HCR03, "" when none
+    Column("certification_number", String(30)),  # HCR02
+    Column("administrative_reference", String(30)),  # the REF NT sent with it
+    Column("message", String(264), nullable=False),  # MSG01, "" when none
+    Column("issued", Date),
+    Column("effective", Date),
+    Column("expires", Date),
+    Column("decided_at", UtcDateTime, nullable=False),
+    Column("decided_by", String(64), nullable=False),  # "policy:<rule>", a reviewer id, ...
+)
+
+tracking_numbers = Table(
+    "tracking_numbers",
+    metadata,
+    Column("number", String(30), primary_key=True),
+    Column("kind", String(16), nullable=False),  # certification | reference
+    Column("sequence", BigInteger, nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    # Set once the case is stored; a number whose case never was stays burnt, unused.
+    Column("case_id", ForeignKey("cases.id"), index=True),
+    UniqueConstraint("kind", "sequence"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(48), nullable=False),
+    Column("object_type", String(32), nullable=False),
+    Column("object_id", String(64), nullable=False),
+    Column("interchange_id", Integer, index=True),
+    Column("case_id", Integer, index=True),
+    Column("detail", String(500), nullable=False),  # codes and counts only, never PHI
+)
+
+# --- reference data: what decisions read (loaded from CSV, see samples/reference) --------
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("plan_id", String(20), primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("product_type", String(10), nullable=False),  # HMO EPO IFP OAP PPO MEDICARE
+    Column("medical_management", String(24), nullable=False),  # inpatient | inpatient-outpatient
+    Column("referral_required", Boolean, nullable=False),
+    Column("out_of_network_benefit", Boolean, nullable=False),
+)
+
+providers = Table(
+    "providers",
+    metadata,
+    Column("npi", String(10), primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("kind", String(10), nullable=False),  # individual | facility
+    Column("taxonomy", String(10), nullable=False),
+    Column("cost_tier", Integer, nullable=False),  # 1 lowest cost
+)
+
+network_spans = Table(
+    "network_spans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("npi", ForeignKey("providers.npi"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # in-network | out-of-network
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date),  # none: open-ended
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("member_id", String(30), primary_key=True),
+    Column("subscriber_id", String(30), nullable=False, index=True),
+    Column("relationship", String(10), nullable=False),  # subscriber spouse child other
+    Column("last_name", String(60), nullable=False),
+    Column("first_name", String(35), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("gender", String(1), nullable=False),
+    Column("plan_id", ForeignKey("plans.plan_id"), nullable=False),
+    Column("pcp_npi", ForeignKey("providers.npi")),
+    Column("medicare_primary", Boolean, nullable=False),
+    Column("medicare_product", String(12), nullable=False),  # "", original, risk, supplement
+    Column("coordination_notes", String(500), nullable=False),
+    Index("ix_members_name", "last_name", "first_name"),
+)
+
+eligibility_spans = Table(
+    "eligibility_spans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("member_id", ForeignKey("members.member_id"), nullable=False, index=True),
+    Column("plan_id", ForeignKey("plans.plan_id"), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date),
+)
+
+REFERENCE_TABLES = (plans, providers, network_spans, members, eligibility_spans)  # load order

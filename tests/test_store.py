@@ -1,0 +1,157 @@
+"""The store on SQLite and PostgreSQL: migrations, counters, tracking numbers under
+concurrent workers, and history that cannot be rewritten."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, inspect, select, update
+from sqlalchemy.exc import DBAPIError
+
+from edi278.decide.tracking import Kind, parse_number
+from edi278.store import database
+from edi278.store.audit import audit
+from edi278.store.numbers import DatabaseControlNumbers, issue_tracking_numbers
+from edi278.store.tables import audit_log, counters, metadata, tracking_numbers
+
+NOW = datetime(2026, 11, 22, 14, 0, tzinfo=UTC)
+BOTH = pytest.mark.parametrize("empty_database_url", ["sqlite", "postgresql"], indirect=True)
+CASE_TABLES = {"trading_partners", "interchanges", "cases", "decisions", "audit_log"}
+REFERENCE_TABLES = {"plans", "providers", "network_spans", "members", "eligibility_spans"}
+
+
+def _tables(engine) -> set[str]:
+    return set(inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+@BOTH
+def test_migrations_build_the_schema_the_code_describes(empty_database_url):
+    engine = database.connect(empty_database_url)
+    assert database.current_revision(engine) is None and _tables(engine) == set()
+    database.upgrade(engine)
+    assert database.current_revision(engine) == database.head_revision() == "0002"
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []  # no drift from tables.py
+    engine.dispose()
+
+
+@BOTH
+def test_downgrade_one_step_and_upgrade_again(empty_database_url):
+    engine = database.connect(empty_database_url)
+    database.upgrade(engine)
+    database.downgrade(engine, "-1")
+    assert database.current_revision(engine) == "0001"
+    assert _tables(engine) >= CASE_TABLES and not REFERENCE_TABLES & _tables(engine)
+    database.upgrade(engine)
+    assert database.current_revision(engine) == "0002"
+    assert _tables(engine) >= REFERENCE_TABLES
+    database.downgrade(engine, "base")
+    assert _tables(engine) == set()
+    engine.dispose()
+
+
+def test_an_empty_sqlite_database_is_brought_up_to_date_on_opening(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new' / 'edi278.db'}"  # the folder does not exist yet
+    engine = database.open_database(url)
+    assert database.current_revision(engine) == database.head_revision()
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+@pytest.mark.parametrize("empty_database_url", ["postgresql"], indirect=True)
+def test_a_postgresql_database_behind_is_refused_with_the_command_to_run(empty_database_url):
+    with pytest.raises(database.StoreError, match="run `edi278 db upgrade` first"):
+        database.open_database(empty_database_url)
+
+
+def test_control_numbers_count_per_pair_and_kind(engine):
+    numbers = DatabaseControlNumbers(engine)
+    assert [numbers.next("ZZ:A", "ZZ:B", "interchange") for _ in range(3)] == [1, 2, 3]
+    assert numbers.next("ZZ:A", "ZZ:C", "interchange") == 1
+    assert numbers.next("ZZ:A", "ZZ:B", "group") == 1
+    assert DatabaseControlNumbers(engine).next("ZZ:A", "ZZ:B", "interchange") == 4
+
+
+def test_tracking_numbers_are_recorded_as_issued(engine):
+    first = issue_tracking_numbers(engine, Kind.REFERENCE, 3, NOW)
+    second = issue_tracking_numbers(engine, Kind.CERTIFICATION, 2, NOW)
+    assert first == ["R26000000015", "R26000000028", "R26000000031"]
+    assert [parse_number(n).sequence for n in second] == [1, 2]  # each kind counts alone
+    with engine.connect() as connection:
+        rows = connection.execute(select(tracking_numbers).order_by(tracking_numbers.c.number))
+        assert [(r.number, r.kind, r.case_id) for r in rows] == [
+            ("C26000000015", "certification", None),  # the same digits, the same check
+            ("C26000000028", "certification", None),
+            *((n, "reference", None) for n in first),
+        ]
+
+
+DRAW = """
+import random, sys
+from datetime import UTC, datetime
+from edi278.decide.tracking import Kind
+from edi278.store.database import open_database
+from edi278.store.numbers import issue_tracking_numbers
+
+engine = open_database(sys.argv[1])
+rng, drawn = random.Random(int(sys.argv[2])), []
+while len(drawn) < 10_000:
+    count = min(rng.randint(1, 40), 10_000 - len(drawn))
+    drawn += issue_tracking_numbers(engine, Kind.REFERENCE, count, datetime.now(UTC))
+print("\\n".join(drawn))
+"""
+
+
+def test_four_workers_draw_forty_thousand_numbers_without_a_repeat_or_a_gap(database_url):
+    database.open_database(database_url).dispose()  # schema first, then the race
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", DRAW, database_url, str(seed)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in range(4)
+    ]
+    drawn = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=600)
+        assert worker.returncode == 0, err
+        drawn += out.split()
+    assert len(drawn) == 40_000 and len(set(drawn)) == 40_000
+    sequences = sorted(parse_number(number).sequence for number in drawn)  # every check holds
+    assert sequences == list(range(1, 40_001))
+    engine = database.open_database(database_url)
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(tracking_numbers)) == 40_000
+        value = connection.scalar(select(counters.c.value).where(counters.c.name.like("tracking%")))
+        assert value == 40_000
+    engine.dispose()
+
+
+def test_the_audit_log_refuses_to_be_rewritten(engine):
+    """(Decisions likewise: see test_intake.)"""
+    with engine.begin() as connection:
+        audit(connection, NOW, "test", "checked", "nothing", 1, "a=1")
+    for statement in (update(audit_log).values(actor="someone else"), audit_log.delete()):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.execute(statement)
+    with engine.connect() as connection:
+        assert connection.scalar(select(audit_log.c.actor)) == "test"
+
+
+def test_timestamps_come_back_in_utc_and_naive_ones_are_refused(engine):
+    with engine.begin() as connection:
+        audit(connection, NOW, "test", "checked", "nothing", 1)
+    with engine.connect() as connection:
+        assert connection.scalar(select(audit_log.c.at)) == NOW
+    with pytest.raises(Exception, match="timezone-aware"), engine.begin() as connection:
+        audit(connection, datetime(2026, 1, 1), "test", "checked", "nothing", 1)
