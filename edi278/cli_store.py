@@ -204,8 +204,11 @@ def _question(
     start: date | None,
     end: date | None,
 ) -> Question:
-    ways = [way for way, given in (("--tracking", tracking), ("--member", member_id),
-                                   ("--name", name)) if given]  # fmt: skip
+    ways = [
+        way
+        for way, given in (("--tracking", tracking), ("--member", member_id), ("--name", name))
+        if given
+    ]
     if len(ways) != 1:
         raise click.UsageError("give exactly one of --tracking, --member or --name")
     if tracking and (provider or start or end):
@@ -229,8 +232,18 @@ def _print_table(found: list[CaseView]) -> None:
         console.print("no case found")
         return
     table = Table(show_lines=False, header_style="bold")
-    for heading in ("reference", "member", "patient", "review", "dates", "status",
-                    "decision", "certification", "received", "due"):  # fmt: skip
+    for heading in (
+        "reference",
+        "member",
+        "patient",
+        "review",
+        "dates",
+        "status",
+        "decision",
+        "certification",
+        "received",
+        "due",
+    ):
         table.add_column(heading, overflow="fold")
     for view in found:
         case, current = view.case, view.current or {}

@@ -152,22 +152,33 @@ class Intake:
             )
             interchange_id = record_interchange(connection, received, sent)
             audit(
-                connection, now, self.actor, "received", "interchange", interchange_id,
+                connection,
+                now,
+                self.actor,
+                "received",
+                "interchange",
+                interchange_id,
                 f"status={received.status} channel={self.channel} "
                 f"sets={sum(len(g.transactions) for g in report.groups)} "
                 f"cases={len(decider.taken)} replayed={decider.replayed}",
                 interchange_id=interchange_id,
-            )  # fmt: skip
+            )
             for case in decider.taken:
                 case_id = insert_case(connection, case, interchange_id, now, decider.decided_by)
                 assign_tracking_numbers(connection, _numbers_of(case), case_id)
                 outcome = case.decision.outcome
                 audit(
-                    connection, now, self.actor, "decided", "case", case_id,
+                    connection,
+                    now,
+                    self.actor,
+                    "decided",
+                    "case",
+                    case_id,
                     f"action={outcome.action} reason={outcome.reason} "
                     f"lines={len(case.decision.lines)} by={decider.decided_by}",
-                    interchange_id=interchange_id, case_id=case_id,
-                )  # fmt: skip
+                    interchange_id=interchange_id,
+                    case_id=case_id,
+                )
         return Answer(
             acknowledgements,
             "duplicate" if duplicate else "processed",
@@ -180,10 +191,15 @@ class Intake:
         with self.engine.begin() as connection:
             sent = stored_answers(connection, prior.same_bytes)
             audit(
-                connection, now, self.actor, "replayed", "interchange", prior.same_bytes,
+                connection,
+                now,
+                self.actor,
+                "replayed",
+                "interchange",
+                prior.same_bytes,
                 f"byte-identical resubmission over {self.channel}; stored answers sent again",
                 interchange_id=prior.same_bytes,
-            )  # fmt: skip
+            )
         acknowledgements = Acknowledgements(sent.get("ta1"), sent.get("999"), sent.get("278"))
         return Answer(acknowledgements, "replayed")
 

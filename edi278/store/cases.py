@@ -244,9 +244,11 @@ def stored_decisions(
     if not wanted:
         return {}
     key_columns = tuple_(
-        cases.c.sender, cases.c.submitter_reference, cases.c.trace_number,
+        cases.c.sender,
+        cases.c.submitter_reference,
+        cases.c.trace_number,
         cases.c.trace_originator,
-    )  # fmt: skip
+    )
     found = connection.execute(
         select(
             cases.c.id,

@@ -89,9 +89,10 @@ def find_cases(connection: Connection, question: Question) -> list[CaseView]:
     if not views:
         return []
     for row in connection.execute(
-        select(service_lines).where(service_lines.c.case_id.in_(list(views)))
+        select(service_lines)
+        .where(service_lines.c.case_id.in_(list(views)))
         .order_by(service_lines.c.case_id, service_lines.c.line_number)
-    ):  # fmt: skip
+    ):
         views[row.case_id].lines.append(_plain(row._asdict()))
     for row in connection.execute(
         select(decisions, service_lines.c.line_number)

@@ -119,48 +119,68 @@ class FileSpec:
 
 
 FILES = (
-    FileSpec("plans.csv", plans, (
-        Column("plan_id", _identifier(20)),
-        Column("name", _text(120)),
-        Column("product_type", _choice("HMO", "EPO", "IFP", "OAP", "PPO", "MEDICARE")),
-        Column("medical_management", _choice("inpatient", "inpatient-outpatient")),
-        Column("referral_required", _boolean),
-        Column("out_of_network_benefit", _boolean),
-    )),
-    FileSpec("providers.csv", providers, (
-        Column("npi", _npi),
-        Column("name", _text(120)),
-        Column("kind", _choice("individual", "facility")),
-        Column("taxonomy", _taxonomy),
-        Column("cost_tier", _tier),
-    )),
-    FileSpec("networks.csv", network_spans, (
-        Column("npi", _npi),
-        Column("status", _choice("in-network", "out-of-network")),
-        Column("start_date", _date),
-        Column("end_date", _date, required=False),
-    )),
-    FileSpec("members.csv", members, (
-        Column("member_id", _identifier(30)),
-        Column("subscriber_id", _identifier(30)),
-        Column("relationship", _choice("subscriber", "spouse", "child", "other")),
-        Column("last_name", _text(60)),
-        Column("first_name", _text(35)),
-        Column("birth_date", _date),
-        Column("gender", _choice("M", "F", "U")),
-        Column("plan_id", _identifier(20)),
-        Column("pcp_npi", _npi, required=False),
-        Column("medicare_primary", _boolean),
-        Column("medicare_product", _choice("original", "risk", "supplement"), False, ""),
-        Column("coordination_notes", _text(500), False, ""),
-    )),
-    FileSpec("eligibility.csv", eligibility_spans, (
-        Column("member_id", _identifier(30)),
-        Column("plan_id", _identifier(20)),
-        Column("start_date", _date),
-        Column("end_date", _date, required=False),
-    )),
-)  # fmt: skip
+    FileSpec(
+        "plans.csv",
+        plans,
+        (
+            Column("plan_id", _identifier(20)),
+            Column("name", _text(120)),
+            Column("product_type", _choice("HMO", "EPO", "IFP", "OAP", "PPO", "MEDICARE")),
+            Column("medical_management", _choice("inpatient", "inpatient-outpatient")),
+            Column("referral_required", _boolean),
+            Column("out_of_network_benefit", _boolean),
+        ),
+    ),
+    FileSpec(
+        "providers.csv",
+        providers,
+        (
+            Column("npi", _npi),
+            Column("name", _text(120)),
+            Column("kind", _choice("individual", "facility")),
+            Column("taxonomy", _taxonomy),
+            Column("cost_tier", _tier),
+        ),
+    ),
+    FileSpec(
+        "networks.csv",
+        network_spans,
+        (
+            Column("npi", _npi),
+            Column("status", _choice("in-network", "out-of-network")),
+            Column("start_date", _date),
+            Column("end_date", _date, required=False),
+        ),
+    ),
+    FileSpec(
+        "members.csv",
+        members,
+        (
+            Column("member_id", _identifier(30)),
+            Column("subscriber_id", _identifier(30)),
+            Column("relationship", _choice("subscriber", "spouse", "child", "other")),
+            Column("last_name", _text(60)),
+            Column("first_name", _text(35)),
+            Column("birth_date", _date),
+            Column("gender", _choice("M", "F", "U")),
+            Column("plan_id", _identifier(20)),
+            Column("pcp_npi", _npi, required=False),
+            Column("medicare_primary", _boolean),
+            Column("medicare_product", _choice("original", "risk", "supplement"), False, ""),
+            Column("coordination_notes", _text(500), False, ""),
+        ),
+    ),
+    FileSpec(
+        "eligibility.csv",
+        eligibility_spans,
+        (
+            Column("member_id", _identifier(30)),
+            Column("plan_id", _identifier(20)),
+            Column("start_date", _date),
+            Column("end_date", _date, required=False),
+        ),
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,283 @@
+"""Taking interchanges into the store, on SQLite and PostgreSQL: what is recorded the
+first time, and exactly what a resubmission, a reused ISA13 and a repeated request
+store and get back (reference section 8.4)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
+
+from edi278.ig import Guide
+from edi278.intake import Answer, Fingerprint, Intake
+from edi278.pipeline import examine
+from edi278.store.tables import (
+    answers,
+    audit_log,
+    case_providers,
+    cases,
+    counters,
+    decisions,
+    interchanges,
+    service_lines,
+    tracking_numbers,
+)
+from tests.conftest import REQUEST_BODY, group, interchange, transaction
+
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday
+SAMPLES = Path(__file__).parents[1] / "samples" / "inbox"
+EDI278 = Path(__file__).parents[1] / ".venv" / "bin" / "edi278"
+GUIDE = Guide()
+COUNTED = (
+    interchanges,
+    answers,
+    cases,
+    service_lines,
+    case_providers,
+    decisions,
+    tracking_numbers,
+    audit_log,
+)
+
+
+def take(engine, data: str | bytes, source: str = "in.x12", now: datetime = NOW) -> list[Answer]:
+    data = data.encode("latin-1") if isinstance(data, str) else data
+    intake = Intake(engine)
+    taken = []
+    for report in examine(io.BytesIO(data), GUIDE):
+        start, end = report.span
+        taken.append(intake.answer(report, Fingerprint.of_bytes(data[start:end]), source, now))
+    return taken
+
+
+def counts(engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        found = {t.name: connection.scalar(select(func.count()).select_from(t)) for t in COUNTED}
+        found["counters"] = connection.scalar(select(func.coalesce(func.sum(counters.c.value), 0)))
+    return found
+
+
+def segments(text: str | None) -> list[str]:
+    return [s.strip() for s in (text or "").split("~") if s.strip()]
+
+
+def references(text: str | None) -> list[str]:
+    return [s.split("*")[2] for s in segments(text) if s.startswith("REF*NT*")]
+
+
+def request_with(bht03: str = "REQ1", trn: str = "PE1", um: str = "UM*HS*I*62*22:B") -> list[str]:
+    body = [s.replace("*REQ1*", f"*{bht03}*") for s in REQUEST_BODY]
+    body = [f"TRN*1*{trn}*9SUBMIT001" if s.startswith("TRN") else s for s in body]
+    return [um if s.startswith("UM*") else s for s in body]
+
+
+def test_a_first_receipt_records_the_interchange_its_answers_and_a_case_per_event(engine):
+    data = (SAMPLES / "dependent-mri-batch.edi").read_bytes()
+    (answer,) = take(engine, data, "dependent-mri-batch.edi")
+    assert (answer.disposition, answer.cases_created, answer.decisions_replayed) == (
+        "processed",
+        2,
+        0,
+    )
+    with engine.connect() as connection:
+        (received,) = connection.execute(select(interchanges)).all()
+        assert received.sender == "ZZ:SUBMITTER01" and received.control_number == "000000103"
+        assert received.group_control_numbers == "103" and received.status == "accepted"
+        assert received.sha256 == hashlib.sha256(data).hexdigest() and received.size == len(data)
+        assert received.channel == "file" and received.claims_control_number
+        stored = dict(connection.execute(select(answers.c.kind, answers.c.content)).all())
+        assert stored == {
+            "999": answer.acknowledgements.functional,
+            "278": answer.acknowledgements.responses,
+        }
+        mri, knee = connection.execute(select(cases).order_by(cases.c.id)).all()
+    # one case per 2000E, keyed by sender, BHT03 and TRN, numbered as the response says
+    assert (mri.member_id, mri.patient_first_name, mri.patient_is_dependent) == (
+        "W555000111",
+        "EMMA",
+        True,
+    )
+    assert mri.patient_birth_date.isoformat() == "2012-03-04"
+    assert (knee.member_id, knee.patient_first_name, knee.patient_is_dependent) == (
+        "W123456789",
+        "JANE",
+        False,
+    )
+    assert (mri.submitter_reference, mri.trace_number, mri.trace_originator) == (
+        "IMG20261120042",
+        "IMG42",
+        "9SUBMIT001",
+    )
+    assert references(answer.acknowledgements.responses) == [
+        mri.administrative_reference,
+        mri.administrative_reference,  # event and its line
+        knee.administrative_reference,
+        knee.administrative_reference,
+    ]
+    assert (mri.event_start.isoformat(), mri.event_end.isoformat()) == ("2026-12-01", "2026-12-31")
+    assert knee.event_start.isoformat() == "2026-12-10" and knee.category == "AR"
+    # clocks: standard, pended; received Friday, so 2 business days is Tuesday
+    assert mri.status == "pended" and mri.urgency == "standard"
+    assert mri.regulatory_due_at == NOW + timedelta(days=7)
+    assert mri.internal_pend_due_at == NOW + timedelta(hours=48)
+    assert mri.core_info_request_due_at == datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                decisions.c.case_id,
+                service_lines.c.procedure,
+                decisions.c.action,
+                decisions.c.reason,
+                decisions.c.decided_by,
+            )
+            .outerjoin(service_lines, decisions.c.service_line_id == service_lines.c.id)
+            .order_by(decisions.c.id)
+        ).all()
+        assert [tuple(r) for r in rows] == [
+            (mri.id, None, "A4", "0V", "policy:pend_all_for_review"),
+            (mri.id, "HC:72148", "A4", "0V", "policy:pend_all_for_review"),
+            (knee.id, None, "A4", "0V", "policy:pend_all_for_review"),
+            (knee.id, "HC:27447", "A4", "0V", "policy:pend_all_for_review"),
+        ]
+        issued = dict(
+            connection.execute(select(tracking_numbers.c.number, tracking_numbers.c.case_id)).all()
+        )
+        assert issued == {
+            mri.administrative_reference: mri.id,
+            knee.administrative_reference: knee.id,
+        }
+        npis = connection.execute(
+            select(case_providers.c.loop_id, case_providers.c.role, case_providers.c.npi)
+            .where(case_providers.c.case_id == knee.id)
+            .order_by(case_providers.c.id)
+        ).all()
+        assert [tuple(r) for r in npis] == [
+            ("2010B", "1P", "1234567893"),
+            ("2010EA", "FA", "1987654321"),
+            ("2010EA", "SJ", "1112223334"),
+        ]
+        actions = connection.execute(select(audit_log.c.action, audit_log.c.detail)).all()
+    assert [a for a, _ in actions] == ["received", "decided", "decided"]
+    assert all("DOE" not in detail and "W555000111" not in detail for _, detail in actions)
+
+
+def test_a_byte_identical_resubmission_gets_the_same_answers_and_creates_nothing(engine):
+    data = (SAMPLES / "elective-knee-admission.x12").read_bytes()  # asks for a TA1 too
+    (first,) = take(engine, data, "first.x12")
+    before = counts(engine)
+    (again,) = take(engine, data, "again.x12", now=NOW + timedelta(hours=1))
+    assert again.disposition == "replayed" and again.cases_created == 0
+    assert again.acknowledgements == first.acknowledgements  # TA1, 999 and 278, byte for byte
+    after = counts(engine)
+    assert after == {**before, "audit_log": before["audit_log"] + 1}  # the replay is audited
+    with engine.connect() as connection:
+        last = connection.execute(select(audit_log).order_by(audit_log.c.id.desc())).first()
+    assert (last.action, last.object_type) == ("replayed", "interchange")
+
+
+def test_a_reused_isa13_with_other_bytes_is_a_duplicate_and_nothing_is_processed(engine):
+    take(engine, interchange([group(sets=[transaction(body=request_with("REQ1", "PE1"))])]))
+    before = counts(engine)
+    other = interchange([group(sets=[transaction(body=request_with("REQ2", "PE2"))])])
+    (duplicate,) = take(engine, other, "other.x12")
+    acknowledgements = duplicate.acknowledgements
+    assert duplicate.disposition == "duplicate" and duplicate.cases_created == 0
+    assert acknowledgements.functional is None and acknowledgements.responses is None
+    (ta1,) = [s for s in segments(acknowledgements.ta1) if s.startswith("TA1")]
+    assert ta1.split("*")[1] == "000000001" and ta1.split("*")[4:] == ["R", "025"]
+    after = counts(engine)
+    assert after["cases"] == before["cases"] and after["decisions"] == before["decisions"]
+    assert after["tracking_numbers"] == before["tracking_numbers"]
+    assert after["counters"] == before["counters"] + 1  # the TA1's own ISA13, nothing more
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(interchanges.c.status, interchanges.c.claims_control_number).order_by(
+                interchanges.c.id
+            )
+        ).all()
+        stored = connection.execute(select(answers.c.kind).where(answers.c.interchange_id == 2))
+        assert [tuple(r) for r in rows] == [("accepted", True), ("duplicate", False)]
+        assert [r.kind for r in stored] == ["ta1"]
+    # sent once more, byte for byte, the duplicate gets its TA1 again
+    (replayed,) = take(engine, other, "other-again.x12")
+    assert replayed.disposition == "replayed" and replayed.acknowledgements == acknowledgements
+
+
+def test_an_interchange_rejected_by_its_envelope_does_not_use_up_its_isa13(engine):
+    bad = interchange(usage="X")  # ISA15 X: TA1 R 020
+    (rejected,) = take(engine, bad)
+    assert "TA1*000000001*261120*0930*R*020" in (rejected.acknowledgements.ta1 or "")
+    (corrected,) = take(engine, interchange())
+    assert corrected.disposition == "processed" and corrected.cases_created == 1
+
+
+def test_a_repeated_request_gets_the_stored_decision_not_a_new_case(engine):
+    (first,) = take(engine, interchange(control=1))
+    before = counts(engine)
+    # a new interchange, the same sender, BHT03 and TRN: the request sent again
+    resent = interchange(
+        [group(sets=[transaction(body=request_with(um="UM*HS*I*62*11:B"))])], control=2
+    )
+    (again,) = take(engine, resent, "resent.x12")
+    assert (again.disposition, again.cases_created, again.decisions_replayed) == ("processed", 0, 1)
+    assert references(again.acknowledgements.responses) == references(
+        first.acknowledgements.responses
+    )
+    hcr = [s for s in segments(again.acknowledgements.responses) if s.startswith("HCR")]
+    assert hcr == ["HCR*A4**0V"]
+    after = counts(engine)
+    for table in ("cases", "decisions", "tracking_numbers", "service_lines"):
+        assert after[table] == before[table], table
+    assert after["interchanges"] == before["interchanges"] + 1  # the interchange is recorded
+
+
+def test_the_same_request_twice_in_one_interchange_makes_one_case(engine):
+    sets = [transaction(1, request_with()), transaction(2, request_with())]
+    (answer,) = take(engine, interchange([group(sets=sets)]))
+    assert (answer.cases_created, answer.decisions_replayed) == (1, 1)
+    first, second = references(answer.acknowledgements.responses)
+    assert first == second
+
+
+def test_decisions_refuse_to_be_rewritten(engine):
+    take(engine, interchange())
+    for statement in (update(decisions).values(action="A1"), decisions.delete()):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.execute(statement)
+
+
+def test_workers_racing_on_one_file_answer_it_alike_and_make_one_case(database_url, tmp_path):
+    source = tmp_path / "request.x12"
+    source.write_text(interchange(groups=[group(sets=[transaction()])], ack="1"))
+    workers = [
+        subprocess.Popen(
+            [
+                str(EDI278),
+                "process",
+                str(source),
+                "--outbox",
+                str(tmp_path / f"out{n}"),
+                "--quiet",
+                "--db",
+                database_url,
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    for worker in workers:
+        assert worker.wait(timeout=300) == 0, worker.stderr.read() if worker.stderr else ""
+    outputs = {(tmp_path / f"out{n}" / "request.278").read_text() for n in range(4)}
+    assert len(outputs) == 1  # every worker sent the same response
+    from edi278.store.database import open_database
+
+    engine = open_database(database_url)
+    assert counts(engine)["cases"] == 1 and counts(engine)["interchanges"] == 1
+    engine.dispose()

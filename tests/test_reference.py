@@ -1,0 +1,142 @@
+"""Reference data from CSV, on SQLite and PostgreSQL: the demo data loads, a bad row is
+named by file, line and reason, and a failed load changes nothing."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from edi278.store.reference import FILES, ReferenceDataError, load_reference
+from edi278.store.tables import eligibility_spans, members, network_spans, plans, providers
+
+DEMO = Path(__file__).parents[1] / "samples" / "reference"
+EDI278 = Path(__file__).parents[1] / ".venv" / "bin" / "edi278"
+SAMPLE_MEMBERS = {"W123456789", "W555000111", "W55500011101", "H998877665"}
+SAMPLE_NPIS = {"1234567893", "1528067142", "1987654321", "1112223334", "1245319599", "1679576722"}
+
+
+@pytest.fixture
+def demo(tmp_path) -> Path:
+    folder = tmp_path / "reference"
+    shutil.copytree(DEMO, folder)
+    return folder
+
+
+def rows_in(path: Path) -> int:
+    with open(path, newline="") as handle:
+        return sum(1 for _ in csv.reader(handle)) - 1
+
+
+def set_field(path: Path, line: int, column: str, value: str) -> None:
+    with open(path, newline="") as handle:
+        table = list(csv.reader(handle))
+    table[line - 1][table[0].index(column)] = value
+    with open(path, "w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(table)
+
+
+def count(engine, table) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(table))
+
+
+def test_the_demo_data_loads_whole_and_covers_the_samples(engine):
+    result = load_reference(engine, DEMO)
+    assert result.rows == {spec.name: rows_in(DEMO / spec.name) for spec in FILES}
+    assert result.rows["members.csv"] >= 250 and result.rows["providers.csv"] >= 100
+    for table, spec in zip(
+        (plans, providers, network_spans, members, eligibility_spans), FILES, strict=True
+    ):
+        assert count(engine, table) == result.rows[spec.name]
+    with engine.connect() as connection:
+        known = set(connection.scalars(select(members.c.member_id)))
+        npis = set(connection.scalars(select(providers.c.npi)))
+        sam = connection.execute(select(members).where(members.c.member_id == "H998877665")).one()
+    assert known >= SAMPLE_MEMBERS and npis >= SAMPLE_NPIS
+    assert (sam.plan_id, sam.pcp_npi, sam.birth_date.isoformat()) == (
+        "HMO01",
+        "1245319599",
+        "1985-11-02",
+    )
+
+
+def test_a_bad_date_on_line_17_names_line_17_and_loads_nothing(engine, demo):
+    set_field(demo / "members.csv", 17, "birth_date", "1985-02-30")
+    with pytest.raises(ReferenceDataError) as raised:
+        load_reference(engine, demo)
+    assert raised.value.problems == [
+        "members.csv line 17: birth_date: '1985-02-30' is not a date (YYYY-MM-DD)"
+    ]
+    for table in (plans, providers, network_spans, members, eligibility_spans):
+        assert count(engine, table) == 0  # not even the good files before it
+
+
+def test_a_failed_load_leaves_the_previous_load_in_place(engine, demo):
+    load_reference(engine, DEMO)
+    before = count(engine, members)
+    (demo / "members.csv").write_text(
+        (demo / "members.csv").read_text() + "X1,X1,subscriber,NEW,ROW,2000-01-01,M,NOPLAN,,no,,\n"
+    )
+    with pytest.raises(ReferenceDataError, match=r"members\.csv line \d+: plan_id NOPLAN"):
+        load_reference(engine, demo)
+    assert count(engine, members) == before
+
+
+@pytest.mark.parametrize(
+    ("file", "line", "column", "value", "reason"),
+    [
+        ("plans.csv", 2, "product_type", "POS", "product_type: 'POS' is not one of HMO"),
+        ("providers.csv", 3, "npi", "123", "npi: '123' is not an NPI"),
+        ("providers.csv", 3, "taxonomy", "207x00000x", "is not a NUCC taxonomy code"),
+        ("members.csv", 5, "medicare_primary", "Y", "medicare_primary: 'Y' is not yes or no"),
+        ("members.csv", 5, "last_name", "", "last_name is required"),
+        ("networks.csv", 2, "end_date", "2001-01-01", "end_date 2001-01-01 is before start_date"),
+        ("eligibility.csv", 4, "member_id", "Z000000000", "member_id Z000000000 is not in"),
+    ],
+)
+def test_each_rule_names_its_row(engine, demo, file, line, column, value, reason):
+    set_field(demo / file, line, column, value)
+    with pytest.raises(ReferenceDataError) as raised:
+        load_reference(engine, demo)
+    assert any(p.startswith(f"{file} line {line}: ") and reason in p for p in raised.value.problems)
+
+
+def test_overlapping_spans_and_repeated_keys_are_refused(engine, demo):
+    with open(demo / "networks.csv", "a") as handle:
+        handle.write("1234567893,out-of-network,2020-01-01,2020-12-31\n")  # inside its open span
+    with open(demo / "plans.csv", "a") as handle:
+        handle.write("PPO01,Again,PPO,inpatient,no,yes\n")
+    with pytest.raises(ReferenceDataError) as raised:
+        load_reference(engine, demo)
+    problems = "\n".join(raised.value.problems)
+    assert "plans.csv line 12: plan_id PPO01 repeats line 2" in problems
+    assert f"networks.csv line {rows_in(demo / 'networks.csv') + 1}: overlaps the span" in problems
+
+
+def test_a_wrong_header_or_a_missing_file_is_named(engine, demo):
+    (demo / "eligibility.csv").unlink()
+    text = (demo / "plans.csv").read_text().replace("plan_id,name", "id,name", 1)
+    (demo / "plans.csv").write_text(text)
+    with pytest.raises(ReferenceDataError) as raised:
+        load_reference(engine, demo)
+    assert raised.value.problems[0].startswith("plans.csv line 1: the header must be plan_id,")
+    assert raised.value.problems[1] == f"eligibility.csv: missing from {demo}"
+
+
+def test_the_cli_load_reports_counts_or_the_bad_row(tmp_path, demo):
+    state = ["--state-dir", str(tmp_path / "var")]
+    good = subprocess.run(
+        [str(EDI278), "reference", "load", str(DEMO), *state], capture_output=True, text=True
+    )
+    assert good.returncode == 0 and "302 members.csv" in good.stdout
+    set_field(demo / "members.csv", 17, "birth_date", "17/03/1990")
+    bad = subprocess.run(
+        [str(EDI278), "reference", "load", str(demo), *state], capture_output=True, text=True
+    )
+    assert bad.returncode == 1
+    assert "nothing changed" in bad.stderr and "members.csv line 17: birth_date" in bad.stderr
