@@ -55,7 +55,7 @@ def _identifier(limit: int) -> Parser:
 
     def parse(value: str) -> str:
         if not pattern.fullmatch(value):
-            raise _Bad(f"{value!r} is not 1-{limit} letters or digits")
+            raise _Bad(f"is not 1-{limit} letters or digits")
         return value
 
     return parse
@@ -64,7 +64,7 @@ def _identifier(limit: int) -> Parser:
 def _choice(*allowed: str) -> Parser:
     def parse(value: str) -> str:
         if value not in allowed:
-            raise _Bad(f"{value!r} is not one of {', '.join(allowed)}")
+            raise _Bad(f"is not one of {', '.join(allowed)}")
         return value
 
     return parse
@@ -76,30 +76,30 @@ def _date(value: str) -> date:
             return date.fromisoformat(value)
     except ValueError:
         pass
-    raise _Bad(f"{value!r} is not a date (YYYY-MM-DD)")
+    raise _Bad("is not a date (YYYY-MM-DD)")
 
 
 def _boolean(value: str) -> bool:
     if value not in ("yes", "no"):
-        raise _Bad(f"{value!r} is not yes or no")
+        raise _Bad("is not yes or no")
     return value == "yes"
 
 
 def _npi(value: str) -> str:
     if not re.fullmatch(r"[12]\d{9}", value):
-        raise _Bad(f"{value!r} is not an NPI (10 digits, the first 1 or 2)")
+        raise _Bad("is not an NPI (10 digits, the first 1 or 2)")
     return value
 
 
 def _taxonomy(value: str) -> str:
     if not re.fullmatch(r"[0-9A-Z]{9}X", value):
-        raise _Bad(f"{value!r} is not a NUCC taxonomy code (9 digits or capitals, then X)")
+        raise _Bad("is not a NUCC taxonomy code (9 digits or capitals, then X)")
     return value
 
 
 def _tier(value: str) -> int:
     if value not in ("1", "2", "3"):
-        raise _Bad(f"{value!r} is not a cost tier (1, 2 or 3)")
+        raise _Bad("is not a cost tier (1, 2 or 3)")
     return int(value)
 
 
@@ -109,6 +109,7 @@ class Column:
     parse: Parser
     required: bool = True
     absent: object = None  # stored for an empty optional field
+    phi: bool = False  # never quoted in a message: names, member IDs, birth dates
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,12 +157,12 @@ FILES = (
         "members.csv",
         members,
         (
-            Column("member_id", _identifier(30)),
-            Column("subscriber_id", _identifier(30)),
+            Column("member_id", _identifier(30), phi=True),
+            Column("subscriber_id", _identifier(30), phi=True),
             Column("relationship", _choice("subscriber", "spouse", "child", "other")),
-            Column("last_name", _text(60)),
-            Column("first_name", _text(35)),
-            Column("birth_date", _date),
+            Column("last_name", _text(60), phi=True),
+            Column("first_name", _text(35), phi=True),
+            Column("birth_date", _date, phi=True),
             Column("gender", _choice("M", "F", "U")),
             Column("plan_id", _identifier(20)),
             Column("pcp_npi", _npi, required=False),
@@ -174,7 +175,7 @@ FILES = (
         "eligibility.csv",
         eligibility_spans,
         (
-            Column("member_id", _identifier(30)),
+            Column("member_id", _identifier(30), phi=True),
             Column("plan_id", _identifier(20)),
             Column("start_date", _date),
             Column("end_date", _date, required=False),
@@ -250,7 +251,8 @@ def _read(path: Path, spec: FileSpec, problems: list[str]) -> Iterator[Row]:
                 try:
                     values[column.name] = column.parse(text)
                 except _Bad as reason:
-                    problems.append(f"{spec.name} line {line}: {column.name}: {reason}")
+                    quoted = "" if column.phi else f"{text!r} "
+                    problems.append(f"{spec.name} line {line}: {column.name}: {quoted}{reason}")
                     bad = True
             if not bad:
                 yield Row(spec.name, line, values)
@@ -264,7 +266,7 @@ def _cross_check(rows: dict[str, list[Row]]) -> Iterator[str]:
     member_rows = {r.values["member_id"]: r for r in rows["members.csv"]}
     yield from _unique(rows["plans.csv"], "plan_id")
     yield from _unique(rows["providers.csv"], "npi")
-    yield from _unique(rows["members.csv"], "member_id")
+    yield from _unique(rows["members.csv"], "member_id", quoted=False)
     for row in rows["networks.csv"]:
         if row.values["npi"] not in provider_rows:
             yield f"{row.where()}: npi {row.values['npi']} is not in providers.csv"
@@ -281,26 +283,27 @@ def _cross_check(rows: dict[str, list[Row]]) -> Iterator[str]:
             yield f"{row.where()}: medicare_product is given exactly when medicare_primary is yes"
         subscriber = member_rows.get(values["subscriber_id"])
         if subscriber is None or subscriber.values["relationship"] != "subscriber":
-            yield f"{row.where()}: subscriber_id {values['subscriber_id']} is not a subscriber"
+            yield f"{row.where()}: subscriber_id is not a subscriber's member_id"
         elif (values["relationship"] == "subscriber") != (
             values["subscriber_id"] == values["member_id"]
         ):
             yield f"{row.where()}: a subscriber's subscriber_id is its own member_id"
     for row in rows["eligibility.csv"]:
         if row.values["member_id"] not in member_rows:
-            yield f"{row.where()}: member_id {row.values['member_id']} is not in members.csv"
+            yield f"{row.where()}: member_id is not in members.csv"
         if row.values["plan_id"] not in plan_rows:
             yield f"{row.where()}: plan_id {row.values['plan_id']} is not in plans.csv"
     yield from _spans(rows["networks.csv"], "npi")
     yield from _spans(rows["eligibility.csv"], "member_id")
 
 
-def _unique(rows: list[Row], key: str) -> Iterator[str]:
+def _unique(rows: list[Row], key: str, quoted: bool = True) -> Iterator[str]:
     first: dict[object, Row] = {}
     for row in rows:
         value = row.values[key]
         if value in first:
-            yield f"{row.where()}: {key} {value} repeats line {first[value].line}"
+            shown = f"{key} {value}" if quoted else key
+            yield f"{row.where()}: {shown} repeats line {first[value].line}"
         first.setdefault(value, row)
 
 
@@ -310,7 +313,7 @@ def _spans(rows: list[Row], key: str) -> Iterator[str]:
     for row in rows:
         start, end = row.values["start_date"], row.values["end_date"]
         if end is not None and end < start:  # type: ignore[operator]
-            yield f"{row.where()}: end_date {end} is before start_date {start}"
+            yield f"{row.where()}: end_date is before start_date"
             continue
         by_owner.setdefault(row.values[key], []).append(row)
     for spans in by_owner.values():
