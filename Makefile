@@ -36,6 +36,7 @@ lint: $(VENV)/.installed-lint
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/stream_memory.py
 	$(BIN)/python benchmarks/guide_latency.py
+	$(BIN)/python benchmarks/store_intake.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -14,6 +14,7 @@ case's stored decision (reference section 8.4).
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,13 +26,13 @@ from edi278.decide.tracking import Kind
 from edi278.model import Transaction
 from edi278.pipeline import Acknowledgements, acknowledge
 from edi278.respond import EventDecision, Policy, Tracking, pend_all_for_review
-from edi278.store.audit import audit
+from edi278.store.audit import audit, audit_many
 from edi278.store.cases import (
     CaseKey,
     NewCase,
     case_key,
     events_in_context,
-    insert_case,
+    insert_cases,
     stored_decisions,
 )
 from edi278.store.interchanges import (
@@ -132,6 +133,15 @@ class Intake:
                 )
             )
         decider = CaseDecider(self.engine, self.policy, sender or "", now)
+        if report.accepted:
+            decider.prepare(
+                [
+                    t.request
+                    for g in report.groups
+                    for t in g.transactions
+                    if t.accepted and t.request
+                ]
+            )
         acknowledgements = acknowledge(report, now, self.numbers, decider)
         texts = (acknowledgements.ta1, acknowledgements.functional, acknowledgements.responses)
         sent = {kind: text for kind, text in zip(("ta1", "999", "278"), texts, strict=True) if text}
@@ -163,22 +173,35 @@ class Intake:
                 f"cases={len(decider.taken)} replayed={decider.replayed}",
                 interchange_id=interchange_id,
             )
-            for case in decider.taken:
-                case_id = insert_case(connection, case, interchange_id, now, decider.decided_by)
-                assign_tracking_numbers(connection, _numbers_of(case), case_id)
-                outcome = case.decision.outcome
-                audit(
-                    connection,
-                    now,
-                    self.actor,
-                    "decided",
-                    "case",
-                    case_id,
-                    f"action={outcome.action} reason={outcome.reason} "
-                    f"lines={len(case.decision.lines)} by={decider.decided_by}",
-                    interchange_id=interchange_id,
-                    case_id=case_id,
-                )
+            case_ids = insert_cases(
+                connection, decider.taken, interchange_id, now, decider.decided_by
+            )
+            assign_tracking_numbers(
+                connection,
+                {
+                    number: case_id
+                    for case_id, case in zip(case_ids, decider.taken, strict=True)
+                    for number in _numbers_of(case)
+                },
+            )
+            audit_many(
+                connection,
+                [
+                    {
+                        "at": now,
+                        "actor": self.actor,
+                        "action": "decided",
+                        "object_type": "case",
+                        "object_id": str(case_id),
+                        "detail": f"action={case.decision.outcome.action} "
+                        f"reason={case.decision.outcome.reason} "
+                        f"lines={len(case.decision.lines)} by={decider.decided_by}",
+                        "interchange_id": interchange_id,
+                        "case_id": case_id,
+                    }
+                    for case_id, case in zip(case_ids, decider.taken, strict=True)
+                ],
+            )
         return Answer(
             acknowledgements,
             "duplicate" if duplicate else "processed",
@@ -217,16 +240,36 @@ class CaseDecider:
     taken: list[NewCase] = field(default_factory=list)
     replayed: int = 0
     _known: dict[CaseKey, tuple[str, EventDecision]] = field(default_factory=dict)
+    _numbers: deque[str] = field(default_factory=deque)  # issued, not yet given out
+    _prepared_keys: set[CaseKey] = field(default_factory=set)
 
     @property
     def decided_by(self) -> str:
         return f"policy:{getattr(self.policy, '__name__', type(self.policy).__name__)}"
 
+    def prepare(self, requests: list[Transaction]) -> None:
+        """Look up every event of the interchange and issue its new reference numbers
+        in two round trips, rather than two per request."""
+        keys = [
+            case_key(self.sender, request, context.event)
+            for request in requests
+            for context in events_in_context(request)
+        ]
+        with self.engine.begin() as connection:
+            self._known.update(stored_decisions(connection, set(keys) - set(self._known)))
+        self._prepared_keys.update(keys)
+        fresh = len([k for k in keys if k[2] is None]) + len(
+            {k for k in keys if k[2] is not None and k not in self._known}
+        )
+        self._numbers.extend(issue_tracking_numbers(self.engine, Kind.REFERENCE, fresh, self.now))
+
     def __call__(self, request: Transaction) -> list[EventDecision]:
         contexts = events_in_context(request)
         keys = [case_key(self.sender, request, context.event) for context in contexts]
-        with self.engine.begin() as connection:
-            self._known.update(stored_decisions(connection, set(keys) - set(self._known)))
+        unknown = set(keys) - set(self._known)
+        if unknown - self._prepared_keys:  # not prepared for: look up now
+            with self.engine.begin() as connection:
+                self._known.update(stored_decisions(connection, unknown))
         # Each event: a decision known already, the same as an earlier event of this
         # request (a repeated TRN), or new, with a fresh reference number.
         first_of: dict[CaseKey, int] = {}
@@ -238,9 +281,8 @@ class CaseDecider:
             if keyed:
                 first_of[key] = index
             fresh.append(index)
-        numbers = iter(issue_tracking_numbers(self.engine, Kind.REFERENCE, len(fresh), self.now))
         references = [
-            next(numbers) if index in fresh else self._known.get(key, ("", None))[0]
+            self._reference() if index in fresh else self._known.get(key, ("", None))[0]
             for index, key in enumerate(keys)
         ]  # a repeat's decision is replaced below, so what the policy makes of it is moot
         decided = self.policy(request, Tracking(references, self._certification))
@@ -256,6 +298,11 @@ class CaseDecider:
                 self.replayed += 1
             answers.append(decision)
         return answers
+
+    def _reference(self) -> str:
+        if not self._numbers:
+            self._numbers.extend(issue_tracking_numbers(self.engine, Kind.REFERENCE, 1, self.now))
+        return self._numbers.popleft()
 
     def _certification(self) -> str:
         return issue_tracking_numbers(self.engine, Kind.CERTIFICATION, 1, self.now)[0]

@@ -10,6 +10,15 @@ from sqlalchemy import Connection
 from edi278.store.tables import audit_log
 
 
+def audit_many(connection: Connection, entries: list[dict[str, object]]) -> None:
+    """Entries with the keys of `audit`'s arguments, in one statement."""
+    if entries:
+        connection.execute(
+            audit_log.insert(),
+            [{"interchange_id": None, "case_id": None, "detail": "", **entry} for entry in entries],
+        )
+
+
 def audit(
     connection: Connection,
     at: datetime,

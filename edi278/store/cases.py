@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, Table, select, tuple_
 
 from edi278.decide.clocks import clocks_for
 from edi278.model import (
@@ -104,13 +104,46 @@ class NewCase:
     decision: EventDecision
 
 
-def insert_case(
+def insert_cases(
     connection: Connection,
-    case: NewCase,
+    new: list[NewCase],
     interchange_id: int,
     received_at: datetime,
     decided_by: str,
-) -> int:
+) -> list[int]:
+    """Write the cases of one interchange, with their parties, service lines and
+    decisions, in a handful of statements however many there are. Returns their ids."""
+    if not new:
+        return []
+    case_ids = _insert_returning(
+        connection, cases, [_case_row(case, interchange_id, received_at) for case in new]
+    )
+    pairs = list(zip(case_ids, new, strict=True))
+    providers = [row for case_id, case in pairs for row in _providers(case_id, case)]
+    if providers:
+        connection.execute(case_providers.insert(), providers)
+    lines = [
+        _line_row(case_id, number, line)
+        for case_id, case in pairs
+        for number, line in enumerate(case.context.event.children, start=1)
+    ]
+    line_ids = iter(_insert_returning(connection, service_lines, lines))
+    rows = []
+    for case_id, case in pairs:
+        ids = [next(line_ids) for _ in case.context.event.children]
+        rows += _decision_rows(case_id, ids, case.decision, received_at, decided_by)
+    connection.execute(decisions.insert(), rows)
+    return case_ids
+
+
+def _insert_returning(connection: Connection, table: Table, rows: list[dict]) -> list[int]:
+    if not rows:
+        return []
+    statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+    return list(connection.execute(statement, rows).scalars())
+
+
+def _case_row(case: NewCase, interchange_id: int, received_at: datetime) -> dict[str, object]:
     event, review = case.context.event, case.context.event.review
     outcome = case.decision.outcome
     clocks = clocks_for(received_at, review, pended=outcome.action == Action.PENDED)
@@ -118,41 +151,42 @@ def insert_case(
     patient = _person(case.context.dependent) if case.context.dependent else member
     requester = _name(case.context.requester)
     start, end = _event_dates(event)
-    case_id = connection.execute(
-        cases.insert().returning(cases.c.id),
-        {
-            "interchange_id": interchange_id,
-            "sender": case.key[0],
-            "transaction_control_number": case.request.control_number,
-            "submitter_reference": case.key[1],
-            "trace_number": case.key[2],
-            "trace_originator": case.key[3],
-            "requester_npi": requester.id or None,
-            "requester_name": _display(requester),
-            "member_id": member.id or None,
-            "member_last_name": member.last,
-            "member_first_name": member.first,
-            "member_birth_date": member.birth_date,
-            "patient_last_name": patient.last,
-            "patient_first_name": patient.first,
-            "patient_birth_date": patient.birth_date,
-            "patient_is_dependent": case.context.dependent is not None,
-            "category": review.category if review else "",
-            "certification_type": review.certification_type if review else "",
-            "service_type": (review.service_type or None) if review else None,
-            "level_of_service": (review.level_of_service or None) if review else None,
-            "urgency": clocks.urgency,
-            "event_start": start,
-            "event_end": end,
-            "administrative_reference": case.administrative_reference,
-            "status": status_of(outcome),
-            "received_at": received_at,
-            "regulatory_due_at": clocks.regulatory_due_at,
-            "internal_pend_due_at": clocks.internal_pend_due_at,
-            "core_info_request_due_at": clocks.core_info_request_due_at,
-        },
-    ).scalar_one()
-    providers = [
+    return {
+        "interchange_id": interchange_id,
+        "sender": case.key[0],
+        "transaction_control_number": case.request.control_number,
+        "submitter_reference": case.key[1],
+        "trace_number": case.key[2],
+        "trace_originator": case.key[3],
+        "requester_npi": requester.id or None,
+        "requester_name": _display(requester),
+        "member_id": member.id or None,
+        "member_last_name": member.last,
+        "member_first_name": member.first,
+        "member_birth_date": member.birth_date,
+        "patient_last_name": patient.last,
+        "patient_first_name": patient.first,
+        "patient_birth_date": patient.birth_date,
+        "patient_is_dependent": case.context.dependent is not None,
+        "category": review.category if review else "",
+        "certification_type": review.certification_type if review else "",
+        "service_type": (review.service_type or None) if review else None,
+        "level_of_service": (review.level_of_service or None) if review else None,
+        "urgency": clocks.urgency,
+        "event_start": start,
+        "event_end": end,
+        "administrative_reference": case.administrative_reference,
+        "status": status_of(outcome),
+        "received_at": received_at,
+        "regulatory_due_at": clocks.regulatory_due_at,
+        "internal_pend_due_at": clocks.internal_pend_due_at,
+        "core_info_request_due_at": clocks.core_info_request_due_at,
+    }
+
+
+def _providers(case_id: int, case: NewCase) -> list[dict[str, object]]:
+    event = case.context.event
+    return [
         {
             "case_id": case_id,
             "loop_id": party.loop_id,
@@ -164,36 +198,23 @@ def insert_case(
         for party in level.parties
         if party.loop_id in PROVIDER_LOOPS and (name := party.name)
     ]
-    if providers:
-        connection.execute(case_providers.insert(), providers)
-    line_ids = _insert_lines(connection, case_id, event.children)
-    record_decision(connection, case_id, line_ids, case.decision, received_at, decided_by)
-    return case_id
 
 
-def _insert_lines(connection: Connection, case_id: int, lines: list[Level]) -> list[int]:
-    ids = []
-    for number, line in enumerate(lines, start=1):
-        start, end = _dates(line.period("472"))
-        service = line.first(ProfessionalService) or line.first(InstitutionalService)
-        review = line.review
-        ids.append(
-            connection.execute(
-                service_lines.insert().returning(service_lines.c.id),
-                {
-                    "case_id": case_id,
-                    "line_number": number,
-                    "trace_number": line.traces[0].reference if line.traces else None,
-                    "procedure": _procedure(service),
-                    "service_type": (review.service_type or None) if review else None,
-                    "quantity": (service.quantity or None) if service else None,
-                    "unit": (service.unit or None) if service else None,
-                    "start_date": start,
-                    "end_date": end,
-                },
-            ).scalar_one()
-        )
-    return ids
+def _line_row(case_id: int, number: int, line: Level) -> dict[str, object]:
+    start, end = _dates(line.period("472"))
+    service = line.first(ProfessionalService) or line.first(InstitutionalService)
+    review = line.review
+    return {
+        "case_id": case_id,
+        "line_number": number,
+        "trace_number": line.traces[0].reference if line.traces else None,
+        "procedure": _procedure(service),
+        "service_type": (review.service_type or None) if review else None,
+        "quantity": (service.quantity or None) if service else None,
+        "unit": (service.unit or None) if service else None,
+        "start_date": start,
+        "end_date": end,
+    }
 
 
 def record_decision(
@@ -206,12 +227,20 @@ def record_decision(
 ) -> None:
     """A new decision row for the event and one per line it answers: history grows, it
     is never rewritten."""
-    rows = [_decision_row(case_id, None, decision.outcome, decided_at, decided_by)]
+    connection.execute(
+        decisions.insert(), _decision_rows(case_id, line_ids, decision, decided_at, decided_by)
+    )
+
+
+def _decision_rows(
+    case_id: int, line_ids: list[int], decision: EventDecision, at: datetime, by: str
+) -> list[dict[str, object]]:
+    rows = [_decision_row(case_id, None, decision.outcome, at, by)]
     rows += [
-        _decision_row(case_id, line_id, outcome, decided_at, decided_by)
+        _decision_row(case_id, line_id, outcome, at, by)
         for line_id, outcome in zip(line_ids, decision.lines, strict=False)
     ]
-    connection.execute(decisions.insert(), rows)
+    return rows
 
 
 def _decision_row(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, update
+from sqlalchemy import Connection, Engine, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from edi278.decide.tracking import Kind, format_number
@@ -64,9 +64,13 @@ def issue_tracking_numbers(engine: Engine, kind: Kind, count: int, now: datetime
     return numbers
 
 
-def assign_tracking_numbers(connection: Connection, numbers: list[str], case_id: int) -> None:
-    connection.execute(
+def assign_tracking_numbers(connection: Connection, owners: dict[str, int]) -> None:
+    """Tie issued numbers to the cases that use them (number -> case id)."""
+    if not owners:
+        return
+    statement = (
         update(tracking_numbers)
-        .where(tracking_numbers.c.number.in_(numbers), tracking_numbers.c.case_id.is_(None))
-        .values(case_id=case_id)
+        .where(tracking_numbers.c.number == bindparam("tracking_number"))
+        .values(case_id=bindparam("owner"))
     )
+    connection.execute(statement, [{"tracking_number": n, "owner": c} for n, c in owners.items()])
