@@ -126,9 +126,9 @@ def process_file(
     stem = answer_stem(outbox, path, ANSWER_SUFFIXES)
     open_files: dict[str, AtomicFile] = {}
     try:
-        with open(path, "rb") as source:
+        with open(path, "rb") as source, open(path, "rb") as again:
             for report in examine(source, guide):
-                answered = answer(report, Fingerprint.of_span(path, report.span), str(path))
+                answered = answer(report, Fingerprint.of_span(again, report.span), str(path))
                 summary.add(report, answered)
                 answers = answered.acknowledgements
                 for kind, text in (

@@ -17,7 +17,7 @@ import hashlib
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -64,19 +64,18 @@ class Fingerprint:
         return cls(hashlib.sha256(data).hexdigest(), len(data))
 
     @classmethod
-    def of_span(cls, path: Path, span: tuple[int, int | None]) -> Fingerprint:
-        """The interchange's bytes as they lie in its file, read again in chunks."""
+    def of_span(cls, source: BinaryIO, span: tuple[int, int | None]) -> Fingerprint:
+        """The interchange's bytes as they lie in its file, read again in chunks from a
+        handle of its own (the reader's stays where it is)."""
         start, end = span
         digest, size = hashlib.sha256(), 0
-        with open(path, "rb") as source:
-            source.seek(start)
-            while end is None or size < end - start:
-                want = HASH_CHUNK if end is None else min(HASH_CHUNK, end - start - size)
-                chunk = source.read(want)
-                if not chunk:
-                    break
-                digest.update(chunk)
-                size += len(chunk)
+        source.seek(start)
+        while end is None or size < end - start:
+            chunk = source.read(HASH_CHUNK if end is None else min(HASH_CHUNK, end - start - size))
+            if not chunk:
+                break
+            digest.update(chunk)
+            size += len(chunk)
         return cls(digest.hexdigest(), size)
 
 

@@ -281,3 +281,16 @@ def test_workers_racing_on_one_file_answer_it_alike_and_make_one_case(database_u
     engine = open_database(database_url)
     assert counts(engine)["cases"] == 1 and counts(engine)["interchanges"] == 1
     engine.dispose()
+
+
+def test_an_interchange_is_known_by_its_own_bytes_wherever_it_lies(engine, tmp_path):
+    first = interchange([group(sets=[transaction(body=request_with("REQ1", "PE1"))])], control=1)
+    second = interchange([group(sets=[transaction(body=request_with("REQ2", "PE2"))])], control=2)
+    both = tmp_path / "both.x12"
+    both.write_text(first + second)
+    with open(both, "rb") as source, open(both, "rb") as again:
+        spans = [Fingerprint.of_span(again, r.span) for r in examine(source)]
+    assert spans == [Fingerprint.of_bytes(first.encode()), Fingerprint.of_bytes(second.encode())]
+    assert [a.disposition for a in take(engine, first + second)] == ["processed", "processed"]
+    # the second interchange sent again on its own is the same interchange
+    assert [a.disposition for a in take(engine, second)] == ["replayed"]
