@@ -52,22 +52,28 @@ def single_transaction(guide: Guide) -> list[float]:
     return sorted(timings)
 
 
-def batch_file() -> bytes:
-    """10,000 copies of the sample's transaction set, 100 to an interchange."""
+def batch_file(distinct: bool = False) -> bytes:
+    """10,000 copies of the sample's transaction set, 100 to an interchange; with
+    `distinct`, each its own request (its own BHT03 and TRN02)."""
+    return requests_file(INTERCHANGES, SETS_PER_INTERCHANGE, distinct)
+
+
+def requests_file(interchanges: int, sets_per_interchange: int, distinct: bool) -> bytes:
     text = SAMPLE.read_text()
     lines = text.splitlines(keepends=True)
     start = next(i for i, line in enumerate(lines) if line.startswith("ST*"))
     end = next(i for i, line in enumerate(lines) if line.startswith("SE*"))
     body = lines[start + 1 : end]
     out = []
-    for number in range(1, INTERCHANGES + 1):
+    for number in range(1, interchanges + 1):
         out.append(lines[0].replace("*000000101*", f"*{number:09d}*").replace("*1*T*", "*0*T*"))
         out.append(lines[1].replace("*101*X*", f"*{number}*X*"))
-        for n in range(1, SETS_PER_INTERCHANGE + 1):
+        for n in range(1, sets_per_interchange + 1):
             out.append(f"ST*278*{n:04d}*005010X217~\n")
-            out.extend(body)
+            unique = f"{number:03d}{n:04d}"  # BHT03 REQ..., TRN02 PE...
+            out.extend(line.replace("20261120001", unique) if distinct else line for line in body)
             out.append(f"SE*{len(body) + 2}*{n:04d}~\n")
-        out.append(f"GE*{SETS_PER_INTERCHANGE}*{number}~\n")
+        out.append(f"GE*{sets_per_interchange}*{number}~\n")
         out.append(f"IEA*1*{number:09d}~\n")
     return "".join(out).encode()
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from guide_latency import requests_file
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from stream_memory import machine, record
@@ -37,30 +38,8 @@ from edi278.respond import Tracking, pend_all_for_review
 from edi278.store.database import open_database, upgrade
 from edi278.x12.control import MemoryControlNumbers
 
-SAMPLE = Path(__file__).parents[1] / "samples" / "inbox" / "elective-knee-admission.x12"
 INTERCHANGES, SETS_PER_INTERCHANGE = 20, 100
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-
-
-def requests_file() -> bytes:
-    lines = SAMPLE.read_text().splitlines(keepends=True)
-    start = next(i for i, line in enumerate(lines) if line.startswith("ST*"))
-    end = next(i for i, line in enumerate(lines) if line.startswith("SE*"))
-    body = lines[start + 1 : end]
-    out = []
-    for number in range(1, INTERCHANGES + 1):
-        out.append(lines[0].replace("*000000101*", f"*{number:09d}*").replace("*1*T*", "*0*T*"))
-        out.append(lines[1].replace("*101*X*", f"*{number}*X*"))
-        for n in range(1, SETS_PER_INTERCHANGE + 1):
-            unique = f"{number:03d}{n:04d}"
-            out.append(f"ST*278*{n:04d}*005010X217~\n")
-            out.extend(
-                line.replace("20261120001", unique) for line in body
-            )  # BHT03 REQ..., TRN02 PE...: a request of its own
-            out.append(f"SE*{len(body) + 2}*{n:04d}~\n")
-        out.append(f"GE*{SETS_PER_INTERCHANGE}*{number}~\n")
-        out.append(f"IEA*1*{number:09d}~\n")
-    return "".join(out).encode()
 
 
 def core_only(reports, _data) -> float:
@@ -112,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
     arguments = options.parse_args(argv)
-    data = requests_file()
+    data = requests_file(INTERCHANGES, SETS_PER_INTERCHANGE, distinct=True)
     guide = Guide()
     reports = list(examine(io.BytesIO(data), guide))
     total = INTERCHANGES * SETS_PER_INTERCHANGE

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -73,13 +74,7 @@ def upgrade(revision: str, state_dir: Path, db_url: str | None) -> None:
     Example:
       EDI278_DB=postgresql+psycopg://postgres@127.0.0.1/edi278 edi278 db upgrade
     """
-    url = store.database_url(db_url, state_dir)
-    try:
-        engine = store.connect(url)
-        store.upgrade(engine, revision)
-        click.echo(f"{_shown(url)}: at revision {store.current_revision(engine)}")
-    except SQLAlchemyError as error:
-        raise click.ClickException(f"upgrade failed: {_reason(error)}") from error
+    _migrate(store.upgrade, revision, store.database_url(db_url, state_dir))
 
 
 @db.command()
@@ -89,13 +84,16 @@ def upgrade(revision: str, state_dir: Path, db_url: str | None) -> None:
 def downgrade(revision: str, state_dir: Path, db_url: str | None) -> None:
     """Undo migrations down to REVISION ("-1" for one step, "base" for all: the tables
     and what is in them are dropped)."""
-    url = store.database_url(db_url, state_dir)
+    _migrate(store.downgrade, revision, store.database_url(db_url, state_dir))
+
+
+def _migrate(step: Callable[[Engine, str], None], revision: str, url: str) -> None:
     try:
         engine = store.connect(url)
-        store.downgrade(engine, revision)
+        step(engine, revision)
         click.echo(f"{_shown(url)}: at revision {store.current_revision(engine) or 'base'}")
     except SQLAlchemyError as error:
-        raise click.ClickException(f"downgrade failed: {_reason(error)}") from error
+        raise click.ClickException(f"{step.__name__} failed: {_reason(error)}") from error
 
 
 @db.command()

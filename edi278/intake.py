@@ -49,7 +49,7 @@ from edi278.store.numbers import (
     issue_tracking_numbers,
 )
 from edi278.x12.faults import ta1
-from edi278.x12.report import InterchangeReport
+from edi278.x12.report import InterchangeReport, TransactionReport
 
 HASH_CHUNK = 1 << 20
 
@@ -133,56 +133,61 @@ class Intake:
             )
         decider = CaseDecider(self.engine, self.policy, sender or "", now)
         if report.accepted:
-            decider.prepare(
-                [
-                    t.request
-                    for g in report.groups
-                    for t in g.transactions
-                    if t.accepted and t.request
-                ]
-            )
+            decider.prepare([t.request for t in _taken(report)])
         acknowledgements = acknowledge(report, now, self.numbers, decider)
+        status = "duplicate" if duplicate else _status(report)
+        self._record(report, fingerprint, source, now, status, acknowledgements, decider)
+        return Answer(
+            acknowledgements,
+            "duplicate" if duplicate else "processed",
+            len(decider.taken),
+            decider.replayed,
+        )
+
+    def _record(
+        self,
+        report: InterchangeReport,
+        fingerprint: Fingerprint,
+        source: str,
+        now: datetime,
+        status: str,
+        acknowledgements: Acknowledgements,
+        decider: CaseDecider,
+    ) -> None:
+        """One transaction: the interchange, what was sent for it, its new cases."""
         texts = (acknowledgements.ta1, acknowledgements.functional, acknowledgements.responses)
         sent = {kind: text for kind, text in zip(("ta1", "999", "278"), texts, strict=True) if text}
+        sender = _sender(report)
         with self.engine.begin() as connection:
-            partner_id = _partner(connection, report, now)
             received = Received(
-                partner_id,
+                _partner(connection, report, now),
                 sender,
-                control,
+                report.header.segment.value(13) if report.header else None,
                 [group.header.value(6) for group in report.groups],
                 fingerprint.sha256,
                 fingerprint.size,
                 now,
                 self.channel,
                 source,
-                "duplicate" if duplicate else _status(report),
+                status,
                 report.header is not None and report.accepted,
             )
             interchange_id = record_interchange(connection, received, sent)
+            sets = sum(len(group.transactions) for group in report.groups)
             audit(
-                connection,
-                now,
-                self.actor,
-                "received",
-                "interchange",
-                interchange_id,
-                f"status={received.status} channel={self.channel} "
-                f"sets={sum(len(g.transactions) for g in report.groups)} "
+                connection, now, self.actor, "received", "interchange", interchange_id,
+                f"status={status} channel={self.channel} sets={sets} "
                 f"cases={len(decider.taken)} replayed={decider.replayed}",
                 interchange_id=interchange_id,
-            )
-            case_ids = insert_cases(
-                connection, decider.taken, interchange_id, now, decider.decided_by
-            )
-            assign_tracking_numbers(
-                connection,
-                {
-                    number: case_id
-                    for case_id, case in zip(case_ids, decider.taken, strict=True)
-                    for number in _numbers_of(case)
-                },
-            )
+            )  # fmt: skip
+            taken = decider.taken
+            case_ids = insert_cases(connection, taken, interchange_id, now, decider.decided_by)
+            owners = {
+                number: case_id
+                for case_id, case in zip(case_ids, taken, strict=True)
+                for number in _numbers_of(case)
+            }
+            assign_tracking_numbers(connection, owners)
             audit_many(
                 connection,
                 [
@@ -192,21 +197,13 @@ class Intake:
                         "action": "decided",
                         "object_type": "case",
                         "object_id": str(case_id),
-                        "detail": f"action={case.decision.outcome.action} "
-                        f"reason={case.decision.outcome.reason} "
-                        f"lines={len(case.decision.lines)} by={decider.decided_by}",
+                        "detail": _decision_summary(case, decider.decided_by),
                         "interchange_id": interchange_id,
                         "case_id": case_id,
                     }
-                    for case_id, case in zip(case_ids, decider.taken, strict=True)
+                    for case_id, case in zip(case_ids, taken, strict=True)
                 ],
             )
-        return Answer(
-            acknowledgements,
-            "duplicate" if duplicate else "processed",
-            len(decider.taken),
-            decider.replayed,
-        )
 
     def _replay(self, prior: Prior, source: str, now: datetime) -> Answer:
         assert prior.same_bytes is not None
@@ -307,6 +304,11 @@ class CaseDecider:
         return issue_tracking_numbers(self.engine, Kind.CERTIFICATION, 1, self.now)[0]
 
 
+def _taken(report: InterchangeReport) -> list[TransactionReport]:
+    """The requests of an interchange that passed the guide: what gets a decision."""
+    return [t for g in report.groups for t in g.transactions if t.accepted and t.request]
+
+
 def _sender(report: InterchangeReport) -> str | None:
     if report.header is None:
         return None
@@ -330,6 +332,15 @@ def _status(report: InterchangeReport) -> str:
     if accepted == received:
         return "accepted"
     return "rejected" if accepted == 0 else "partially accepted"
+
+
+def _decision_summary(case: NewCase, decided_by: str) -> str:
+    """Codes and counts for the audit log: never names, IDs or dates."""
+    outcome = case.decision.outcome
+    return (
+        f"action={outcome.action} reason={outcome.reason} "
+        f"lines={len(case.decision.lines)} by={decided_by}"
+    )
 
 
 def _numbers_of(case: NewCase) -> list[str]:
