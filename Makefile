@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INBOX ?= samples/inbox
+REQUESTS ?= samples/requests/*.x12
 OUTBOX ?= var/outbox
 REFERENCE ?= samples/reference
 
@@ -21,10 +22,12 @@ $(VENV)/.installed-base: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# The embedded defaults: SQLite in var/edi278.db, created and migrated on first use.
+# The embedded defaults: SQLite in var/edi278.db, created and migrated on first use; the
+# default policy (samples/policy.yaml). The sample requests go first, in name order: some
+# refer to the certification number the first one gets.
 run: $(VENV)/.installed-base
 	$(BIN)/edi278 reference load $(REFERENCE)
-	$(BIN)/edi278 process $(INBOX) --outbox $(OUTBOX)
+	$(BIN)/edi278 process $(REQUESTS) $(INBOX) --outbox $(OUTBOX)
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -6,7 +6,8 @@
 
 2,000 distinct requests (20 interchanges of 100, each with its own BHT03 and TRN) are
 examined with the guide once; then only the answering is timed: the core alone
-(`acknowledge` with the placeholder policy and counters in memory: the baseline), and
+(`acknowledge` with the determination engine on facts read beforehand and counters in
+memory: the baseline), and
 `Intake.answer` recording interchanges, answers, cases, decisions, tracking numbers and
 audit rows, on SQLite and (when a server is given) PostgreSQL; then the same interchanges
 again, byte-identical, which the store answers by replay.
@@ -31,24 +32,36 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from stream_memory import machine, record
 
+from edi278.decide.engine import decide as engine_decide
+from edi278.decide.outcome import Tracking
+from edi278.decide.policy import default_policy
 from edi278.ig import Guide
 from edi278.intake import Fingerprint, Intake
 from edi278.pipeline import acknowledge, examine
-from edi278.respond import Tracking, pend_all_for_review
 from edi278.store.database import open_database, upgrade
+from edi278.store.facts import facts_for
+from edi278.store.reference import load_reference
 from edi278.x12.control import MemoryControlNumbers
 
 INTERCHANGES, SETS_PER_INTERCHANGE = 20, 100
+REFERENCE = Path(__file__).parents[1] / "samples" / "reference"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
-def core_only(reports, _data) -> float:
+def core_only(reports, _data, facts_url: str) -> float:
+    """The engine and the response writer with facts read once beforehand: no store."""
     numbers = MemoryControlNumbers()
     counter = iter(range(1, 10**9))
+    policy = default_policy()
+    engine = open_database(facts_url)
+    with engine.connect() as connection:
+        facts = facts_for(connection, reports[0].groups[0].transactions[0].request)
+    engine.dispose()
 
     def decide(request):
         references = [f"R{next(counter):011d}" for _ in request.events]
-        return pend_all_for_review(request, Tracking(references, lambda: ""))
+        tracking = Tracking(references, lambda: f"C{next(counter):011d}")
+        return engine_decide(request, facts, policy, NOW, tracking)
 
     start = time.perf_counter()
     for report in reports:
@@ -58,6 +71,7 @@ def core_only(reports, _data) -> float:
 
 def with_store(url: str, reports, data: bytes) -> tuple[float, float]:
     engine = open_database(url)
+    load_reference(engine, REFERENCE)
     intake = Intake(engine)
     timings = []
     for _ in range(2):  # first: processed; second: replayed
@@ -96,9 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     reports = list(examine(io.BytesIO(data), guide))
     total = INTERCHANGES * SETS_PER_INTERCHANGE
     assert sum(r.transaction_counts()[1] for r in reports) == total, "every request valid"
-    rows = [("core only (baseline)", core_only(reports, data), None)]
     with tempfile.TemporaryDirectory() as folder:
         first, again = with_store(f"sqlite:///{folder}/bench.db", reports, data)
+        baseline = core_only(reports, data, f"sqlite:///{folder}/bench.db")
+        rows = [("core only (baseline)", baseline, None)]
         rows += [("SQLite, recorded", first, None), ("SQLite, replayed", again, None)]
     server = os.environ.get("EDI278_BENCH_POSTGRES_URL")
     if server:

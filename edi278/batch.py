@@ -49,6 +49,7 @@ class FileSummary:
     duplicate_interchanges: int = 0  # a used ISA13 with other content: TA1 025
     cases_created: int = 0
     decisions_replayed: int = 0
+    decided: list[dict[str, str]] = field(default_factory=list)
     outputs: dict[str, Path] = field(default_factory=dict)
     faults: list[dict[str, object]] = field(default_factory=list)
     error: str | None = None  # set when the file could not be answered
@@ -70,6 +71,7 @@ class FileSummary:
         self.duplicate_interchanges += answer.disposition == "duplicate"
         self.cases_created += answer.cases_created
         self.decisions_replayed += answer.decisions_replayed
+        self.decided.extend(decided.as_dict() for decided in answer.decided)
         if report.header is not None:
             self.interchanges += 1
         if not report.accepted:
@@ -96,6 +98,7 @@ class FileSummary:
                 "accepted": self.accepted,
                 "rejected": self.received - self.accepted,
             },
+            "decisions": self.decided,
             "outputs": {kind: str(path) for kind, path in self.outputs.items()},
             "faults": self.faults,
             **({"error": self.error} if self.error else {}),

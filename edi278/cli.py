@@ -14,16 +14,28 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 from edi278 import __version__
 from edi278.batch import input_files, process_file
-from edi278.cli_store import DATABASE, STATE_DIR, database, db, inquire, reference
+from edi278.cli_store import (
+    DATABASE,
+    POLICY,
+    STATE_DIR,
+    database,
+    db,
+    inquire,
+    policy,
+    reference,
+    review,
+)
 from edi278.ig import Guide
 from edi278.intake import Answer, Fingerprint, Intake
 from edi278.jsonform import JsonFormError, check_document, from_json, to_json
 from edi278.pipeline import examine
 from edi278.reader import NotA278, read_transaction, transaction_sets
-from edi278.respond import pend_all_for_review
+from edi278.store.facts import StoreDecider
 from edi278.writer import write_interchange
 from edi278.x12.delimiters import Delimiters
 from edi278.x12.reader import read_interchanges
@@ -53,6 +65,7 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit status tells.")
 @STATE_DIR
 @DATABASE
+@POLICY
 def process(
     paths: tuple[Path, ...],
     outbox: Path,
@@ -60,6 +73,7 @@ def process(
     quiet: bool,
     state_dir: Path,
     db_url: str | None,
+    policy_path: Path | None,
 ) -> None:
     """Answer X12 files: for each input NAME.EXT write NAME.999 (one 999 per functional
     group), NAME.ta1 (when ISA14=1 or the envelope is rejected) and NAME.278 (a 278
@@ -79,16 +93,18 @@ def process(
     Example:
       edi278 process samples/inbox --outbox var/outbox
     """
-    # PLACEHOLDER policy until the determination engine lands: pend every request
-    intake = Intake(database(db_url, state_dir), pend_all_for_review, "file", "cli:process")
+    engine = database(db_url, state_dir)
+    intake = Intake(engine, StoreDecider(engine, policy(policy_path)), "file", "cli:process")
 
     def answer(report: InterchangeReport, fingerprint: Fingerprint, source: str) -> Answer:
         return intake.answer(report, fingerprint, source, datetime.now(UTC))
 
     guide = Guide()
     totals = {"files": 0, "unanswered": 0, "received": 0, "accepted": 0}
+    decided: list[tuple[str, dict[str, str]]] = []
     for path in input_files(list(paths)):
         summary = process_file(path, outbox, answer, guide)
+        decided += [(path.name, row) for row in summary.decided]
         totals["files"] += 1
         totals["unanswered"] += not summary.answered
         totals["received"] += summary.received
@@ -111,11 +127,24 @@ def process(
             )
             click.echo(f"{path}: {summary.status}: {detail} -> {outputs}")
     if not quiet and not as_json:
+        if decided:
+            _decisions_table(decided)
         click.echo(
             f"{totals['files']} file(s): {totals['accepted']}/{totals['received']} transaction "
             f"set(s) accepted, {totals['unanswered']} file(s) unanswered; answers in {outbox}"
         )
     sys.exit(1 if totals["unanswered"] else 0)
+
+
+def _decisions_table(decided: list[tuple[str, dict[str, str]]]) -> None:
+    """What each request got: outcome, reason and tracking number, file by file."""
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    table = Table(header_style="bold", title="decisions")
+    for heading in ("file", "request (TRN02)", "outcome", "reason", "number"):
+        table.add_column(heading)
+    for name, row in decided:
+        table.add_row(name, row["trace_number"], row["outcome"], row["reason"], row["number"])
+    console.print(table)
 
 
 @main.command(short_help="Check X12 files against the envelope rules and the X217 guide.")
@@ -345,6 +374,7 @@ def _json_chunks(source: BinaryIO) -> Iterator[str]:
 main.add_command(db)
 main.add_command(reference)
 main.add_command(inquire)
+main.add_command(review)
 
 if __name__ == "__main__":
     main()

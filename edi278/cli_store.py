@@ -1,4 +1,4 @@
-"""The commands over the database: `db`, `reference load` and `inquire`."""
+"""The commands over the database: `db`, `reference load`, `inquire` and `review`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import re
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -16,7 +16,10 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from edi278.decide.policy import Policy, PolicyError, default_policy, load_policy
 from edi278.decide.tracking import TrackingNumberError
+from edi278.outbox import AtomicFile
+from edi278.review import FINAL_ACTIONS, Review, ReviewError, decide_case, pended_cases
 from edi278.store import database as store
 from edi278.store.inquiry import CaseView, Question, UnknownTrackingNumber, find_cases
 from edi278.store.reference import ReferenceDataError, load_reference
@@ -37,6 +40,23 @@ DATABASE = click.option(
     help="Database URL: sqlite:///path/edi278.db or postgresql+psycopg://user@host/name. "
     "Default: SQLite in the state folder. Env: EDI278_DB.",
 )
+
+
+POLICY = click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="EDI278_POLICY",
+    help="The payer policy (YAML, schemas/policy.schema.json). Default: samples/policy.yaml. "
+    "Env: EDI278_POLICY.",
+)
+
+
+def policy(path: Path | None) -> Policy:
+    try:
+        return load_policy(path) if path else default_policy()
+    except PolicyError as error:
+        raise click.ClickException(str(error)) from error
 
 
 def database(db_url: str | None, state_dir: Path) -> Engine:
@@ -268,3 +288,126 @@ def _print_table(found: list[CaseView]) -> None:
 
 def _minute(stamp: str | None) -> str:
     return stamp[:16].replace("T", " ") + " UTC" if stamp else ""
+
+
+@click.group()
+def review() -> None:
+    """Clinical review of pended cases: list them, record the final decision."""
+
+
+@review.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per case.")
+@STATE_DIR
+@DATABASE
+def review_list(as_json: bool, state_dir: Path, db_url: str | None) -> None:
+    """Pended cases, the soonest due first; overdue ones are marked.
+
+    \b
+    Example:
+      edi278 review list
+    """
+    now = datetime.now(UTC)
+    with database(db_url, state_dir).begin() as connection:
+        found = pended_cases(connection, now)
+    if as_json:
+        for case in found:
+            click.echo(json.dumps(_plain_case(case)))
+        return
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    if not found:
+        console.print("no pended case")
+        return
+    table = Table(header_style="bold")
+    for heading in ("reference", "member", "patient", "review", "dates", "received", "due", ""):
+        table.add_column(heading, overflow="fold")
+    for case in found:
+        table.add_row(
+            case["administrative_reference"],
+            case["member_id"] or "",
+            f"{case['patient_last_name']}, {case['patient_first_name']}",
+            f"{case['category']} {case['certification_type']} {case['service_type'] or ''}"
+            f" {case['urgency']}",
+            str(case["event_start"] or ""),
+            _minute(case["received_at"].isoformat()),
+            _minute(case["due_at"].isoformat()),
+            "[bold red]OVERDUE[/]" if case["overdue"] else "",
+        )
+    console.print(table)
+    overdue = sum(case["overdue"] for case in found)
+    console.print(f"{len(found)} pended case(s), {overdue} overdue")
+
+
+def _plain_case(case: dict) -> dict:
+    return {
+        key: value.isoformat() if isinstance(value, date | datetime) else value
+        for key, value in case.items()
+        if key != "request"
+    }
+
+
+@review.command("decide")
+@click.argument("case")
+@click.option("--action", required=True, type=click.Choice(FINAL_ACTIONS), help="HCR01.")
+@click.option("--reason", default="", help="HCR03 (code source 886); required unless A1.")
+@click.option("--quantity", type=click.IntRange(min=1), help="Days or visits certified (HSD).")
+@click.option("--note", required=True, help="What the decision rests on (sent as MSG).")
+@click.option("--reviewer", required=True, help="The reviewer's ID (audited).")
+@click.option(
+    "--outbox",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="EDI278_OUTBOX",
+    help="Where the 278 response (and a denial's notices) go. Env: EDI278_OUTBOX.",
+)
+@STATE_DIR
+@DATABASE
+@POLICY
+def review_decide(
+    case: str,
+    action: str,
+    reason: str,
+    quantity: int | None,
+    note: str,
+    reviewer: str,
+    outbox: Path,
+    state_dir: Path,
+    db_url: str | None,
+    policy_path: Path | None,
+) -> None:
+    """Record a reviewer's final decision on the pended CASE (its reference, R...), write
+    the 278 response for it into OUTBOX as CASE.278 and, for a denial (A3), the member
+    letter and the provider notice as HTML and text.
+
+    \b
+    Example:
+      edi278 review decide R26000000028 --action A1 --note "criteria met" \\
+        --reviewer rn.jones --outbox var/outbox
+    """
+    engine = database(db_url, state_dir)
+    decision = Review(action, reason.upper(), note, reviewer, quantity)
+    try:
+        reviewed = decide_case(engine, case, decision, policy(policy_path), datetime.now(UTC))
+    except ReviewError as error:
+        raise click.ClickException(str(error)) from error
+    written = [_write_new(outbox, f"{reviewed.reference}.278", reviewed.response)]
+    for suffix, document in reviewed.notices.items():
+        written.append(_write_new(outbox, f"{reviewed.reference}-{suffix}", document))
+    number = f" {reviewed.certification_number}" if reviewed.certification_number else ""
+    click.echo(
+        f"{reviewed.reference}: {action} {decision.reason}{number} -> "
+        + ", ".join(str(path) for path in written)
+    )
+
+
+def _write_new(folder: Path, name: str, text: str) -> Path:
+    """Written whole under a name not yet taken (NAME-2.EXT after NAME.EXT)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem, _, suffix = name.partition(".")
+    target = folder / name
+    copy = 2
+    while target.exists():
+        target = folder / f"{stem}-{copy}.{suffix}"
+        copy += 1
+    handle = AtomicFile(target)
+    handle.write(text.encode("utf-8"))
+    return handle.commit()

@@ -15,26 +15,28 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import BinaryIO
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from edi278.decide.outcome import Decider, EventDecision, Tracking
+from edi278.decide.policy import default_policy
+from edi278.decide.request import events_in_context
 from edi278.decide.tracking import Kind
 from edi278.model import Transaction
 from edi278.pipeline import Acknowledgements, acknowledge
-from edi278.respond import EventDecision, Policy, Tracking, pend_all_for_review
 from edi278.store.audit import audit, audit_many
 from edi278.store.cases import (
     CaseKey,
     NewCase,
     case_key,
-    events_in_context,
     insert_cases,
     stored_decisions,
 )
+from edi278.store.facts import StoreDecider
 from edi278.store.interchanges import (
     Prior,
     Received,
@@ -48,8 +50,11 @@ from edi278.store.numbers import (
     assign_tracking_numbers,
     issue_tracking_numbers,
 )
+from edi278.writer import write_transaction
+from edi278.x12 import envelope
 from edi278.x12.faults import ta1
 from edi278.x12.report import InterchangeReport, TransactionReport
+from edi278.x12.writer import write
 
 HASH_CHUNK = 1 << 20
 
@@ -80,23 +85,38 @@ class Fingerprint:
 
 
 @dataclass(frozen=True, slots=True)
+class Decided:
+    """One event's answer, for a summary: codes and numbers only."""
+
+    trace_number: str
+    outcome: str  # HCR01, or AAA
+    reason: str  # HCR03, or AAA03 and its loop
+    number: str  # the certification number, else the administrative reference
+
+    def as_dict(self) -> dict[str, str]:
+        return {"trace_number": self.trace_number, "outcome": self.outcome,
+                "reason": self.reason, "number": self.number}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     acknowledgements: Acknowledgements
     disposition: str  # processed | replayed | duplicate
     cases_created: int = 0
     decisions_replayed: int = 0  # requests answered with a decision stored before
+    decided: tuple[Decided, ...] = ()
 
 
 class Intake:
     def __init__(
         self,
         engine: Engine,
-        policy: Policy = pend_all_for_review,
+        decider: Decider | None = None,
         channel: str = "file",
         actor: str = "edi278",
     ) -> None:
         self.engine = engine
-        self.policy = policy
+        self.decider = decider or StoreDecider(engine, default_policy())
         self.channel = channel
         self.actor = actor
         self.numbers = DatabaseControlNumbers(engine)
@@ -131,7 +151,7 @@ class Intake:
                     element=13,
                 )
             )
-        decider = CaseDecider(self.engine, self.policy, sender or "", now)
+        decider = CaseDecider(self.engine, self.decider, sender or "", now)
         if report.accepted:
             decider.prepare([t.request for t in _taken(report)])
         acknowledgements = acknowledge(report, now, self.numbers, decider)
@@ -142,6 +162,7 @@ class Intake:
             "duplicate" if duplicate else "processed",
             len(decider.taken),
             decider.replayed,
+            tuple(decider.answered),
         )
 
     def _record(
@@ -180,7 +201,7 @@ class Intake:
                 f"cases={len(decider.taken)} replayed={decider.replayed}",
                 interchange_id=interchange_id,
             )  # fmt: skip
-            taken = decider.taken
+            taken = _with_requests(decider.taken, report)
             case_ids = insert_cases(connection, taken, interchange_id, now, decider.decided_by)
             owners = {
                 number: case_id
@@ -230,18 +251,17 @@ class CaseDecider:
     stored for it, and what is new is kept in `taken` to be written."""
 
     engine: Engine
-    policy: Policy
+    decider: Decider
     sender: str
     now: datetime
     taken: list[NewCase] = field(default_factory=list)
     replayed: int = 0
+    answered: list[Decided] = field(default_factory=list)
     _known: dict[CaseKey, tuple[str, EventDecision]] = field(default_factory=dict)
     _numbers: deque[str] = field(default_factory=deque)  # issued, not yet given out
     _prepared_keys: set[CaseKey] = field(default_factory=set)
 
-    @property
-    def decided_by(self) -> str:
-        return f"policy:{getattr(self.policy, '__name__', type(self.policy).__name__)}"
+    decided_by: str = "engine"
 
     def prepare(self, requests: list[Transaction]) -> None:
         """Look up every event of the interchange and issue its new reference numbers
@@ -281,7 +301,7 @@ class CaseDecider:
             self._reference() if index in fresh else self._known.get(key, ("", None))[0]
             for index, key in enumerate(keys)
         ]  # a repeat's decision is replaced below, so what the policy makes of it is moot
-        decided = self.policy(request, Tracking(references, self._certification))
+        decided = self.decider(request, Tracking(references, self._certification), self.now)
         answers = []
         for index, (key, context) in enumerate(zip(keys, contexts, strict=True)):
             if index in fresh:
@@ -293,6 +313,7 @@ class CaseDecider:
                 decision = self._known[key][1]
                 self.replayed += 1
             answers.append(decision)
+            self.answered.append(_decided(key, references[index], decision))
         return answers
 
     def _reference(self) -> str:
@@ -302,6 +323,39 @@ class CaseDecider:
 
     def _certification(self) -> str:
         return issue_tracking_numbers(self.engine, Kind.CERTIFICATION, 1, self.now)[0]
+
+
+def _decided(key: CaseKey, reference: str, decision: EventDecision) -> Decided:
+    outcome = decision.outcome
+    if outcome.validation is not None:
+        where = outcome.validation_loop or "2000E"
+        return Decided(key[2] or "", "AAA", f"{outcome.validation.reason} at {where}", "")
+    number = outcome.certification_number or outcome.administrative_reference or reference
+    return Decided(key[2] or "", outcome.action, outcome.reason, number)
+
+
+def _with_requests(taken: list[NewCase], report: InterchangeReport) -> list[NewCase]:
+    """Each new case with its request as an interchange of its own: the ISA and GS it
+    came under around its transaction set, so that it can be answered again later."""
+    header = report.header
+    if header is None:
+        return taken
+    groups = {id(t.request): g.header for g in report.groups for t in g.transactions}
+    kept = []
+    for case in taken:
+        gs = groups.get(id(case.request))
+        if gs is None:
+            kept.append(case)
+            continue
+        segments = [
+            header.segment,
+            gs,
+            *write_transaction(case.request),
+            envelope.group_trailer(1, int(gs.value(6) or 0)),
+            envelope.interchange_trailer(1, int(header.segment.value(13) or 0)),
+        ]
+        kept.append(replace(case, request_text=write(segments, header.delimiters)))
+    return kept
 
 
 def _taken(report: InterchangeReport) -> list[TransactionReport]:

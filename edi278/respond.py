@@ -9,23 +9,24 @@ comes back only for a service line the request had and the decision answers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+import re
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
+from edi278.decide.outcome import EventDecision, Outcome
 from edi278.model import (
-    Action,
     Decision,
+    Delivery,
+    Diagnoses,
     Header,
     HierarchicalLevel,
     Level,
     Message,
     Party,
-    Period,
     Purpose,
     Record,
     Reference,
-    RequestValidation,
     Trace,
     Transaction,
 )
@@ -50,50 +51,6 @@ SERVICE_ORDER = ("TRN", "AAA", "UM", "HCR", "REF", "DTP", "HI", "SV1", "SV2", "S
 NOT_ECHOED = frozenset({"CRC"})  # conditions indicators have no place in a response
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What was decided for one event or one service line."""
-
-    action: str  # HCR01, Action
-    certification_number: str = ""  # HCR02, for certified outcomes
-    reason: str = ""  # HCR03, code source 886
-    administrative_reference: str = ""  # REF NT
-    message: str = ""  # MSG
-    periods: tuple[Period, ...] = ()  # DTP 102 issued, 007 effective, 036 expires
-    validation: RequestValidation | None = None  # AAA instead of a decision
-
-
-@dataclass(frozen=True, slots=True)
-class EventDecision:
-    outcome: Outcome
-    lines: tuple[Outcome, ...] = ()  # per service line, in order; lines past the end: none
-
-
-@dataclass(frozen=True, slots=True)
-class Tracking:
-    """The numbers a decision may give out for one request: the administrative reference
-    (REF NT) each event was issued on receipt, and fresh certification numbers (HCR02)
-    for what is certified."""
-
-    references: Sequence[str]  # one per event, in order
-    certification: Callable[[], str]
-
-
-# A policy: decides every event (and its service lines) of one request.
-Policy = Callable[[Transaction, Tracking], list[EventDecision]]
-
-
-def pend_all_for_review(request: Transaction, tracking: Tracking) -> list[EventDecision]:
-    """A PLACEHOLDER policy until the determination engine lands: every event and every
-    service line is pended for clinical review (HCR A4, reason 0V) under the event's
-    administrative reference number (REF NT)."""
-    decisions = []
-    for event, reference in zip(request.events, tracking.references, strict=True):
-        pended = Outcome(Action.PENDED, reason="0V", administrative_reference=reference)
-        decisions.append(EventDecision(pended, tuple(pended for _ in event.children)))
-    return decisions
-
-
 def respond(request: Transaction, decisions: Sequence[EventDecision], now: datetime) -> Transaction:
     header = Header(
         "0007",
@@ -102,30 +59,54 @@ def respond(request: Transaction, decisions: Sequence[EventDecision], now: datet
         now.strftime("%Y%m%d"),
         now.strftime("%H%M"),
     )
-    answered = iter(decisions)
+    decided = dict(zip(map(id, request.events), decisions, strict=False))
     return Transaction(
-        request.control_number, request.convention, header, _answer(request.root, answered)
+        request.control_number, request.convention, header, _answer(request.root, decided)
     )
 
 
-def _answer(level: Level, decisions: Iterator[EventDecision]) -> Level:
+def _answer(level: Level, decided: dict[int, EventDecision]) -> Level:
+    """A level answered: its parties (with the AAA of any event below that faults
+    them), and below it the events decided. An event whose fault lies above it was not
+    processed and does not come back (reference 4.1)."""
+    notes = _party_notes(level, decided)
     answer = Level(
         level=level.level,
-        parties=[_echo(p) for p in level.parties if p.loop_id in ECHOED_PARTY_RECORDS],
-    )
+        parties=[_echo(p, notes.get(p.loop_id, ())) for p in level.parties
+                 if p.loop_id in ECHOED_PARTY_RECORDS],
+    )  # fmt: skip
     for child in level.children:
-        if child.level == HierarchicalLevel.EVENT:
-            decision = next(decisions, None)
-            if decision is not None:
-                answer.children.append(_answer_event(child, decision))
-        else:
-            answer.children.append(_answer(child, decisions))
+        if child.level != HierarchicalLevel.EVENT:
+            answer.children.append(_answer(child, decided))
+            continue
+        decision = decided.get(id(child))
+        if decision is not None and not decision.outcome.validation_loop:
+            answer.children.append(_answer_event(child, decision))
     return answer
 
 
-def _echo(party: Party) -> Party:
+def _party_notes(level: Level, decided: dict[int, EventDecision]) -> dict[str, list[Record]]:
+    """AAA records for this level's name loops, from the events below it (once each)."""
+    own = {party.loop_id for party in level.parties}
+    notes: dict[str, list[Record]] = {}
+    for event in [level, *level.descendants()]:
+        decision = decided.get(id(event))
+        if decision is None or decision.outcome.validation_loop not in own:
+            continue
+        found = notes.setdefault(decision.outcome.validation_loop, [])
+        validation = decision.outcome.validation
+        if validation is not None and validation not in found:
+            found.append(validation)
+    return notes
+
+
+def _echo(party: Party, notes: Sequence[Record] = ()) -> Party:
     loop_id, kept = ECHOED_PARTY_RECORDS[party.loop_id]
-    return Party([r for r in party.records if _segment_id(r) in kept], loop_id=loop_id)
+    records = [r for r in party.records if _segment_id(r) in kept]
+    # The AAA follows the NM1 and its REF/N3/N4 and precedes PRV/DMG/INS (reference 4.1).
+    at = next((i for i, r in enumerate(records) if _segment_id(r) in ("PRV", "DMG", "INS")),
+              len(records))  # fmt: skip
+    return Party([*records[:at], *notes, *records[at:]], loop_id=loop_id)
 
 
 def _answer_event(event: Level, decision: EventDecision) -> Level:
@@ -150,6 +131,16 @@ def _decided(level: Level, outcome: Outcome, order: tuple[str, ...]) -> list[Rec
     for record in level.records:
         if isinstance(record, Trace):
             records.append(replace(record, trace_type="2"))  # referenced: their trace
+        elif isinstance(record, Delivery) and outcome.quantity is not None:
+            continue  # the certified quantity replaces the one asked for
+        elif isinstance(record, Diagnoses) and outcome.documents:
+            continue  # at a service level, HI asks for documents (LOINC)
+        elif (
+            isinstance(record, Reference)
+            and record.qualifier == "NT"
+            and (outcome.administrative_reference)
+        ):
+            continue  # one REF NT in a response: ours (theirs named an earlier case)
         elif _segment_id(record) not in NOT_ECHOED:
             records.append(record)
     if outcome.validation is not None:
@@ -159,13 +150,23 @@ def _decided(level: Level, outcome: Outcome, order: tuple[str, ...]) -> list[Rec
         if outcome.administrative_reference:
             records.append(Reference("NT", outcome.administrative_reference))
         records.extend(outcome.periods)
+        if outcome.quantity is not None:
+            records.append(outcome.quantity)
+        if outcome.documents:
+            records.append(Diagnoses(tuple(("LOI", code) for code in outcome.documents)))
         if outcome.message:
             records = [r for r in records if not isinstance(r, Message)]
-            records.append(Message(outcome.message))
+            records.append(Message(plain_text(outcome.message)))
     return sorted(
         records,
         key=lambda r: order.index(_segment_id(r)) if _segment_id(r) in order else len(order),
     )
+
+
+def plain_text(text: str) -> str:
+    """Free text safe under any partner's delimiters: letters, digits, spaces and
+    everyday punctuation; anything else (a separator such as : * ~ ^ |) becomes a space."""
+    return " ".join(re.sub(r"[^A-Za-z0-9 .,;'()/&-]", " ", text).split())
 
 
 def _segment_id(record: Record) -> str:

@@ -216,3 +216,12 @@ def engine(database_url) -> Iterator[Engine]:
     engine = open_database(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def stocked(engine) -> Engine:
+    """A store with the demo reference data (samples/reference) loaded."""
+    from edi278.store.reference import load_reference
+
+    load_reference(engine, Path(__file__).parents[1] / "samples" / "reference")
+    return engine

@@ -15,10 +15,12 @@ from edi278.store.inquiry import Question, UnknownTrackingNumber, find_cases
 from tests.test_intake import SAMPLES, take
 
 EDI278 = Path(__file__).parents[1] / ".venv" / "bin" / "edi278"
+REFERENCE = Path(__file__).parents[1] / "samples" / "reference"
 
 
 @pytest.fixture
-def samples_taken(engine):
+def samples_taken(stocked):
+    engine = stocked
     for path in sorted(SAMPLES.iterdir()):
         take(engine, path.read_bytes(), path.name)
     return engine
@@ -67,12 +69,15 @@ def test_a_view_carries_decisions_lines_and_clocks(samples_taken):
     with samples_taken.connect() as connection:
         (view,) = find_cases(connection, Question(member_id="W555000111"))
     document = view.as_dict()
-    assert document["status"] == "pended" and document["urgency"] == "standard"
+    assert document["status"] == "certified" and document["urgency"] == "standard"
     assert [line["procedure"] for line in document["service_lines"]] == ["HC:72148"]
     assert [(d["action"], d["reason"], d["line_number"]) for d in document["decisions"]] == [
-        ("A4", "0V", None),
-        ("A4", "0V", 1),
+        ("A1", "", None),
+        ("A1", "", 1),
     ]
+    assert document["certification_numbers"] == ["C26000000015"]
+    (event, _) = document["decisions"]
+    assert [step["rule"] for step in json.loads(event["trace"])][-1] == "auto-certify"
     assert document["regulatory_due_at"].startswith("2026-11-27T15:00")
     json.dumps(document)  # JSON-ready as it stands
 
@@ -82,6 +87,7 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_processing_the_inbox_twice_creates_cases_once_and_inquire_finds_them(tmp_path):
+    assert run("reference", "load", str(REFERENCE), cwd=tmp_path).returncode == 0
     for _ in range(2):
         result = run("process", str(SAMPLES), "--outbox", "out", "--json", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
@@ -92,7 +98,7 @@ def test_processing_the_inbox_twice_creates_cases_once_and_inquire_finds_them(tm
     found = run("inquire", "--member", "W123456789", "--json", cwd=tmp_path)
     assert found.returncode == 0, found.stderr
     (case,) = [json.loads(line) for line in found.stdout.splitlines()]
-    assert case["member_id"] == "W123456789" and case["status"] == "pended"
+    assert case["member_id"] == "W123456789" and case["status"] == "certified"
     everyone = [
         json.loads(line)
         for member in ("W123456789", "W555000111", "H998877665")
@@ -101,7 +107,9 @@ def test_processing_the_inbox_twice_creates_cases_once_and_inquire_finds_them(tm
     assert len(everyone) == 3  # three distinct requests in the inbox, each a case once
     table = run("inquire", "--member", "W555000111", cwd=tmp_path)
     assert (
-        "R26000000015" in table.stdout and "pended" in table.stdout and "1 case(s)" in table.stdout
+        "R26000000015" in table.stdout
+        and "certified" in table.stdout
+        and "1 case(s)" in table.stdout
     )
 
 

@@ -77,7 +77,7 @@ def request_with(bht03: str = "REQ1", trn: str = "PE1", um: str = "UM*HS*I*62*22
     return [um if s.startswith("UM*") else s for s in body]
 
 
-def test_a_first_receipt_records_the_interchange_its_answers_and_a_case_per_event(engine):
+def test_a_first_receipt_records_the_interchange_its_answers_and_a_case_per_event(engine, stocked):
     data = (SAMPLES / "dependent-mri-batch.edi").read_bytes()
     (answer,) = take(engine, data, "dependent-mri-batch.edi")
     assert (answer.disposition, answer.cases_created, answer.decisions_replayed) == (
@@ -122,10 +122,11 @@ def test_a_first_receipt_records_the_interchange_its_answers_and_a_case_per_even
     ]
     assert (mri.event_start.isoformat(), mri.event_end.isoformat()) == ("2026-12-01", "2026-12-31")
     assert knee.event_start.isoformat() == "2026-12-10" and knee.category == "AR"
-    # clocks: standard, pended; received Friday, so 2 business days is Tuesday
-    assert mri.status == "pended" and mri.urgency == "standard"
-    assert mri.regulatory_due_at == NOW + timedelta(days=7)
-    assert mri.internal_pend_due_at == NOW + timedelta(hours=48)
+    # both meet the policy's criteria (samples/policy.yaml auto_certify): certified
+    assert (mri.status, knee.status) == ("certified", "certified")
+    # clocks: standard; received Friday, so 2 business days is Tuesday; no pend
+    assert mri.urgency == "standard" and mri.regulatory_due_at == NOW + timedelta(days=7)
+    assert mri.internal_pend_due_at is None
     assert mri.core_info_request_due_at == datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
     with engine.connect() as connection:
         rows = connection.execute(
@@ -140,18 +141,27 @@ def test_a_first_receipt_records_the_interchange_its_answers_and_a_case_per_even
             .order_by(decisions.c.id)
         ).all()
         assert [tuple(r) for r in rows] == [
-            (mri.id, None, "A4", "0V", "policy:pend_all_for_review"),
-            (mri.id, "HC:72148", "A4", "0V", "policy:pend_all_for_review"),
-            (knee.id, None, "A4", "0V", "policy:pend_all_for_review"),
-            (knee.id, "HC:27447", "A4", "0V", "policy:pend_all_for_review"),
+            (mri.id, None, "A1", "", "engine:auto-certify"),
+            (mri.id, "HC:72148", "A1", "", "engine"),  # a line follows its event
+            (knee.id, None, "A1", "", "engine:auto-certify"),
+            (knee.id, "HC:27447", "A1", "", "engine"),
         ]
         issued = dict(
             connection.execute(select(tracking_numbers.c.number, tracking_numbers.c.case_id)).all()
         )
+        certified = dict(
+            connection.execute(
+                select(decisions.c.certification_number, decisions.c.case_id).where(
+                    decisions.c.service_line_id.is_(None)
+                )
+            ).all()
+        )
         assert issued == {
             mri.administrative_reference: mri.id,
             knee.administrative_reference: knee.id,
+            **certified,  # a certification number each, C..., tied to its case
         }
+        assert sorted(n[0] for n in issued) == ["C", "C", "R", "R"]
         npis = connection.execute(
             select(case_providers.c.loop_id, case_providers.c.role, case_providers.c.npi)
             .where(case_providers.c.case_id == knee.id)
@@ -167,7 +177,7 @@ def test_a_first_receipt_records_the_interchange_its_answers_and_a_case_per_even
     assert all("DOE" not in detail and "W555000111" not in detail for _, detail in actions)
 
 
-def test_a_byte_identical_resubmission_gets_the_same_answers_and_creates_nothing(engine):
+def test_a_byte_identical_resubmission_gets_the_same_answers_and_creates_nothing(engine, stocked):
     data = (SAMPLES / "elective-knee-admission.x12").read_bytes()  # asks for a TA1 too
     (first,) = take(engine, data, "first.x12")
     before = counts(engine)
@@ -181,7 +191,7 @@ def test_a_byte_identical_resubmission_gets_the_same_answers_and_creates_nothing
     assert (last.action, last.object_type) == ("replayed", "interchange")
 
 
-def test_a_reused_isa13_with_other_bytes_is_a_duplicate_and_nothing_is_processed(engine):
+def test_a_reused_isa13_with_other_bytes_is_a_duplicate_and_nothing_is_processed(engine, stocked):
     take(engine, interchange([group(sets=[transaction(body=request_with("REQ1", "PE1"))])]))
     before = counts(engine)
     other = interchange([group(sets=[transaction(body=request_with("REQ2", "PE2"))])])
@@ -209,7 +219,7 @@ def test_a_reused_isa13_with_other_bytes_is_a_duplicate_and_nothing_is_processed
     assert replayed.disposition == "replayed" and replayed.acknowledgements == acknowledgements
 
 
-def test_an_interchange_rejected_by_its_envelope_does_not_use_up_its_isa13(engine):
+def test_an_interchange_rejected_by_its_envelope_does_not_use_up_its_isa13(engine, stocked):
     bad = interchange(usage="X")  # ISA15 X: TA1 R 020
     (rejected,) = take(engine, bad)
     assert "TA1*000000001*261120*0930*R*020" in (rejected.acknowledgements.ta1 or "")
@@ -217,7 +227,7 @@ def test_an_interchange_rejected_by_its_envelope_does_not_use_up_its_isa13(engin
     assert corrected.disposition == "processed" and corrected.cases_created == 1
 
 
-def test_a_repeated_request_gets_the_stored_decision_not_a_new_case(engine):
+def test_a_repeated_request_gets_the_stored_decision_not_a_new_case(engine, stocked):
     (first,) = take(engine, interchange(control=1))
     before = counts(engine)
     # a new interchange, the same sender, BHT03 and TRN: the request sent again
@@ -230,14 +240,14 @@ def test_a_repeated_request_gets_the_stored_decision_not_a_new_case(engine):
         first.acknowledgements.responses
     )
     hcr = [s for s in segments(again.acknowledgements.responses) if s.startswith("HCR")]
-    assert hcr == ["HCR*A4**0V"]
+    assert hcr == ["HCR*A4**0U"]  # an MRI without criteria met: documents asked for
     after = counts(engine)
     for table in ("cases", "decisions", "tracking_numbers", "service_lines"):
         assert after[table] == before[table], table
     assert after["interchanges"] == before["interchanges"] + 1  # the interchange is recorded
 
 
-def test_the_same_request_twice_in_one_interchange_makes_one_case(engine):
+def test_the_same_request_twice_in_one_interchange_makes_one_case(engine, stocked):
     sets = [transaction(1, request_with()), transaction(2, request_with())]
     (answer,) = take(engine, interchange([group(sets=sets)]))
     assert (answer.cases_created, answer.decisions_replayed) == (1, 1)
@@ -245,14 +255,16 @@ def test_the_same_request_twice_in_one_interchange_makes_one_case(engine):
     assert first == second
 
 
-def test_decisions_refuse_to_be_rewritten(engine):
+def test_decisions_refuse_to_be_rewritten(engine, stocked):
     take(engine, interchange())
     for statement in (update(decisions).values(action="A1"), decisions.delete()):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
             connection.execute(statement)
 
 
-def test_workers_racing_on_one_file_answer_it_alike_and_make_one_case(database_url, tmp_path):
+def test_workers_racing_on_one_file_answer_it_alike_and_make_one_case(
+    stocked, database_url, tmp_path
+):
     source = tmp_path / "request.x12"
     source.write_text(interchange(groups=[group(sets=[transaction()])], ack="1"))
     workers = [
@@ -283,7 +295,7 @@ def test_workers_racing_on_one_file_answer_it_alike_and_make_one_case(database_u
     engine.dispose()
 
 
-def test_an_interchange_is_known_by_its_own_bytes_wherever_it_lies(engine, tmp_path):
+def test_an_interchange_is_known_by_its_own_bytes_wherever_it_lies(engine, stocked, tmp_path):
     first = interchange([group(sets=[transaction(body=request_with("REQ1", "PE1"))])], control=1)
     second = interchange([group(sets=[transaction(body=request_with("REQ2", "PE2"))])], control=2)
     both = tmp_path / "both.x12"

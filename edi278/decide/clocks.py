@@ -1,27 +1,21 @@
-"""The clocks a case runs against (reference sections 6 and 8.6), from its receipt.
+"""Business days and the clocks a case runs against (reference sections 6 and 8.6).
 
-- regulatory: 72 hours when expedited, 7 calendar days when standard (CMS-0057-F);
-  a pend does not stop it.
-- internal pend review: 48 hours, the hard end of the payer's 24-48 hour promise.
-- CORE: 2 business days to review and ask for what is missing.
-The final CORE clock (2 business days after the information arrives) and the close-out
-start only when information is asked for and received; they are set then, not here.
+Business days are counted in the plan's time zone: weekends, US federal holidays (the
+`holidays` package) and the plan's own holidays are skipped, and a due time keeps its
+wall-clock time across a daylight-saving change. Hours are counted in absolute time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from zoneinfo import ZoneInfo
 
 import holidays
 
+from edi278.decide.outcome import Clocks
+from edi278.decide.policy import Policy
 from edi278.model import CertificationType, LevelOfService, ReviewInformation
-
-EXPEDITED_DECISION = timedelta(hours=72)
-STANDARD_DECISION = timedelta(days=7)
-INTERNAL_PEND_REVIEW = timedelta(hours=48)
-CORE_INFO_REQUEST_BUSINESS_DAYS = 2
 
 
 class Urgency:
@@ -41,38 +35,69 @@ def urgency_of(review: ReviewInformation | None) -> str:
 
 
 @cache
-def _holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("US", years=year))  # federal holidays
+def _federal(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("US", years=year))
 
 
-def is_business_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _holidays(day.year)
+class BusinessCalendar:
+    def __init__(self, time_zone: str, plan_holidays: frozenset[date] = frozenset()) -> None:
+        self.zone = ZoneInfo(time_zone)
+        self.plan_holidays = plan_holidays
+
+    @classmethod
+    def of(cls, policy: Policy) -> BusinessCalendar:
+        return cls(policy.payer.time_zone, policy.plan_holidays)
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone)
+
+    def is_business_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in _federal(day.year) and day not in self.plan_holidays
+
+    def add_business_days(self, moment: datetime, days: int) -> datetime:
+        """The same local time of day `days` business days later, in UTC."""
+        local = self.local(moment)
+        day = local.date()
+        while days > 0:
+            day += timedelta(days=1)
+            days -= self.is_business_day(day)
+        return datetime.combine(day, local.time(), self.zone).astimezone(UTC)
+
+    def business_days_between(self, start: datetime | date, end: datetime | date) -> int:
+        """Business days after `start`'s day up to and including `end`'s (negative when
+        `end` comes first): an admission 2 business days after receipt gives 2."""
+        first, last = self._day(start), self._day(end)
+        sign = 1 if last >= first else -1
+        low, high = sorted((first, last))
+        count = 0
+        day = low
+        while day < high:
+            day += timedelta(days=1)
+            count += self.is_business_day(day)
+        return sign * count
+
+    def end_of_day(self, moment: datetime) -> datetime:
+        local = self.local(moment)
+        return datetime.combine(local.date(), time(23, 59), self.zone).astimezone(UTC)
+
+    def start_of(self, day: date) -> datetime:
+        return datetime.combine(day, time(), self.zone).astimezone(UTC)
+
+    def _day(self, value: datetime | date) -> date:
+        return self.local(value).date() if isinstance(value, datetime) else value
 
 
-def add_business_days(start: datetime, days: int) -> datetime:
-    """The same time of day `days` business days later (weekends and US federal
-    holidays skipped)."""
-    moment = start
-    while days > 0:
-        moment += timedelta(days=1)
-        days -= is_business_day(moment.date())
-    return moment
-
-
-@dataclass(frozen=True, slots=True)
-class Clocks:
-    urgency: str
-    regulatory_due_at: datetime
-    core_info_request_due_at: datetime
-    internal_pend_due_at: datetime | None  # only while pended
-
-
-def clocks_for(received_at: datetime, review: ReviewInformation | None, pended: bool) -> Clocks:
-    urgency = urgency_of(review)
-    allowed = EXPEDITED_DECISION if urgency == Urgency.EXPEDITED else STANDARD_DECISION
+def clocks_for(
+    received_at: datetime, urgency: str, pended: bool, policy: Policy, calendar: BusinessCalendar
+) -> Clocks:
+    clocks = policy.clocks
+    if urgency == Urgency.EXPEDITED:
+        regulatory = received_at + timedelta(hours=clocks.expedited_decision_hours)
+    else:
+        regulatory = received_at + timedelta(days=clocks.standard_decision_days)
     return Clocks(
         urgency,
-        received_at + allowed,
-        add_business_days(received_at, CORE_INFO_REQUEST_BUSINESS_DAYS),
-        received_at + INTERNAL_PEND_REVIEW if pended else None,
+        regulatory,
+        calendar.add_business_days(received_at, clocks.core_info_request_business_days),
+        received_at + timedelta(hours=clocks.pend_review_hours) if pended else None,
     )

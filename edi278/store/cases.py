@@ -7,25 +7,33 @@ same key again gets the stored decision, not a new case.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, Table, select, tuple_
 
-from edi278.decide.clocks import clocks_for
+from edi278.decide.clocks import BusinessCalendar, clocks_for, urgency_of
+from edi278.decide.outcome import Clocks, EventDecision, Outcome
+from edi278.decide.policy import default_policy
+from edi278.decide.request import (
+    EventInContext,
+    dates_of,
+    event_dates,
+    person_of,
+)
 from edi278.model import (
     Action,
-    Demographics,
-    HierarchicalLevel,
+    Delivery,
     InstitutionalService,
     Level,
     Name,
     Period,
     ProfessionalService,
+    RequestValidation,
     Transaction,
 )
-from edi278.respond import EventDecision, Outcome
 from edi278.store.tables import case_providers, cases, decisions, service_lines
 
 CaseKey = tuple[str, str, str | None, str | None]  # sender, BHT03, TRN02, TRN03
@@ -42,38 +50,6 @@ STATUS = {
 }
 # Name loops whose NPI a provider may look a case up by.
 PROVIDER_LOOPS = ("2010B", "2010EA", "2010FA")
-
-
-@dataclass(frozen=True, slots=True)
-class EventInContext:
-    """A patient event with the levels above it: who asked, for whom."""
-
-    requester: Level
-    subscriber: Level
-    dependent: Level | None
-    event: Level
-
-
-def events_in_context(request: Transaction) -> list[EventInContext]:
-    """The request's events, in the order of `request.events`, with their parents."""
-    found: list[EventInContext] = []
-
-    def walk(level: Level, above: dict[str, Level]) -> None:
-        for child in level.children:
-            if child.level == HierarchicalLevel.EVENT:
-                found.append(
-                    EventInContext(
-                        above[HierarchicalLevel.REQUESTER],
-                        above[HierarchicalLevel.SUBSCRIBER],
-                        above.get(HierarchicalLevel.DEPENDENT),
-                        child,
-                    )
-                )
-            else:
-                walk(child, {**above, child.level: child})
-
-    walk(request.root, {request.root.level: request.root})
-    return found
 
 
 def case_key(sender: str, request: Transaction, event: Level) -> CaseKey:
@@ -102,6 +78,7 @@ class NewCase:
     context: EventInContext
     administrative_reference: str
     decision: EventDecision
+    request_text: str | None = None  # the request as an interchange of its own
 
 
 def insert_cases(
@@ -146,11 +123,11 @@ def _insert_returning(connection: Connection, table: Table, rows: list[dict]) ->
 def _case_row(case: NewCase, interchange_id: int, received_at: datetime) -> dict[str, object]:
     event, review = case.context.event, case.context.event.review
     outcome = case.decision.outcome
-    clocks = clocks_for(received_at, review, pended=outcome.action == Action.PENDED)
-    member = _person(case.context.subscriber)
-    patient = _person(case.context.dependent) if case.context.dependent else member
+    clocks = case.decision.clocks or _default_clocks(case, received_at)
+    member = person_of(case.context.subscriber)
+    patient = person_of(case.context.dependent) if case.context.dependent else member
     requester = _name(case.context.requester)
-    start, end = _event_dates(event)
+    start, end = event_dates(event)
     return {
         "interchange_id": interchange_id,
         "sender": case.key[0],
@@ -181,7 +158,17 @@ def _case_row(case: NewCase, interchange_id: int, received_at: datetime) -> dict
         "regulatory_due_at": clocks.regulatory_due_at,
         "internal_pend_due_at": clocks.internal_pend_due_at,
         "core_info_request_due_at": clocks.core_info_request_due_at,
+        "closeout_at": clocks.closeout_at,
+        "request": case.request_text,
     }
+
+
+def _default_clocks(case: NewCase, received_at: datetime) -> Clocks:
+    """For a decision made without the engine's clocks: the default policy's."""
+    policy = default_policy()
+    pended = case.decision.outcome.action == Action.PENDED
+    urgency = urgency_of(case.context.event.review)
+    return clocks_for(received_at, urgency, pended, policy, BusinessCalendar.of(policy))
 
 
 def _providers(case_id: int, case: NewCase) -> list[dict[str, object]]:
@@ -201,7 +188,7 @@ def _providers(case_id: int, case: NewCase) -> list[dict[str, object]]:
 
 
 def _line_row(case_id: int, number: int, line: Level) -> dict[str, object]:
-    start, end = _dates(line.period("472"))
+    start, end = dates_of(line.period("472"))
     service = line.first(ProfessionalService) or line.first(InstitutionalService)
     review = line.review
     return {
@@ -246,8 +233,9 @@ def _decision_rows(
 def _decision_row(
     case_id: int, line_id: int | None, outcome: Outcome, at: datetime, by: str
 ) -> dict[str, object]:
-    periods = {p.qualifier: _dates(p)[0] for p in outcome.periods}
+    periods = {p.qualifier: dates_of(p)[0] for p in outcome.periods}
     validation = outcome.validation
+    quantity = outcome.quantity
     return {
         "case_id": case_id,
         "service_line_id": line_id,
@@ -260,7 +248,13 @@ def _decision_row(
         "effective": periods.get("007"),
         "expires": periods.get("036"),
         "decided_at": at,
-        "decided_by": by,
+        "decided_by": f"{by}:{outcome.trace[-1].rule}" if outcome.trace else by,
+        "validation_loop": (outcome.validation_loop or "2000E") if validation else None,
+        "follow_up": validation.follow_up if validation else None,
+        "quantity": f"{quantity.quantity_qualifier}:{quantity.quantity}" if quantity else None,
+        "documents": ",".join(outcome.documents) or None,
+        "due_at": outcome.due_at,
+        "trace": json.dumps([step.as_dict() for step in outcome.trace]) if outcome.trace else None,
     }
 
 
@@ -323,33 +317,28 @@ def outcome_of(row: object) -> Outcome:
         )
         if value is not None
     )
+    loop = row.validation_loop  # type: ignore[attr-defined]
+    validation = RequestValidation("N", "", row.reason, row.follow_up) if loop else None  # type: ignore[attr-defined]
+    quantity = None
+    if row.quantity:  # type: ignore[attr-defined]
+        qualifier, amount = row.quantity.split(":", 1)  # type: ignore[attr-defined]
+        quantity = Delivery(qualifier, amount)
     return Outcome(
         row.action,  # type: ignore[attr-defined]
         certification_number=row.certification_number or "",  # type: ignore[attr-defined]
-        reason=row.reason,  # type: ignore[attr-defined]
+        reason="" if validation else row.reason,  # type: ignore[attr-defined]
         administrative_reference=row.administrative_reference or "",  # type: ignore[attr-defined]
         message=row.message,  # type: ignore[attr-defined]
         periods=periods,
+        validation=validation,
+        validation_loop="" if loop in (None, "2000E") else loop,
+        quantity=quantity,
+        documents=tuple(filter(None, (row.documents or "").split(","))),  # type: ignore[attr-defined]
+        due_at=row.due_at,  # type: ignore[attr-defined]
     )
 
 
 # --- reading people, names and dates out of the model ----------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Person:
-    id: str
-    last: str
-    first: str
-    birth_date: date | None
-
-
-def _person(level: Level) -> _Person:
-    party = level.parties[0] if level.parties else None
-    name = party.name if party else Name()
-    demographics = party.first(Demographics) if party else None
-    born = _date(demographics.birth_date) if demographics else None
-    return _Person(name.id, name.last_or_organization, name.first, born)
 
 
 def _name(level: Level) -> Name:
@@ -364,31 +353,3 @@ def _procedure(service: ProfessionalService | InstitutionalService | None) -> st
     if service is None or not service.procedure:
         return None
     return ":".join(service.procedure[:2])
-
-
-def _event_dates(event: Level) -> tuple[date | None, date | None]:
-    """The admission or event dates, else the span of the service lines' dates."""
-    for qualifier in ("435", "AAH", "472"):
-        if found := event.period(qualifier):
-            return _dates(found)
-    spans = [_dates(line.period("472")) for line in event.children]
-    starts = [start for start, _ in spans if start]
-    ends = [end for _, end in spans if end]
-    return min(starts, default=None), max(ends, default=None)
-
-
-def _dates(period: Period | None) -> tuple[date | None, date | None]:
-    if period is None:
-        return None, None
-    if period.format == "RD8" and "-" in period.value:
-        first, last = period.value.split("-", 1)
-        return _date(first), _date(last)
-    day = _date(period.value)
-    return day, day
-
-
-def _date(text: str) -> date | None:
-    try:
-        return datetime.strptime(text, "%Y%m%d").date()
-    except ValueError:
-        return None

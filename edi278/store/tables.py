@@ -164,6 +164,9 @@ cases = Table(
     Column("info_received_at", UtcDateTime),
     Column("core_final_due_at", UtcDateTime),
     Column("closeout_at", UtcDateTime),
+    # Since 0003: the request as an interchange of its own (its ISA and GS, this set), so
+    # that a reviewer's decision can be answered later as if it were answered now.
+    Column("request", Text),
     UniqueConstraint("sender", "submitter_reference", "trace_number", "trace_originator"),
     Index("ix_cases_member_name", "member_last_name", "member_first_name"),
     Index("ix_cases_patient_name", "patient_last_name", "patient_first_name"),
@@ -211,7 +214,14 @@ decisions = Table(
     Column("effective", Date),
     Column("expires", Date),
     Column("decided_at", UtcDateTime, nullable=False),
-    Column("decided_by", String(64), nullable=False),  # "policy:<rule>", a reviewer id, ...
+    Column("decided_by", String(64), nullable=False),  # "engine:<rule>", "reviewer:<id>"
+    # Since 0003: the rest of what was answered, and why.
+    Column("validation_loop", String(6)),  # an AAA's loop, with its follow-up code
+    Column("follow_up", String(1)),
+    Column("quantity", String(20)),  # certified HSD, "DY:3"
+    Column("documents", String(100)),  # LOINC codes asked for, comma-separated
+    Column("due_at", UtcDateTime),  # a pend's review due time
+    Column("trace", Text),  # JSON: the rules that fired and the facts they read
 )
 
 tracking_numbers = Table(

@@ -1,0 +1,549 @@
+"""The determination engine: a pure function of (request, facts, policy, now) to a
+decision per event and per service line, each with the trace of the rules that fired.
+
+The rules run in a fixed order and the first that decides wins: bad data first (AAA at
+the loop that owns it), then what the review type demands (cancel, extension, revision,
+appeal), then what needs no certification, then administrative outcomes the policy
+names, then certification by criteria. What none of them can settle goes to a
+clinician (A4) with a due time. No rule denies for medical necessity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+from edi278.decide.clocks import BusinessCalendar, Urgency, clocks_for, urgency_of
+from edi278.decide.facts import Facts, Member, Plan, PriorCase, on
+from edi278.decide.outcome import EventDecision, Outcome, Trace, Tracking
+from edi278.decide.policy import Category, Policy
+from edi278.decide.request import Asked, asked_of, events_in_context
+from edi278.model import (
+    Action,
+    CertificationType,
+    Delivery,
+    LevelOfService,
+    Period,
+    RequestCategory,
+    RequestValidation,
+    Transaction,
+)
+
+MESSAGE_LIMIT = 264  # MSG01
+CLINICAL_REASONS = frozenset({"0F", "0G", "0R", "0S", "0T", "0X", "0Y", "0Z"})  # never ours
+EMERGENCY_ROOM, INPATIENT_HOSPITAL = "23", "21"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A rule's answer for the event; lines follow it unless it says otherwise."""
+
+    action: str = ""
+    reason: str = ""
+    rejection: tuple[str, str, str] | None = None  # (loop, AAA03, AAA04)
+    certify: bool = False
+    quantity: Delivery | None = None
+    validity_days: int | None = None
+    documents: tuple[str, ...] = ()
+    certification_number: str = ""  # given, not issued (a cancel names what it cancels)
+    message: str = ""
+
+
+def decide(
+    request: Transaction, facts: Facts, policy: Policy, now: datetime, tracking: Tracking
+) -> list[EventDecision]:
+    calendar = BusinessCalendar.of(policy)
+    decisions = []
+    for index, context in enumerate(events_in_context(request)):
+        asked = asked_of(context)
+        trace = Trace()
+        verdict = _rules(asked, facts, policy, now, calendar, trace)
+        decisions.append(_decision(asked, verdict, tracking, index, policy, now, calendar, trace))
+    return decisions
+
+
+def _rules(
+    asked: Asked,
+    facts: Facts,
+    policy: Policy,
+    now: datetime,
+    calendar: BusinessCalendar,
+    trace: Trace,
+) -> Verdict:
+    notes: list[str] = []
+    found = _who(asked, facts, now, calendar, trace)
+    if isinstance(found, Verdict):
+        return found
+    patient, plan = found
+    day = asked.start or calendar.local(now).date()
+    for rule in (_review_type, _duplicate, _referral):
+        verdict = rule(asked, facts, policy, patient, plan, trace)
+        if verdict:
+            return verdict
+    categories = _categories(asked, policy, trace)
+    for rule in (
+        _not_on_the_list,
+        _outpatient_not_managed,
+        _medicare_primary,
+        _emergency_admission,
+        _radiology_in_emergency_or_inpatient,
+        _maternity,
+        _dialysis_notification,
+    ):
+        verdict = rule(asked, categories, policy, patient, plan, now, calendar, trace)
+        if verdict:
+            return verdict
+    verdict = _out_of_network(asked, facts, policy, plan, day, trace, notes)
+    if verdict:
+        return verdict
+    for category in categories:
+        if category.excluded:
+            trace.add("excluded-service", f"{category.id}: not a covered benefit")
+            return Verdict(Action.NOT_CERTIFIED, "19" if category.id == "cosmetic" else "0M")
+        if category.delegate_to:
+            trace.add("delegated-review", f"{category.id}: decided by {category.delegate_to}")
+            return Verdict(
+                Action.PENDED, "0B", message=f"Forwarded to {category.delegate_to} for review."
+            )
+    late = _lead_time(asked, policy, now, calendar, trace)
+    if late:
+        if policy.lead_times.late_request == "deny":
+            return Verdict(Action.NOT_CERTIFIED, "17", message=late)
+        notes.append(late)
+    verdict = _auto_certify(asked, categories, policy, trace)
+    if verdict and not notes:
+        return verdict
+    if verdict:
+        trace.add("auto-certify", "held for review: " + "; ".join(notes))
+    # Documents are asked for when there is time to send them: not on an urgent request.
+    routine = urgency_of(asked.review) == Urgency.STANDARD
+    documents = tuple(d for c in categories for d in c.documents) if routine else ()
+    trace.add("clinical-review", "criteria not met by rule: a clinician decides")
+    return Verdict(
+        Action.PENDED,
+        "0U" if documents else "0V",
+        documents=documents,
+        message=" ".join(notes),
+    )
+
+
+# --- who: requester, member, patient, eligibility ----------------------------------------
+
+
+def _who(
+    asked: Asked, facts: Facts, now: datetime, calendar: BusinessCalendar, trace: Trace
+) -> Verdict | tuple[Member, Plan]:
+    # The requester must be on file: what is sent back goes to a known provider.
+    if asked.requester_npi not in facts.providers:
+        trace.add("requester-on-file", "2010B NPI not in the provider file")
+        return Verdict(rejection=("2010B", "51", "C"))
+    subscriber = facts.members.get(asked.subscriber.id)
+    if subscriber is None:
+        trace.add("member-found", "2010C member ID not on file")
+        return Verdict(rejection=("2010C", "75", "C"))
+    if asked.subscriber.birth_date and asked.subscriber.birth_date != subscriber.birth_date:
+        trace.add("member-birth-date", "2010C DMG02 differs from the member file")
+        return Verdict(rejection=("2010C", "71", "C"))
+    patient, loop = subscriber, "2010C"
+    if asked.dependent is not None:
+        loop = "2010D"
+        family = [
+            m
+            for m in facts.members.values()
+            if m.subscriber_id == subscriber.member_id and m.member_id != subscriber.member_id
+        ]
+        named = [m for m in family if m.first_name.upper() == asked.dependent.first.upper()]
+        if not named:
+            trace.add("dependent-found", "2010D name not among the subscriber's dependents")
+            return Verdict(rejection=("2010D", "77", "C"))
+        born = asked.dependent.birth_date
+        matched = [m for m in named if born is None or m.birth_date == born]
+        if not matched:
+            trace.add("dependent-birth-date", "2010D DMG02 differs from the member file")
+            return Verdict(rejection=("2010D", "71", "C"))
+        patient = matched[0]
+    day = asked.start or calendar.local(now).date()
+    plan_id = on(patient.eligibility, day)
+    if plan_id is None or plan_id not in facts.plans:
+        trace.add("eligible", f"no coverage on {day.isoformat()}")
+        return Verdict(rejection=(loop, "95", "N"))
+    trace.add("eligible", f"plan {plan_id} covers {day.isoformat()}")
+    return patient, facts.plans[plan_id]
+
+
+# --- what the review type demands ---------------------------------------------------------
+
+
+def _review_type(
+    asked: Asked, facts: Facts, policy: Policy, patient: Member, plan: Plan, trace: Trace
+) -> Verdict | None:
+    kind = asked.review.certification_type
+    if kind in (CertificationType.APPEAL_IMMEDIATE, CertificationType.APPEAL_STANDARD):
+        clock = "expedited" if kind == CertificationType.APPEAL_IMMEDIATE else "standard"
+        trace.add("appeal", f"UM02 {kind}: a clinician reviews it on the {clock} clock")
+        return Verdict(
+            Action.PENDED,
+            "0V",
+            message="Appeal received, reviewed by a clinician not involved in the first decision.",
+        )
+    if kind not in (CertificationType.CANCEL, CertificationType.EXTENSION,
+                    CertificationType.REVISED):  # fmt: skip
+        return None
+    prior = facts.certifications.get(asked.previous_certification)
+    if prior is None or not _same_patient(prior, patient):
+        trace.add("prior-certification", "REF BB is not a certification of this patient")
+        return Verdict(rejection=("2000E", "AA", "C"))
+    if kind == CertificationType.CANCEL:
+        trace.add("cancel", f"certification {prior.certification_number} cancelled")
+        return Verdict(Action.CANCELLED, certification_number=prior.certification_number)
+    if kind == CertificationType.REVISED and set(asked.facility_npis) - set(prior.facility_npis):
+        trace.add("transfer-needs-new-review", "revision names another facility (R9)")
+        return Verdict(rejection=("2000E", "33", "C"))
+    trace.add("extension-or-revision", f"UM02 {kind} of {prior.certification_number}: review")
+    return Verdict(Action.PENDED, "0V")
+
+
+def _same_patient(prior: PriorCase, patient: Member) -> bool:
+    """Cases are filed under the subscriber's ID, with the patient's name."""
+    return (
+        prior.member_id == patient.subscriber_id
+        and prior.patient_first_name.upper() == patient.first_name.upper()
+    )
+
+
+def _duplicate(
+    asked: Asked, facts: Facts, policy: Policy, patient: Member, plan: Plan, trace: Trace
+) -> Verdict | None:
+    if asked.review.certification_type != CertificationType.INITIAL:
+        return None
+    for prior in facts.member_cases:
+        if _same_request(asked, patient, prior):
+            trace.add(
+                "business-duplicate", f"same service and dates as {prior.administrative_reference}"
+            )
+            if policy.duplicates == "deny":
+                return Verdict(
+                    Action.NOT_CERTIFIED,
+                    "0Q",
+                    message=f"Duplicate of request {prior.administrative_reference}.",
+                )
+            return None
+    return None
+
+
+def _same_request(asked: Asked, patient: Member, prior: PriorCase) -> bool:
+    if not _same_patient(prior, patient) or prior.action in ("C", ""):
+        return False
+    if asked.procedures:
+        same_service = bool(set(asked.procedures) & set(prior.procedures))
+    else:
+        same_service = not prior.procedures and asked.review.service_type == prior.service_type
+    return same_service and _overlap(asked.start, asked.end, prior.start, prior.end)
+
+
+def _overlap(a: date | None, b: date | None, c: date | None, d: date | None) -> bool:
+    if a is None or c is None:
+        return a is None and c is None
+    return a <= (d or c) and c <= (b or a)
+
+
+def _referral(
+    asked: Asked, facts: Facts, policy: Policy, patient: Member, plan: Plan, trace: Trace
+) -> Verdict | None:
+    if asked.review.category != RequestCategory.SPECIALTY_CARE_REVIEW:
+        return None
+    if not plan.referral_required:
+        trace.add("referral", f"plan {plan.plan_id} ({plan.product_type}) needs no referral")
+        return Verdict(
+            Action.NO_ACTION_REQUIRED, "0H", message="No referral is needed on this plan."
+        )
+    if patient.pcp_npi != asked.requester_npi:
+        trace.add("referral-from-pcp", "the requester is not the member's primary care physician")
+        return Verdict(rejection=("2010B", "49", "C"))
+    visits = asked.requested or Delivery("VS", str(policy.referral_default_visits))
+    trace.add("referral", f"plan {plan.plan_id} requires referrals; from the member's PCP")
+    return Verdict(
+        Action.CERTIFIED_IN_TOTAL,
+        certify=True,
+        quantity=visits,
+        validity_days=policy.referral_validity_days,
+    )
+
+
+# --- what needs no certification -----------------------------------------------------------
+
+
+def _categories(asked: Asked, policy: Policy, trace: Trace) -> list[Category]:
+    found = [c for c in policy.categories if _matches(c, asked)]
+    trace.add("categories", ", ".join(c.id for c in found) or "none on the list")
+    return found
+
+
+def _matches(category: Category, asked: Asked) -> bool:
+    when = category.when
+    return (
+        asked.review.category in when.request_categories
+        or any(t in when.service_types for t in asked.service_types)
+        or any(when.procedures.match(p) for p in asked.procedures)
+        or any(when.revenue_codes.match(r) for r in asked.revenue_codes)
+    )
+
+
+def _not_on_the_list(asked, categories, policy, patient, plan, now, calendar, trace):  # type: ignore[no-untyped-def]
+    if categories:
+        return None
+    return Verdict(Action.NO_ACTION_REQUIRED, "0H")
+
+
+def _outpatient_not_managed(asked, categories, policy, patient, plan, now, calendar, trace):  # type: ignore[no-untyped-def]
+    if plan.manages_outpatient or any(c.setting == "inpatient" for c in categories):
+        return None
+    trace.add("medical-management", f"plan {plan.plan_id} manages inpatient care only")
+    return Verdict(Action.NO_ACTION_REQUIRED, "0H")
+
+
+def _medicare_primary(asked, categories, policy, patient, plan, now, calendar, trace):  # type: ignore[no-untyped-def]
+    if not patient.medicare_primary:
+        return None
+    if patient.medicare_product in policy.medicare_risk_products:
+        trace.add("medicare-primary", f"product {patient.medicare_product}: reviewed as usual")
+        return None
+    transplant = any(t in policy.transplant_service_types for t in asked.service_types) or any(
+        policy.transplant_procedures.match(p) for p in asked.procedures
+    )
+    non_covered = any(policy.medicare_non_covered.match(p) for p in asked.procedures)
+    if transplant or non_covered:
+        trace.add("medicare-primary", "transplant or Medicare non-covered: reviewed as usual")
+        return None
+    trace.add("medicare-primary", f"Medicare ({patient.medicare_product}) pays first")
+    return Verdict(
+        Action.NO_ACTION_REQUIRED,
+        "0H",
+        message="Medicare is primary, no precertification is needed for this service.",
+    )
+
+
+def _emergency_admission(asked, categories, policy, patient, plan, now, calendar, trace):  # type: ignore[no-untyped-def]
+    emergency = asked.review.level_of_service == LevelOfService.EMERGENCY
+    if asked.review.category != RequestCategory.ADMISSION_REVIEW or not (
+        emergency or asked.admission_type == "1"
+    ):
+        return None
+    allowed = policy.lead_times.emergency_notice_business_days
+    late = asked.start is not None and calendar.business_days_between(asked.start, now) > allowed
+    trace.add(
+        "emergency-admission",
+        f"notice {'after' if late else 'within'} {allowed} business day(s) of admission: "
+        "concurrent review, never a denial for lack of precertification",
+    )
+    message = "Emergency admission, concurrent review."
+    if late:
+        message += f" Notice came later than {allowed} business day after admission."
+    return Verdict(Action.PENDED, "0V", message=message)
+
+
+def _radiology_in_emergency_or_inpatient(
+    asked, categories, policy, patient, plan, now, calendar, trace
+):  # type: ignore[no-untyped-def]
+    if not any(c.radiology for c in categories) or any(
+        c.setting == "inpatient" for c in categories
+    ):
+        return None
+    place = asked.place_of_service
+    if place in (EMERGENCY_ROOM, INPATIENT_HOSPITAL) or (
+        asked.review.level_of_service == LevelOfService.EMERGENCY
+    ):
+        trace.add("radiology-setting", f"place of service {place or 'emergency'}: none needed")
+        return Verdict(Action.NO_ACTION_REQUIRED, "0H")
+    return None
+
+
+def _maternity(asked, categories, policy, patient, plan, now, calendar, trace):  # type: ignore[no-untyped-def]
+    if asked.review.category != RequestCategory.ADMISSION_REVIEW:
+        return None
+    stays = [
+        stay
+        for stay in (policy.cesarean, policy.vaginal)
+        if any(stay.matches(code) for code in asked.diagnoses)
+    ]
+    if not stays and asked.review.service_type not in policy.maternity_service_types:
+        return None
+    allowed_hours = stays[0].hours if stays else policy.vaginal.hours
+    days = asked.requested_days
+    if days is not None and days * 24 <= allowed_hours:
+        trace.add("maternity", f"{days} day(s) within the {allowed_hours} hours needing none")
+        return Verdict(Action.NO_ACTION_REQUIRED, "0H")
+    trace.add("maternity", f"stay beyond {allowed_hours} hours: the excess is reviewed")
+    return Verdict(
+        Action.PENDED,
+        "0V",
+        message=f"The first {allowed_hours} hours need no certification, the rest is reviewed.",
+    )
+
+
+def _dialysis_notification(asked, categories, policy, patient, plan, now, calendar, trace):  # type: ignore[no-untyped-def]
+    if not any(c.notification for c in categories):
+        return None
+    needed = policy.lead_times.dialysis_notice_business_days
+    late = asked.start is not None and calendar.business_days_between(now, asked.start) < needed
+    trace.add("dialysis-notification", f"{'late' if late else 'timely'} notification")
+    message = f"Late notification, due {needed} business days before the start." if late else ""
+    return Verdict(Action.NO_ACTION_REQUIRED, "18", message=message)
+
+
+# --- administrative outcomes and timing ----------------------------------------------------
+
+
+def _out_of_network(
+    asked: Asked,
+    facts: Facts,
+    policy: Policy,
+    plan: Plan,
+    day: date,
+    trace: Trace,
+    notes: list[str],
+) -> Verdict | None:
+    outside = [
+        npi
+        for npi in asked.servicing_npis
+        if npi in facts.providers and on(facts.providers[npi].network, day) != "in-network"
+    ]
+    if not outside:
+        return None
+    if plan.out_of_network_benefit:
+        trace.add("out-of-network", f"plan {plan.plan_id} has an out-of-network benefit")
+        notes.append(
+            policy.out_of_network_message[0].upper() + policy.out_of_network_message[1:] + "."
+        )
+        return None
+    trace.add("out-of-network", f"plan {plan.plan_id} has no out-of-network benefit")
+    if policy.out_of_network_without_benefit == "deny":
+        return Verdict(
+            Action.NOT_CERTIFIED,
+            "9",
+            message="The provider is out of network and the plan has no out-of-network benefit.",
+        )
+    return None
+
+
+def _lead_time(
+    asked: Asked, policy: Policy, now: datetime, calendar: BusinessCalendar, trace: Trace
+) -> str:
+    """Why the request is late, or "" when it is in time (urgent requests never are)."""
+    if asked.start is None or urgency_of(asked.review) == Urgency.EXPEDITED:
+        return ""
+    times = policy.lead_times
+    if asked.review.category == RequestCategory.ADMISSION_REVIEW:
+        ahead = calendar.business_days_between(now, asked.start)
+        needed = times.before_elective_admission_business_days
+        late = ahead < needed
+        trace.add("lead-time", f"{ahead} business day(s) before admission, {needed} needed")
+        return f"Late request, due {needed} business days before admission." if late else ""
+    hours = (calendar.start_of(asked.start) - now) / timedelta(hours=1)
+    late = hours < times.before_service_hours
+    trace.add(
+        "lead-time", f"{hours:.0f} hour(s) before service, {times.before_service_hours} needed"
+    )
+    return f"Late request, due {times.before_service_hours} hours before service." if late else ""
+
+
+def _auto_certify(
+    asked: Asked, categories: list[Category], policy: Policy, trace: Trace
+) -> Verdict | None:
+    if not asked.procedures or asked.review.certification_type not in (
+        CertificationType.INITIAL, CertificationType.RENEWAL):  # fmt: skip
+        return None
+    for rule in policy.auto_certify:
+        procedures = all(rule.procedures.match(p) for p in asked.procedures)
+        diagnosis = any(rule.matches_diagnosis(code) for code in asked.diagnoses)
+        days = asked.requested_days
+        within = rule.inpatient_days is None or (days is not None and days <= rule.inpatient_days)
+        if procedures and diagnosis and within:
+            trace.add("auto-certify", f"{rule.id}: procedure and diagnosis meet the criteria")
+            return Verdict(
+                Action.CERTIFIED_IN_TOTAL,
+                certify=True,
+                quantity=asked.requested,
+                validity_days=rule.validity_days or policy.validity_days,
+            )
+    return None
+
+
+# --- the decision, as written ---------------------------------------------------------------
+
+
+def _decision(
+    asked: Asked,
+    verdict: Verdict,
+    tracking: Tracking,
+    index: int,
+    policy: Policy,
+    now: datetime,
+    calendar: BusinessCalendar,
+    trace: Trace,
+) -> EventDecision:
+    reference = tracking.references[index]
+    pended = verdict.action == Action.PENDED
+    clocks = clocks_for(now, urgency_of(asked.review), pended, policy, calendar)
+    steps = tuple(trace.steps)
+    if verdict.rejection is not None:
+        loop, code, follow_up = verdict.rejection
+        outcome = Outcome(
+            "",
+            administrative_reference=reference,
+            validation=RequestValidation("N", "", code, follow_up),
+            validation_loop="" if loop == "2000E" else loop,
+            trace=steps,
+        )
+        return EventDecision(outcome, (), clocks)
+    number = verdict.certification_number
+    if verdict.certify:
+        number = tracking.certification()
+    periods: tuple[Period, ...] = ()
+    if verdict.certify:
+        start = asked.start or calendar.local(now).date()
+        expires = start + timedelta(days=(verdict.validity_days or policy.validity_days) - 1)
+        periods = (
+            _period("102", calendar.local(now).date()),
+            _period("007", start),
+            _period("036", max(expires, asked.end or expires)),
+        )
+    due_at = _due(asked, clocks, policy, now, calendar) if pended else None
+    outcome = Outcome(
+        verdict.action,
+        certification_number=number,
+        reason=verdict.reason,
+        administrative_reference=reference,
+        message=verdict.message[:MESSAGE_LIMIT],
+        periods=periods,
+        quantity=verdict.quantity if verdict.certify else None,
+        due_at=due_at,
+        trace=steps,
+    )
+    lines = tuple(
+        replace(outcome, quantity=None, documents=verdict.documents, message="", trace=())
+        for _ in asked.lines
+    )
+    return EventDecision(outcome, lines, replace(clocks, internal_pend_due_at=due_at))
+
+
+def _due(
+    asked: Asked,
+    clocks,
+    policy: Policy,
+    now: datetime,
+    calendar: BusinessCalendar,  # type: ignore[no-untyped-def]
+) -> datetime:
+    """The earliest promise: the pend review, the regulatory clock, and for radiology
+    same day when urgent or 2 business days when routine (policy source 003)."""
+    candidates = [now + timedelta(hours=policy.clocks.pend_review_hours), clocks.regulatory_due_at]
+    if any(c.radiology for c in policy.categories if _matches(c, asked)):
+        if clocks.urgency == Urgency.EXPEDITED:
+            candidates.append(calendar.end_of_day(now))
+        else:
+            candidates.append(calendar.add_business_days(now, 2))
+    return min(candidates)
+
+
+def _period(qualifier: str, day: date) -> Period:
+    return Period(qualifier, "D8", day.strftime("%Y%m%d"))

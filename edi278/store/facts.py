@@ -1,0 +1,195 @@
+"""Gathering what the engine may know about one request: the subscriber's family and
+their coverage, the plans, the providers the request names, the certifications it
+refers to, and the family's cases on file."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, and_, func, or_, select
+
+from edi278.decide.engine import decide
+from edi278.decide.facts import Facts, Member, Plan, PriorCase, Provider, Span
+from edi278.decide.outcome import EventDecision, Tracking
+from edi278.decide.policy import Policy
+from edi278.decide.request import asked_of, events_in_context
+from edi278.model import Transaction
+from edi278.store.tables import (
+    case_providers,
+    cases,
+    decisions,
+    eligibility_spans,
+    members,
+    network_spans,
+    plans,
+    providers,
+    service_lines,
+)
+
+# The newest of a family's cases around the request's dates looked at for a duplicate: a
+# family with more such cases than this is not a family, it is a load test.
+NEAREST_CASES = 50
+
+
+class StoreDecider:
+    """The engine bound to the store: facts read here, the decision made purely."""
+
+    def __init__(self, engine: Engine, policy: Policy) -> None:
+        self.engine = engine
+        self.policy = policy
+
+    def __call__(
+        self, request: Transaction, tracking: Tracking, now: datetime
+    ) -> list[EventDecision]:
+        with self.engine.begin() as connection:
+            facts = facts_for(connection, request)
+        return decide(request, facts, self.policy, now, tracking)
+
+
+def facts_for(connection: Connection, request: Transaction) -> Facts:
+    asked = [asked_of(context) for context in events_in_context(request)]
+    subscribers = {a.subscriber.id for a in asked if a.subscriber.id}
+    npis = {n for a in asked for n in (a.requester_npi, *a.servicing_npis) if n}
+    numbers = {a.previous_certification for a in asked if a.previous_certification}
+    family = _members(connection, subscribers)
+    return Facts(
+        members=family,
+        plans=_plans(connection),
+        providers=_providers(connection, npis),
+        certifications=_certified(connection, numbers),
+        member_cases=tuple(_cases(connection, _overlapping(subscribers, asked), NEAREST_CASES)),
+    )
+
+
+def _overlapping(subscribers: set[str], asked: list) -> object:  # type: ignore[type-arg]
+    """The family's cases whose dates meet the request's: where a duplicate could be."""
+    starts = [a.start for a in asked if a.start]
+    ends = [a.end or a.start for a in asked if a.start]
+    condition = cases.c.member_id.in_(subscribers)
+    if starts:
+        condition = and_(
+            condition,
+            or_(
+                cases.c.event_start.is_(None),
+                and_(
+                    cases.c.event_start <= max(ends),
+                    func.coalesce(cases.c.event_end, cases.c.event_start) >= min(starts),
+                ),
+            ),
+        )
+    return condition
+
+
+def _members(connection: Connection, subscribers: set[str]) -> dict[str, Member]:
+    if not subscribers:
+        return {}
+    rows = connection.execute(select(members).where(members.c.subscriber_id.in_(subscribers)))
+    found = {row.member_id: row for row in rows}
+    spans: dict[str, list[Span]] = defaultdict(list)
+    for span in connection.execute(
+        select(eligibility_spans).where(eligibility_spans.c.member_id.in_(list(found)))
+    ):
+        spans[span.member_id].append(Span(span.plan_id, span.start_date, span.end_date))
+    return {
+        member_id: Member(
+            member_id,
+            row.subscriber_id,
+            row.last_name,
+            row.first_name,
+            row.birth_date,
+            row.plan_id,
+            row.pcp_npi,
+            row.medicare_primary,
+            row.medicare_product,
+            tuple(spans[member_id]),
+        )
+        for member_id, row in found.items()
+    }
+
+
+def _plans(connection: Connection) -> dict[str, Plan]:
+    return {
+        row.plan_id: Plan(
+            row.plan_id,
+            row.product_type,
+            row.medical_management,
+            row.referral_required,
+            row.out_of_network_benefit,
+        )
+        for row in connection.execute(select(plans))
+    }
+
+
+def _providers(connection: Connection, npis: set[str]) -> dict[str, Provider]:
+    if not npis:
+        return {}
+    spans: dict[str, list[Span]] = defaultdict(list)
+    for span in connection.execute(select(network_spans).where(network_spans.c.npi.in_(npis))):
+        spans[span.npi].append(Span(span.status, span.start_date, span.end_date))
+    return {
+        row.npi: Provider(row.npi, row.name, tuple(spans[row.npi]))
+        for row in connection.execute(select(providers).where(providers.c.npi.in_(npis)))
+    }
+
+
+def _certified(connection: Connection, numbers: set[str]) -> dict[str, PriorCase]:
+    if not numbers:
+        return {}
+    owners = select(decisions.c.case_id).where(decisions.c.certification_number.in_(numbers))
+    found = {}
+    for prior in _cases(connection, cases.c.id.in_(owners)):
+        if prior.certification_number in numbers:
+            found[prior.certification_number] = prior
+    return found
+
+
+def _cases(
+    connection: Connection, condition: object, limit: int | None = None
+) -> Iterable[PriorCase]:
+    query = select(cases).where(condition).order_by(cases.c.id.desc())  # type: ignore[arg-type]
+    rows = connection.execute(query.limit(limit) if limit else query).all()
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    latest: dict[int, tuple[str, str]] = {}
+    certified: dict[int, str] = {}
+    for row in connection.execute(
+        select(decisions.c.case_id, decisions.c.action, decisions.c.certification_number)
+        .where(decisions.c.case_id.in_(ids), decisions.c.service_line_id.is_(None))
+        .order_by(decisions.c.id)
+    ):
+        latest[row.case_id] = (row.action, row.certification_number or "")
+        if row.certification_number:
+            certified[row.case_id] = row.certification_number
+    facilities: dict[int, list[str]] = defaultdict(list)
+    for row in connection.execute(
+        select(case_providers.c.case_id, case_providers.c.npi).where(
+            case_providers.c.case_id.in_(ids), case_providers.c.role == "FA"
+        )
+    ):
+        facilities[row.case_id].append(row.npi)
+    procedures: dict[int, list[str]] = defaultdict(list)
+    for row in connection.execute(
+        select(service_lines.c.case_id, service_lines.c.procedure).where(
+            service_lines.c.case_id.in_(ids)
+        )
+    ):
+        if row.procedure:
+            procedures[row.case_id].append(row.procedure.split(":")[-1])
+    return [
+        PriorCase(
+            row.administrative_reference,
+            row.member_id or "",
+            row.patient_first_name,
+            certified.get(row.id, ""),
+            latest.get(row.id, ("", ""))[0],
+            tuple(facilities[row.id]),
+            tuple(procedures[row.id]),
+            row.service_type or "",
+            row.event_start,
+            row.event_end,
+        )
+        for row in rows
+    ]
