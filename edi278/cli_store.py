@@ -277,7 +277,8 @@ def _print_table(found: list[CaseView]) -> None:
             f"\n{case['urgency']}",
             dates,
             case["status"],
-            " ".join(filter(None, (current.get("action"), current.get("reason")))),
+            " ".join(filter(None, (current.get("action"), current.get("reason"))))
+            + f"\n{current.get('decided_by', '')}",
             "\n".join(view.certification_numbers),
             _minute(case["received_at"]),
             _minute(due),
