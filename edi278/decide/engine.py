@@ -535,13 +535,14 @@ def _due(
     calendar: BusinessCalendar,  # type: ignore[no-untyped-def]
 ) -> datetime:
     """The earliest promise: the pend review, the regulatory clock, and for radiology
-    same day when urgent or 2 business days when routine (policy source 003)."""
+    same day when urgent or in so many business days when routine (policy source 003)."""
     candidates = [now + timedelta(hours=policy.clocks.pend_review_hours), clocks.regulatory_due_at]
     if any(c.radiology for c in policy.categories if _matches(c, asked)):
         if clocks.urgency == Urgency.EXPEDITED:
             candidates.append(calendar.end_of_day(now))
         else:
-            candidates.append(calendar.add_business_days(now, 2))
+            days = policy.clocks.radiology_routine_business_days
+            candidates.append(calendar.add_business_days(now, days))
     return min(candidates)
 
 

@@ -122,6 +122,8 @@ class Clocks:
     core_info_request_business_days: int
     core_final_business_days: int
     closeout_business_days: int
+    radiology_routine_business_days: int
+    radiology_urgent: str  # same-day
 
 
 @dataclass(frozen=True, slots=True)
