@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -19,6 +18,7 @@ from rich.table import Table
 
 from edi278 import __version__
 from edi278.batch import input_files, process_file
+from edi278.channels import answerer, intake_for
 from edi278.cli_store import (
     DATABASE,
     POLICY,
@@ -31,15 +31,12 @@ from edi278.cli_store import (
     review,
 )
 from edi278.ig import Guide
-from edi278.intake import Answer, Fingerprint, Intake
 from edi278.jsonform import JsonFormError, check_document, from_json, to_json
 from edi278.pipeline import examine
 from edi278.reader import NotA278, read_transaction, transaction_sets
-from edi278.store.facts import StoreDecider
 from edi278.writer import write_interchange
 from edi278.x12.delimiters import Delimiters
 from edi278.x12.reader import read_interchanges
-from edi278.x12.report import InterchangeReport
 from edi278.x12.segment import Segment
 from edi278.x12.writer import encode, write
 from edi278.xmlform import XmlFormError, from_xml, to_xml
@@ -79,8 +76,8 @@ def process(
     group), NAME.ta1 (when ISA14=1 or the envelope is rejected) and NAME.278 (a 278
     response to each request taken) into OUTBOX.
 
-    Until the determination engine lands, every request is pended for review (HCR A4,
-    reason 0V, with an administrative reference number): a placeholder.
+    Requests are decided by the payer's policy (--policy, default samples/policy.yaml);
+    a table of each request's outcome, reason and tracking number follows the files.
 
     Everything is recorded in the database: each interchange and the answers sent for
     it, each case with its decisions and tracking numbers. An interchange received
@@ -93,11 +90,8 @@ def process(
     Example:
       edi278 process samples/inbox --outbox var/outbox
     """
-    engine = database(db_url, state_dir)
-    intake = Intake(engine, StoreDecider(engine, policy(policy_path)), "file", "cli:process")
-
-    def answer(report: InterchangeReport, fingerprint: Fingerprint, source: str) -> Answer:
-        return intake.answer(report, fingerprint, source, datetime.now(UTC))
+    intake = intake_for(database(db_url, state_dir), "file", "cli:process", policy(policy_path))
+    answer = answerer(intake)
 
     guide = Guide()
     totals = {"files": 0, "unanswered": 0, "received": 0, "accepted": 0}
