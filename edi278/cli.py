@@ -19,6 +19,7 @@ from rich.table import Table
 from edi278 import __version__
 from edi278.batch import input_files, process_file
 from edi278.channels import answerer, intake_for
+from edi278.cli_channels import partner, serve
 from edi278.cli_store import (
     DATABASE,
     POLICY,
@@ -369,6 +370,8 @@ main.add_command(db)
 main.add_command(reference)
 main.add_command(inquire)
 main.add_command(review)
+main.add_command(serve)
+main.add_command(partner)
 
 if __name__ == "__main__":
     main()

@@ -38,7 +38,7 @@ def test_migrations_build_the_schema_the_code_describes(empty_database_url):
     engine = database.connect(empty_database_url)
     assert database.current_revision(engine) is None and _tables(engine) == set()
     database.upgrade(engine)
-    assert database.current_revision(engine) == database.head_revision() == "0003"
+    assert database.current_revision(engine) == database.head_revision() == "0004"
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []  # no drift from tables.py
@@ -50,10 +50,14 @@ def test_downgrade_one_step_and_upgrade_again(empty_database_url):
     engine = database.connect(empty_database_url)
     database.upgrade(engine)
     database.downgrade(engine, "-1")
-    assert database.current_revision(engine) == "0002"
+    assert database.current_revision(engine) == "0003"
+    assert "role" not in _columns(engine, "api_keys")
+    assert "idempotency_keys" not in _tables(engine)
+    database.upgrade(engine)
+    assert database.current_revision(engine) == "0004" and "role" in _columns(engine, "api_keys")
+    database.downgrade(engine, "0002")
     assert "trace" not in _columns(engine, "decisions")
     database.upgrade(engine)
-    assert database.current_revision(engine) == "0003"
     assert {"trace", "due_at", "validation_loop"} <= _columns(engine, "decisions")
     database.downgrade(engine, "0001")
     assert _tables(engine) >= CASE_TABLES and not REFERENCE_TABLES & _tables(engine)

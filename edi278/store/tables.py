@@ -82,6 +82,20 @@ api_keys = Table(
     Column("label", String(80), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
+    Column("role", String(16), nullable=False, server_default="partner"),  # since 0004
+)
+
+# Since 0004: what an HTTP request with an Idempotency-Key was answered, to answer again.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("partner_id", ForeignKey("trading_partners.id"), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_sha256", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("media_type", String(80), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 interchanges = Table(

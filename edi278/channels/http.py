@@ -1,0 +1,376 @@
+"""The real-time HTTP API (FastAPI): one 278 in, its answer out, through the same core
+as every other channel; inquiry and review over the store.
+
+Errors are JSON: {"error": what is wrong, "code": a stable word}. A rejected X12
+request is not an HTTP error in kind, but its answer (the 999 or TA1) comes with 422
+(rejected by the guide) or 400 (envelope rejected), so that a caller that only looks at
+the status still sees it.
+"""
+
+import hashlib
+import io
+import json
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import Engine, select, text
+
+from edi278.channels import answer_bytes, intake_for
+from edi278.decide.policy import Policy
+from edi278.decide.tracking import TrackingNumberError
+from edi278.ig import Guide
+from edi278.jsonform import JsonFormError, check_document, from_json, to_json
+from edi278.model import Envelope
+from edi278.reader import read_requests
+from edi278.review import FINAL_ACTIONS, Review, ReviewError, decide_case, pended_cases
+from edi278.store.inquiry import CaseView, Question, UnknownTrackingNumber, find_cases
+from edi278.store.numbers import DatabaseControlNumbers
+from edi278.store.partners import Caller, caller_of
+from edi278.store.tables import idempotency_keys
+from edi278.writer import write_interchange
+from edi278.x12.delimiters import Delimiters
+from edi278.x12.writer import write
+
+X12 = "application/edi-x12"
+DEFAULT_MAX_BODY = 1_000_000  # bytes: a real-time request is one 278, never megabytes
+US = ("ZZ", "EDI278")  # what JSON requests are addressed to
+
+
+class Problem(BaseModel):
+    error: str
+    code: str
+
+
+class DecisionBody(BaseModel):
+    action: str = Field(description="HCR01: " + ", ".join(FINAL_ACTIONS))
+    reason: str = Field("", description="HCR03 (code source 886); required unless A1")
+    quantity: int | None = Field(None, ge=1, description="days or visits certified")
+    note: str = Field(description="what the decision rests on (sent as MSG)")
+
+
+@dataclass
+class Service:
+    engine: Engine
+    policy: Policy
+    guide: Guide
+    max_body: int
+    registry: CollectorRegistry
+    requests: Counter
+    latency: Histogram
+    outcomes: Counter
+    backlog: Gauge
+
+
+def create_app(engine: Engine, policy: Policy, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
+    registry = CollectorRegistry()
+    service = Service(
+        engine,
+        policy,
+        Guide(),
+        max_body,
+        registry,
+        Counter("edi278_http_requests", "HTTP requests", ["route", "status"], registry=registry),
+        Histogram("edi278_http_seconds", "HTTP request latency", ["route"], registry=registry),
+        Counter("edi278_outcomes", "decisions answered, by HCR01", ["action"], registry=registry),
+        Gauge("edi278_pended_backlog", "cases pended for review", registry=registry),
+    )
+    app = FastAPI(
+        title="edi278",
+        version="1",
+        description="X12 278 (005010X217) health care services review, in real time.",
+        responses={401: {"model": Problem}, 413: {"model": Problem}},
+    )
+    app.state.service = service
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > service.max_body:
+            response: Response = _problem(413, f"body over {service.max_body} bytes", "too_large")
+        else:
+            response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        service.requests.labels(path, str(response.status_code)).inc()
+        service.latency.labels(path).observe(time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def problem(_request: Request, error: HTTPException) -> JSONResponse:
+        detail = error.detail if isinstance(error.detail, dict) else {"error": str(error.detail)}
+        return JSONResponse({"code": "error", **detail}, status_code=error.status_code)
+
+    _routes(app, service)
+    return app
+
+
+def _problem(status: int, message: str, code: str) -> JSONResponse:
+    return JSONResponse({"error": message, "code": code}, status_code=status)
+
+
+def _fail(status: int, message: str, code: str) -> HTTPException:
+    return HTTPException(status, {"error": message, "code": code})
+
+
+def _routes(app: FastAPI, service: Service) -> None:
+    read_body = _body(service)
+
+    def caller(x_api_key: str | None = Header(None)) -> Caller:
+        with service.engine.connect() as connection:
+            found = caller_of(connection, x_api_key)
+        if found is None:
+            raise _fail(401, "a valid X-API-Key header is required", "unauthorized")
+        return found
+
+    @app.post(
+        "/v1/x12/278",
+        summary="Answer one X12 278 interchange",
+        response_class=Response,
+        responses={200: {"content": {X12: {}}, "description": "the 278 response"},
+                   400: {"content": {X12: {}}, "description": "a TA1: envelope rejected"},
+                   422: {"content": {X12: {}}, "description": "a 999: rejected by the guide"},
+                   403: {"model": Problem}, 415: {"model": Problem}},
+    )  # fmt: skip
+    def x12_278(
+        body: Annotated[bytes, Depends(read_body)],
+        who: Annotated[Caller, Depends(caller)],
+        content_type: str = Header("", alias="content-type"),
+        idempotency_key: str | None = Header(None),
+    ) -> Response:
+        if content_type.split(";")[0].strip().lower() not in (X12, "text/plain"):
+            raise _fail(415, f"send the interchange as {X12}", "unsupported_media_type")
+        sender = _isa_sender(body)
+        if sender is not None and sender != who.sender:
+            raise _fail(403, "the interchange's ISA sender is not this API key's partner",
+                        "wrong_sender")  # fmt: skip
+        return _idempotent(service, who, idempotency_key, body,
+                           lambda: _answer_x12(service, who, body))  # fmt: skip
+
+    @app.post(
+        "/v1/reviews",
+        summary="Answer one request in the JSON form (schemas/278-request.schema.json)",
+        responses={422: {"model": Problem}, 403: {"model": Problem}},
+    )
+    def reviews_json(
+        body: Annotated[bytes, Depends(read_body)],
+        who: Annotated[Caller, Depends(caller)],
+        idempotency_key: str | None = Header(None),
+    ) -> Response:
+        return _idempotent(service, who, idempotency_key, body,
+                           lambda: _answer_json(service, who, body))  # fmt: skip
+
+    @app.get("/v1/reviews/{tracking_number}", summary="A case by tracking number",
+             responses={404: {"model": Problem}, 400: {"model": Problem}})  # fmt: skip
+    def review_by_number(
+        tracking_number: str, who: Annotated[Caller, Depends(caller)]
+    ) -> dict[str, Any]:
+        try:
+            found = _visible(service, who, Question(tracking=tracking_number))
+        except TrackingNumberError as error:
+            raise _fail(400, str(error), "mistyped_tracking_number") from None
+        except UnknownTrackingNumber:
+            found = []
+        if not found:
+            raise _fail(404, "no such case for this partner", "not_found")
+        return found[0].as_dict()
+
+    @app.get("/v1/reviews", summary="Cases by member ID, or by name with provider and dates",
+             responses={400: {"model": Problem}})  # fmt: skip
+    def reviews_query(
+        who: Annotated[Caller, Depends(caller)],
+        member_id: str | None = None,
+        last_name: str | None = None,
+        first_name: str = "",
+        provider_npi: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+    ) -> list[dict[str, Any]]:
+        if bool(member_id) == bool(last_name):
+            raise _fail(400, "give member_id, or last_name with provider_npi, start and end",
+                        "bad_query")  # fmt: skip
+        if last_name and not (provider_npi and start and end):
+            raise _fail(400, "a search by name needs provider_npi, start and end", "bad_query")
+        question = Question(None, member_id, (last_name, first_name) if last_name else None,
+                            provider_npi, start, end)  # fmt: skip
+        return [view.as_dict() for view in _visible(service, who, question)]
+
+    @app.post("/v1/reviews/{case}/decision", summary="A reviewer's final decision",
+              responses={403: {"model": Problem}, 409: {"model": Problem}})  # fmt: skip
+    def review_decision(
+        case: str,
+        body: Annotated[bytes, Depends(read_body)],
+        who: Annotated[Caller, Depends(caller)],
+    ) -> dict[str, Any]:
+        if who.role != "reviewer":
+            raise _fail(403, "deciding a case needs a reviewer's key", "forbidden")
+        try:
+            decision = DecisionBody.model_validate_json(body)
+        except ValidationError as error:
+            raise _fail(422, _first_error(error), "invalid") from None
+        review = Review(decision.action, decision.reason.upper(), decision.note, who.name,
+                        decision.quantity)  # fmt: skip
+        try:
+            done = decide_case(service.engine, case, review, service.policy, datetime.now(UTC))
+        except ReviewError as error:
+            raise _fail(409, str(error), "not_decidable") from None
+        service.outcomes.labels(decision.action).inc()
+        return {"reference": done.reference, "certification_number": done.certification_number,
+                "response": done.response, "notices": done.notices}  # fmt: skip
+
+    @app.get("/healthz", summary="Liveness and the database")
+    def healthz() -> dict[str, str]:
+        with service.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    def metrics() -> Response:
+        with service.engine.connect() as connection:
+            service.backlog.set(len(pended_cases(connection, datetime.now(UTC))))
+        return Response(generate_latest(service.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _body(service: Service) -> Any:
+    async def read(request: Request) -> bytes:
+        data = await request.body()
+        if len(data) > service.max_body:
+            raise _fail(413, f"body over {service.max_body} bytes", "too_large")
+        return data
+
+    return read
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first.get("loc", ())) or "body"
+    return f"{where}: {first.get('msg', 'invalid')}"
+
+
+def _isa_sender(data: bytes) -> str | None:
+    """ISA05:ISA06 when the bytes start with a readable ISA, else None (the core will
+    answer whatever it is with a TA1)."""
+    head = data.lstrip(b"\xef\xbb\xbf \r\n")[:106].decode("latin-1")
+    if not head.startswith("ISA") or len(head) < 106:
+        return None
+    fields = head.split(head[3])
+    return f"{fields[5].strip()}:{fields[6].strip()}" if len(fields) > 6 else None
+
+
+def _answer_x12(service: Service, who: Caller, body: bytes) -> tuple[int, str, str]:
+    intake = intake_for(service.engine, "http", f"http:{who.name}", service.policy)
+    answers = answer_bytes(intake, service.guide, body, "http")
+    responses = [a.acknowledgements.responses for a in answers if a.acknowledgements.responses]
+    for answer in answers:
+        for decided in answer.decided:
+            service.outcomes.labels(decided.outcome).inc()
+    if responses:
+        return 200, X12, "".join(responses)
+    envelope = [a.acknowledgements.ta1 for a in answers if a.acknowledgements.ta1]
+    functional = [a.acknowledgements.functional for a in answers if a.acknowledgements.functional]
+    if functional:
+        rejected = any(re.search(r"AK9.R", text) for text in functional)
+        return (422 if rejected else 200), X12, "".join(functional)
+    return 400, X12, "".join(envelope)
+
+
+def _answer_json(service: Service, who: Caller, body: bytes) -> tuple[int, str, str]:
+    try:
+        transaction = from_json(check_document(json.loads(body)))
+    except (json.JSONDecodeError, JsonFormError, ValueError, KeyError) as error:
+        return 422, "application/json", json.dumps({"error": str(error), "code": "invalid"})
+    qualifier, identifier = who.sender.split(":", 1)
+    control = DatabaseControlNumbers(service.engine).next(who.sender, "api", "interchange")
+    now = datetime.now(UTC)
+    transaction.envelope = Envelope(
+        sender_qualifier=qualifier,
+        sender_id=identifier,
+        receiver_qualifier=US[0],
+        receiver_id=US[1],
+        interchange_control_number=f"{control:09d}",
+        interchange_date=now.strftime("%y%m%d"),
+        interchange_time=now.strftime("%H%M"),
+        usage="P",
+        application_sender=identifier,
+        application_receiver=US[1],
+        group_control_number=str(control),
+        group_date=now.strftime("%Y%m%d"),
+        group_time=now.strftime("%H%M"),
+    )
+    data = write(write_interchange([transaction]), Delimiters()).encode("latin-1")
+    status, _, answer = _answer_x12(service, who, data)
+    if status != 200 or not answer.startswith("ISA"):
+        return (
+            422,
+            "application/json",
+            json.dumps(
+                {"error": "the request was rejected", "code": "rejected", "acknowledgement": answer}
+            ),
+        )
+    responses = list(read_requests(io.BytesIO(answer.encode("latin-1"))))
+    return 200, "application/json", json.dumps(to_json(responses[0]))
+
+
+def _idempotent(
+    service: Service, who: Caller, key: str | None, body: bytes, answer: Any
+) -> Response:
+    """Same key and body: the stored answer; same key, other body: 422."""
+    digest = hashlib.sha256(body).hexdigest()
+    if key:
+        with service.engine.connect() as connection:
+            stored = connection.execute(
+                select(idempotency_keys).where(
+                    idempotency_keys.c.partner_id == who.partner_id, idempotency_keys.c.key == key
+                )
+            ).first()
+        if stored is not None:
+            if stored.request_sha256 != digest:
+                raise _fail(422, "this Idempotency-Key was used with another body",
+                            "idempotency_conflict")  # fmt: skip
+            return Response(stored.body, stored.status, media_type=stored.media_type,
+                            headers={"Idempotent-Replayed": "true"})  # fmt: skip
+    status, media_type, content = answer()
+    if key:
+        with service.engine.begin() as connection:
+            connection.execute(
+                idempotency_keys.insert(),
+                {"partner_id": who.partner_id, "key": key, "request_sha256": digest,
+                 "status": status, "media_type": media_type, "body": content,
+                 "created_at": datetime.now(UTC)},
+            )  # fmt: skip
+    return Response(content, status, media_type=media_type)
+
+
+def _visible(service: Service, who: Caller, question: Question) -> list[CaseView]:
+    """A partner sees its own cases; a reviewer sees all."""
+    with service.engine.connect() as connection:
+        found = find_cases(connection, question)
+    if who.role == "reviewer":
+        return found
+    return [view for view in found if view.case["sender"] == who.sender]
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI document, as served at /openapi.json (schemas/openapi.json)."""
+    from edi278.decide.policy import default_policy
+    from edi278.store.database import connect
+
+    return create_app(connect("sqlite://"), default_policy()).openapi()
+
+
+if __name__ == "__main__":
+    print(json.dumps(openapi_document(), indent=2))

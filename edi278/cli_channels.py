@@ -1,0 +1,84 @@
+"""The commands that run a channel or set one up: `serve` (the HTTP API) and
+`partner add` (a trading partner's API key)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from edi278.cli_store import DATABASE, POLICY, STATE_DIR, database, policy
+from edi278.store.partners import ROLES, add_key
+
+
+@click.command(short_help="Run the HTTP API (FastAPI on uvicorn).")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="EDI278_HOST")
+@click.option("--port", default=8278, show_default=True, type=int, envvar="EDI278_PORT")
+@click.option(
+    "--max-body",
+    default=1_000_000,
+    show_default=True,
+    type=click.IntRange(min=1000),
+    help="Largest request body in bytes; more is answered 413.",
+)
+@STATE_DIR
+@DATABASE
+@POLICY
+def serve(
+    host: str,
+    port: int,
+    max_body: int,
+    state_dir: Path,
+    db_url: str | None,
+    policy_path: Path | None,
+) -> None:
+    """Serve the real-time API: POST /v1/x12/278 (one X12 interchange in, its 278
+    response out), POST /v1/reviews (the JSON form), GET /v1/reviews (inquiry),
+    POST /v1/reviews/{case}/decision (reviewers), /healthz, /metrics, and the OpenAPI
+    document at /openapi.json (also in schemas/openapi.json). Every call needs an
+    X-API-Key (edi278 partner add).
+
+    \b
+    Example:
+      edi278 serve --port 8278
+      curl --data-binary @samples/requests/08-mri-lumbar-auto.x12 \\
+        -H 'Content-Type: application/edi-x12' -H "X-API-Key: $KEY" \\
+        localhost:8278/v1/x12/278
+    """
+    import uvicorn
+
+    from edi278.channels.http import create_app
+
+    app = create_app(database(db_url, state_dir), policy(policy_path), max_body)
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+
+
+@click.group()
+def partner() -> None:
+    """Trading partners: their API keys."""
+
+
+@partner.command("add")
+@click.option("--isa-id", required=True, help="ISA06: the ID the partner sends under.")
+@click.option("--qualifier", default="ZZ", show_default=True, help="ISA05.")
+@click.option("--name", default="", help="A display name.")
+@click.option("--role", type=click.Choice(ROLES), default="partner", show_default=True)
+@STATE_DIR
+@DATABASE
+def partner_add(
+    isa_id: str, qualifier: str, name: str, role: str, state_dir: Path, db_url: str | None
+) -> None:
+    """Register a partner (if new) and print a new API key for it, once: only its hash
+    is kept. A partner key sends and looks up that partner's cases; a reviewer key
+    decides pended cases.
+
+    \b
+    Example:
+      edi278 partner add --isa-id SUBMITTER01 --name "Submitter One"
+    """
+    caller, key = add_key(
+        database(db_url, state_dir), qualifier, isa_id, name, datetime.now(UTC), role
+    )
+    click.echo(key)
+    click.echo(f"(a {role} key for {caller.sender}; shown once, keep it)", err=True)

@@ -1,0 +1,71 @@
+"""Trading partners and their API keys. A key is shown once, when made; the store keeps
+only its SHA-256, so a stolen database gives no working key."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, select
+
+from edi278.store.interchanges import partner_for
+from edi278.store.tables import api_keys, partners
+
+KEY_PREFIX = "e278_"
+ROLES = ("partner", "reviewer")
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    partner_id: int
+    sender: str  # "ISA05:ISA06", as cases and interchanges name their sender
+    name: str
+    role: str
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def add_key(
+    engine: Engine,
+    qualifier: str,
+    isa_id: str,
+    name: str,
+    now: datetime,
+    role: str = "partner",
+    label: str = "",
+) -> tuple[Caller, str]:
+    """A new API key for the partner (registered if new); the key itself is returned
+    once and never stored."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    with engine.begin() as connection:
+        partner_id = partner_for(connection, qualifier, isa_id, isa_id, now)
+        if name:
+            connection.execute(
+                partners.update().where(partners.c.id == partner_id).values(name=name)
+            )
+        connection.execute(
+            api_keys.insert(),
+            {"partner_id": partner_id, "key_hash": key_hash(key), "label": label or role,
+             "created_at": now, "role": role},
+        )  # fmt: skip
+    return Caller(partner_id, f"{qualifier}:{isa_id}", name or isa_id, role), key
+
+
+def caller_of(connection: Connection, key: str | None) -> Caller | None:
+    if not key:
+        return None
+    row = connection.execute(
+        select(partners.c.id, partners.c.isa_qualifier, partners.c.isa_id, partners.c.name,
+               api_keys.c.role)
+        .join(api_keys, api_keys.c.partner_id == partners.c.id)
+        .where(api_keys.c.key_hash == key_hash(key), api_keys.c.revoked_at.is_(None))
+    ).first()  # fmt: skip
+    if row is None:
+        return None
+    return Caller(row.id, f"{row.isa_qualifier}:{row.isa_id}", row.name, row.role)

@@ -1,0 +1,206 @@
+"""The HTTP API through a real uvicorn process on a loopback port (SQLite store)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).parents[1]
+EDI278 = ROOT / ".venv" / "bin" / "edi278"
+REQUESTS = ROOT / "samples" / "requests"
+X12 = {"Content-Type": "application/edi-x12"}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _key(state: list[str], isa_id: str, role: str = "partner") -> str:
+    made = subprocess.run([str(EDI278), "partner", "add", "--isa-id", isa_id, "--role", role,
+                           *state], capture_output=True, text=True, check=True)  # fmt: skip
+    return made.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    state = ["--state-dir", str(tmp_path_factory.mktemp("var"))]
+    subprocess.run([str(EDI278), "reference", "load", str(ROOT / "samples" / "reference"),
+                    *state], check=True, capture_output=True)  # fmt: skip
+    keys = {
+        "submitter": _key(state, "SUBMITTER01"),
+        "other": _key(state, "OTHERCLEARING"),
+        "reviewer": _key(state, "UMOREVIEW", "reviewer"),
+    }
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(EDI278), "serve", "--port", str(port), "--max-body", "50000", *state],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, server.stderr.read() if server.stderr else ""
+        assert time.monotonic() < deadline, "the server did not come up"
+        time.sleep(0.2)
+    with httpx.Client(base_url=base, timeout=30) as client:
+        yield client, keys
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def post_x12(client, key: str | None, data: bytes, **headers):
+    sent = {**X12, **({"X-API-Key": key} if key else {}), **headers}
+    return client.post("/v1/x12/278", content=data, headers=sent)
+
+
+def reference_in(text: str) -> str:
+    """The REF NT of a response: the case's tracking number."""
+    segments = (s.strip() for s in text.split("~"))
+    return next(s for s in segments if s.startswith("REF*NT")).split("*")[2]
+
+
+def hcr(text: str) -> list[str]:
+    return [s.strip() for s in text.split("~") if s.strip().startswith(("HCR", "AAA"))]
+
+
+def test_an_x12_request_is_answered_with_its_278(api):
+    client, keys = api
+    answer = post_x12(client, keys["submitter"], (REQUESTS / "08-mri-lumbar-auto.x12").read_bytes())
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/edi-x12"
+    assert answer.text.startswith("ISA") and hcr(answer.text)[0].startswith("HCR*A1*C26")
+
+
+def test_no_key_is_401_and_another_partners_case_is_404(api):
+    client, keys = api
+    assert post_x12(client, None, b"ISA").status_code == 401
+    assert client.get("/v1/reviews/R26000000015").json()["code"] == "unauthorized"
+    data = (REQUESTS / "02-inpatient-elective-review.x12").read_bytes()
+    answer = post_x12(client, keys["submitter"], data)
+    reference = reference_in(answer.text)
+    mine = client.get(f"/v1/reviews/{reference}", headers={"X-API-Key": keys["submitter"]})
+    assert mine.status_code == 200 and mine.json()["administrative_reference"] == reference
+    theirs = client.get(f"/v1/reviews/{reference}", headers={"X-API-Key": keys["other"]})
+    assert theirs.status_code == 404 and theirs.json()["code"] == "not_found"
+    mistyped = reference[:-2] + reference[-1] + reference[-2]
+    typo = client.get(f"/v1/reviews/{mistyped}", headers={"X-API-Key": keys["submitter"]})
+    assert typo.status_code in (400, 404)  # a swap the check digit catches, unless equal
+
+
+def test_a_partner_cannot_send_under_another_senders_id(api):
+    client, keys = api
+    data = (REQUESTS / "29-service-not-requiring-precert.x12").read_bytes()
+    refused = post_x12(client, keys["other"], data)
+    assert refused.status_code == 403 and refused.json()["code"] == "wrong_sender"
+
+
+def test_idempotency_key_replays_and_a_new_body_under_it_is_a_conflict(api):
+    client, keys = api
+    data = (REQUESTS / "11-ct-head-emergency-room.x12").read_bytes()
+    first = post_x12(client, keys["submitter"], data, **{"Idempotency-Key": "k-11"})
+    again = post_x12(client, keys["submitter"], data, **{"Idempotency-Key": "k-11"})
+    assert first.status_code == again.status_code == 200 and first.text == again.text
+    assert again.headers.get("idempotent-replayed") == "true"
+    other = (REQUESTS / "12-mri-knee-inpatient-only-plan.x12").read_bytes()
+    conflict = post_x12(client, keys["submitter"], other, **{"Idempotency-Key": "k-11"})
+    assert conflict.status_code == 422 and conflict.json()["code"] == "idempotency_conflict"
+
+
+def test_bad_input_gets_a_4xx_with_the_acknowledgement_never_a_500(api):
+    client, keys = api
+    too_big = post_x12(client, keys["submitter"], b"ISA" + b" " * 60_000)
+    assert too_big.status_code == 413 and too_big.json()["code"] == "too_large"
+    good = (REQUESTS / "40-speech-therapy.x12").read_text()
+    bad_count = good.replace("SE*", "SE*9", 1).replace("000000240", "000000940")
+    rejected = post_x12(client, keys["submitter"], bad_count.encode())
+    assert rejected.status_code == 422 and "ST*999" in rejected.text
+    garbage = post_x12(client, keys["submitter"], b"this is not X12 at all")
+    assert garbage.status_code == 400 and "TA1*" in garbage.text
+    wrong_type = client.post("/v1/x12/278", content=good.encode(),
+                             headers={"X-API-Key": keys["submitter"],
+                                      "Content-Type": "application/json"})  # fmt: skip
+    assert wrong_type.status_code == 415
+
+
+def test_the_json_form_round_trips(api):
+    client, keys = api
+    parsed = subprocess.run([str(EDI278), "parse", str(REQUESTS / "20-referral-hmo-from-pcp.x12")],
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    document = json.loads(parsed.stdout.splitlines()[0])
+    answer = client.post("/v1/reviews", json=document, headers={"X-API-Key": keys["submitter"]})
+    assert answer.status_code == 200, answer.text
+    response = answer.json()
+    assert response["header"]["purpose"] == "11"
+    invalid = client.post("/v1/reviews", content=b"{}", headers={"X-API-Key": keys["submitter"]})
+    assert invalid.status_code == 422 and invalid.json()["code"] == "invalid"
+
+
+def test_inquiry_by_member_and_a_reviewers_decision(api):
+    client, keys = api
+    data = (REQUESTS / "09-mri-brain-review.x12").read_bytes()
+    reference = reference_in(post_x12(client, keys["submitter"], data).text)
+    member = client.get("/v1/reviews", params={"member_id": "W159483132"},
+                        headers={"X-API-Key": keys["submitter"]})  # fmt: skip
+    assert [case["administrative_reference"] for case in member.json()] == [reference]
+    body = {"action": "A3", "reason": "0F", "note": "not indicated"}
+    refused = client.post(f"/v1/reviews/{reference}/decision", json=body,
+                          headers={"X-API-Key": keys["submitter"]})  # fmt: skip
+    assert refused.status_code == 403
+    decided = client.post(f"/v1/reviews/{reference}/decision", json=body,
+                          headers={"X-API-Key": keys["reviewer"]})  # fmt: skip
+    assert decided.status_code == 200
+    assert hcr(decided.json()["response"])[0] == "HCR*A3**0F"
+    assert "member-letter.txt" in decided.json()["notices"]
+    metrics = client.get("/metrics").text
+    assert 'edi278_outcomes_total{action="A3"}' in metrics and "edi278_http_seconds" in metrics
+
+
+def test_the_openapi_document_is_kept_in_schemas(api):
+    client, _ = api
+    served = client.get("/openapi.json").json()
+    kept = json.loads((ROOT / "schemas" / "openapi.json").read_text())
+    assert served == kept, "run: python -m edi278.channels.http > schemas/openapi.json"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    path=st.sampled_from(
+        [
+            "/v1/x12/278",
+            "/v1/reviews",
+            "/v1/reviews/R26000000015",
+            "/v1/reviews/R26000000015/decision",
+        ]
+    ),
+    body=st.binary(max_size=300),
+    query=st.dictionaries(
+        st.sampled_from(["member_id", "last_name", "first_name", "provider_npi", "start", "end"]),
+        st.text(max_size=12),
+        max_size=4,
+    ),
+    method=st.sampled_from(["GET", "POST"]),
+)
+def test_nothing_anyone_sends_gets_a_5xx(api, path, body, query, method):
+    client, keys = api
+    headers = {"X-API-Key": keys["reviewer"], "Content-Type": "application/edi-x12"}
+    answer = client.request(method, path, content=body if method == "POST" else None,
+                            params=query, headers=headers)  # fmt: skip
+    assert answer.status_code < 500, (method, path, answer.text)
