@@ -16,7 +16,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from edi278 import __version__
+from edi278 import __version__, log
 from edi278.batch import input_files, process_file
 from edi278.channels import answerer, intake_for
 from edi278.cli_channels import partner, serve
@@ -47,7 +47,9 @@ from edi278.xmlform import XmlFormError, from_xml, to_xml
 @click.version_option(__version__, prog_name="edi278")
 def main() -> None:
     """X12 278 (005010X217) health care services review: validate requests against the
-    implementation guide and answer them with TA1 and 999 acknowledgements."""
+    implementation guide, decide them by the payer's policy, answer them with TA1, 999
+    and 278 responses, and look cases up; over files, folders, SFTP and HTTP."""
+    log.configure()
 
 
 @main.command(short_help="Answer X12 files with 999s, TA1s and 278 responses.")

@@ -48,7 +48,10 @@ def serve(
     """
     import uvicorn
 
+    from edi278 import log
     from edi278.channels.http import create_app
+
+    log.configure("INFO")  # a service says what it does
 
     app = create_app(database(db_url, state_dir), policy(policy_path), max_body)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

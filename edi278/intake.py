@@ -19,13 +19,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import BinaryIO
 
+import structlog
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from edi278.decide.outcome import Decider, EventDecision, Tracking
 from edi278.decide.policy import default_policy
-from edi278.decide.request import events_in_context
+from edi278.decide.request import asked_of, events_in_context
 from edi278.decide.tracking import Kind
+from edi278.log import get as get_logger
+from edi278.log import protect
 from edi278.model import Transaction
 from edi278.pipeline import Acknowledgements, acknowledge
 from edi278.store.audit import audit, audit_many
@@ -57,6 +60,7 @@ from edi278.x12.report import InterchangeReport, TransactionReport
 from edi278.x12.writer import write
 
 HASH_CHUNK = 1 << 20
+LOG = get_logger("edi278.intake")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +128,31 @@ class Intake:
     def answer(
         self, report: InterchangeReport, fingerprint: Fingerprint, source: str, now: datetime
     ) -> Answer:
-        try:
-            return self._answer(report, fingerprint, source, now)
-        except IntegrityError:
-            # Another worker stored the same interchange or request first: what it
-            # stored is now the answer (its numbers stand; ours are left unused).
-            return self._answer(report, fingerprint, source, now)
+        correlation = fingerprint.sha256[:16]  # the same bytes, the same id, on any channel
+        with (
+            structlog.contextvars.bound_contextvars(interchange=correlation),
+            protect(_phi_of(report)),
+        ):
+            try:
+                answer = self._answer(report, fingerprint, source, now)
+            except IntegrityError:
+                # Another worker stored the same interchange or request first: what it
+                # stored is now the answer (its numbers stand; ours are left unused).
+                LOG.info("interchange.raced", channel=self.channel)
+                answer = self._answer(report, fingerprint, source, now)
+            LOG.info(
+                "interchange.answered",
+                channel=self.channel,
+                disposition=answer.disposition,
+                cases_created=answer.cases_created,
+                decisions_replayed=answer.decisions_replayed,
+                faults=[fault.ack_code() for fault in report.all_faults()][:20],
+            )
+            for decided in answer.decided:
+                LOG.debug("request.decided", trace_number=decided.trace_number,
+                          outcome=decided.outcome, reason=decided.reason,
+                          reference=decided.number)  # fmt: skip
+            return answer
 
     def _answer(
         self, report: InterchangeReport, fingerprint: Fingerprint, source: str, now: datetime
@@ -323,6 +346,22 @@ class CaseDecider:
 
     def _certification(self) -> str:
         return issue_tracking_numbers(self.engine, Kind.CERTIFICATION, 1, self.now)[0]
+
+
+def _phi_of(report: InterchangeReport) -> list[str]:
+    """The names, IDs and birth dates of the interchange's requests: masked in any log
+    event while it is handled."""
+    terms = []
+    for transaction in _taken(report):
+        assert transaction.request is not None
+        for context in events_in_context(transaction.request):
+            asked = asked_of(context)
+            for person in filter(None, (asked.subscriber, asked.dependent)):
+                born = person.birth_date
+                terms += [person.id, person.last, person.first,
+                          born.strftime("%Y%m%d") if born else "",
+                          born.isoformat() if born else ""]  # fmt: skip
+    return terms
 
 
 def _decided(key: CaseKey, reference: str, decision: EventDecision) -> Decided:

@@ -29,6 +29,7 @@ from prometheus_client import (
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine, select, text
 
+from edi278 import log
 from edi278.channels import answer_bytes, intake_for
 from edi278.decide.policy import Policy
 from edi278.decide.tracking import TrackingNumberError
@@ -45,6 +46,7 @@ from edi278.writer import write_interchange
 from edi278.x12.delimiters import Delimiters
 from edi278.x12.writer import write
 
+LOG = log.get("edi278.http")
 X12 = "application/edi-x12"
 DEFAULT_MAX_BODY = 1_000_000  # bytes: a real-time request is one 278, never megabytes
 US = ("ZZ", "EDI278")  # what JSON requests are addressed to
@@ -106,8 +108,11 @@ def create_app(engine: Engine, policy: Policy, max_body: int = DEFAULT_MAX_BODY)
             response = await call_next(request)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
+        elapsed = time.perf_counter() - started
         service.requests.labels(path, str(response.status_code)).inc()
-        service.latency.labels(path).observe(time.perf_counter() - started)
+        service.latency.labels(path).observe(elapsed)
+        LOG.info("http.request", route=path, method=request.method,
+                 status=response.status_code, duration_ms=round(elapsed * 1000, 1))  # fmt: skip
         return response
 
     @app.exception_handler(HTTPException)
