@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from edi278 import __version__, log
@@ -99,30 +102,33 @@ def process(
     guide = Guide()
     totals = {"files": 0, "unanswered": 0, "received": 0, "accepted": 0}
     decided: list[tuple[str, dict[str, str]]] = []
-    for path in input_files(list(paths)):
-        summary = process_file(path, outbox, answer, guide)
-        decided += [(path.name, row) for row in summary.decided]
-        totals["files"] += 1
-        totals["unanswered"] += not summary.answered
-        totals["received"] += summary.received
-        totals["accepted"] += summary.accepted
-        if quiet:
-            continue
-        if as_json:
-            click.echo(json.dumps(summary.as_dict()))
-        else:
-            outputs = ", ".join(str(p) for p in summary.outputs.values()) or "nothing written"
-            detail = summary.error or (
-                f"{summary.interchanges} interchange(s), {summary.groups} group(s), "
-                f"{summary.accepted}/{summary.received} transaction set(s) accepted, "
-                f"{summary.cases_created} case(s) created"
-                + (
-                    f", {summary.replayed_interchanges} interchange(s) answered as before"
-                    if summary.replayed_interchanges
-                    else ""
+    files = list(input_files(list(paths)))
+    with _progress(len(files), quiet or not sys.stderr.isatty()) as advance:
+        for path in files:
+            summary = process_file(path, outbox, answer, guide)
+            advance(summary.received)
+            decided += [(path.name, row) for row in summary.decided]
+            totals["files"] += 1
+            totals["unanswered"] += not summary.answered
+            totals["received"] += summary.received
+            totals["accepted"] += summary.accepted
+            if quiet:
+                continue
+            if as_json:
+                click.echo(json.dumps(summary.as_dict()))
+            else:
+                outputs = ", ".join(str(p) for p in summary.outputs.values()) or "nothing written"
+                detail = summary.error or (
+                    f"{summary.interchanges} interchange(s), {summary.groups} group(s), "
+                    f"{summary.accepted}/{summary.received} transaction set(s) accepted, "
+                    f"{summary.cases_created} case(s) created"
+                    + (
+                        f", {summary.replayed_interchanges} interchange(s) answered as before"
+                        if summary.replayed_interchanges
+                        else ""
+                    )
                 )
-            )
-            click.echo(f"{path}: {summary.status}: {detail} -> {outputs}")
+                click.echo(f"{path}: {summary.status}: {detail} -> {outputs}")
     if not quiet and not as_json:
         if decided:
             _decisions_table(decided)
@@ -131,6 +137,28 @@ def process(
             f"set(s) accepted, {totals['unanswered']} file(s) unanswered; answers in {outbox}"
         )
     sys.exit(1 if totals["unanswered"] else 0)
+
+
+@contextmanager
+def _progress(files: int, silent: bool) -> Iterator[Callable[[int], None]]:
+    """A progress bar over the files with transaction sets per second, on a terminal."""
+    if silent:
+        yield lambda _sets: None
+        return
+    started, counted = time.perf_counter(), [0]
+    columns = (
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+    )  # fmt: skip
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("files", total=files, rate="")
+
+        def advance(sets: int) -> None:
+            counted[0] += sets
+            rate = counted[0] / max(time.perf_counter() - started, 1e-6)
+            bar.update(task, advance=1, rate=f"{rate:,.0f} transaction sets/s")
+
+        yield advance
 
 
 def _decisions_table(decided: list[tuple[str, dict[str, str]]]) -> None:
