@@ -22,6 +22,7 @@ from rich.table import Table
 from edi278 import __version__, log
 from edi278.batch import input_files, process_file
 from edi278.channels import answerer, intake_for
+from edi278.channels.sftp import sftp
 from edi278.cli_channels import partner, serve
 from edi278.cli_store import (
     DATABASE,
@@ -402,6 +403,7 @@ main.add_command(inquire)
 main.add_command(review)
 main.add_command(serve)
 main.add_command(partner)
+main.add_command(sftp)
 
 if __name__ == "__main__":
     main()
