@@ -22,6 +22,7 @@ from rich.table import Table
 from edi278 import __version__, log
 from edi278.batch import input_files, process_file
 from edi278.channels import answerer, intake_for
+from edi278.channels.folder import watch
 from edi278.channels.sftp import sftp
 from edi278.cli_channels import partner, serve
 from edi278.cli_store import (
@@ -404,6 +405,7 @@ main.add_command(review)
 main.add_command(serve)
 main.add_command(partner)
 main.add_command(sftp)
+main.add_command(watch)
 
 if __name__ == "__main__":
     main()

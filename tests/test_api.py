@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import time
@@ -42,10 +43,12 @@ def api(tmp_path_factory):
         "reviewer": _key(state, "UMOREVIEW", "reviewer"),
     }
     port = _free_port()
+    logfile = tmp_path_factory.mktemp("log") / "api.log"
     server = subprocess.Popen(
         [str(EDI278), "serve", "--port", str(port), "--max-body", "50000", *state],
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "EDI278_LOG_FILE": str(logfile), "EDI278_LOG_LEVEL": "DEBUG"},
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -59,6 +62,7 @@ def api(tmp_path_factory):
         assert time.monotonic() < deadline, "the server did not come up"
         time.sleep(0.2)
     with httpx.Client(base_url=base, timeout=30) as client:
+        client.logfile = logfile  # type: ignore[attr-defined]
         yield client, keys
     server.terminate()
     try:
@@ -204,3 +208,11 @@ def test_nothing_anyone_sends_gets_a_5xx(api, path, body, query, method):
     answer = client.request(method, path, content=body if method == "POST" else None,
                             params=query, headers=headers)  # fmt: skip
     assert answer.status_code < 500, (method, path, answer.text)
+
+
+def test_the_servers_log_holds_no_member_name_id_or_birth_date(api):
+    client, _ = api
+    written = client.logfile.read_text()
+    assert '"http.request"' in written and '"interchange.answered"' in written
+    for secret in ("W159483132", "GRANT", "W555000111", "DOE", "W123456789", "19600415"):
+        assert secret not in written, secret
