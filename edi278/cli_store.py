@@ -103,7 +103,12 @@ def upgrade(revision: str, state_dir: Path, db_url: str | None) -> None:
 @DATABASE
 def downgrade(revision: str, state_dir: Path, db_url: str | None) -> None:
     """Undo migrations down to REVISION ("-1" for one step, "base" for all: the tables
-    and what is in them are dropped)."""
+    and what is in them are dropped).
+
+    \b
+    Example:
+      edi278 db downgrade -1
+    """
     _migrate(store.downgrade, revision, store.database_url(db_url, state_dir))
 
 
@@ -120,7 +125,12 @@ def _migrate(step: Callable[[Engine, str], None], revision: str, url: str) -> No
 @STATE_DIR
 @DATABASE
 def current(state_dir: Path, db_url: str | None) -> None:
-    """Print the database's schema revision and the one this version needs."""
+    """Print the database's schema revision and the one this version needs.
+
+    \b
+    Example:
+      EDI278_DB=postgresql+psycopg://postgres@127.0.0.1/edi278 edi278 db current
+    """
     url = store.database_url(db_url, state_dir)
     try:
         revision = store.current_revision(store.connect(url))

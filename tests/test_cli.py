@@ -192,9 +192,22 @@ def test_parse_x12_writes_the_same_bytes_back(workdir):
 def test_bad_usage_exits_2_and_every_command_has_help(workdir):
     assert run("process", "--outbox", str(workdir)).returncode == 2
     assert run("validate", str(workdir / "missing.x12")).returncode == 2
-    for command in ("process", "validate", "parse", "build"):
-        result = run(command, "--help")
-        assert result.returncode == 0 and "Example:" in result.stdout
+    from click.testing import CliRunner
+
+    from edi278.cli import main
+
+    def commands(group, prefix=()):
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                yield from commands(command, (*prefix, name))
+            else:
+                yield (*prefix, name)
+
+    found = list(commands(main))
+    assert len(found) >= 15
+    for command in found:  # every command, its --help with an example
+        result = CliRunner().invoke(main, [*command, "--help"])
+        assert result.exit_code == 0 and "Example:" in result.output, command
 
 
 def test_make_run_style_invocation_from_a_fresh_directory(workdir):
