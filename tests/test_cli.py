@@ -207,7 +207,7 @@ def test_bad_usage_exits_2_and_every_command_has_help(workdir):
     assert len(found) >= 15
     for command in found:  # every command, its --help with an example
         result = CliRunner().invoke(main, [*command, "--help"])
-        assert result.exit_code == 0 and "Example:" in result.output, command
+        assert result.exit_code == 0 and "Example" in result.output, command
 
 
 def test_make_run_style_invocation_from_a_fresh_directory(workdir):
