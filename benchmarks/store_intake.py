@@ -55,7 +55,7 @@ def core_only(reports, _data, facts_url: str) -> float:
     policy = default_policy()
     engine = open_database(facts_url)
     with engine.connect() as connection:
-        facts = facts_for(connection, reports[0].groups[0].transactions[0].request)
+        facts = facts_for(connection, [reports[0].groups[0].transactions[0].request])
     engine.dispose()
 
     def decide(request):

@@ -301,6 +301,9 @@ class CaseDecider:
             {k for k in keys if k[2] is not None and k not in self._known}
         )
         self._numbers.extend(issue_tracking_numbers(self.engine, Kind.REFERENCE, fresh, self.now))
+        bind = getattr(self.decider, "bound_to", None)  # a decider that reads facts in batch
+        if bind is not None and requests:
+            self.decider = bind(requests)
 
     def __call__(self, request: Transaction) -> list[EventDecision]:
         contexts = events_in_context(request)

@@ -97,7 +97,7 @@ def test_no_clinical_denial_every_pend_has_a_due_time_every_certification_a_numb
     facts_source, request
 ):
     with facts_source.connect() as connection:
-        facts = facts_for(connection, request)
+        facts = facts_for(connection, [request])
     numbers = count(1)
     tracking = Tracking(["R26000000015"], lambda: f"C{next(numbers)}")
     (decision,) = decide(request, facts, default_policy(), NOW, tracking)
