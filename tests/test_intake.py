@@ -306,3 +306,15 @@ def test_an_interchange_is_known_by_its_own_bytes_wherever_it_lies(engine, stock
     assert [a.disposition for a in take(engine, first + second)] == ["processed", "processed"]
     # the second interchange sent again on its own is the same interchange
     assert [a.disposition for a in take(engine, second)] == ["replayed"]
+
+
+def test_the_same_service_asked_twice_in_one_interchange_is_a_duplicate(engine, stocked):
+    """Two requests (their own TRNs) for the same member, service and dates, in one
+    interchange: the second is a business duplicate of the first, not yet stored."""
+    first = request_with("REQ1", "PE1", "UM*HS*I*62*22:B")
+    second = request_with("REQ2", "PE2", "UM*HS*I*62*22:B")
+    (answer,) = take(engine, interchange([group(sets=[transaction(1, first),
+                                                      transaction(2, second)])]))  # fmt: skip
+    hcr = [s for s in segments(answer.acknowledgements.responses) if s.startswith("HCR")]
+    assert hcr == ["HCR*A4**0U", "HCR*A3**0Q"]
+    assert answer.cases_created == 2

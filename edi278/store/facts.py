@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select
@@ -14,7 +15,7 @@ from edi278.decide.engine import decide
 from edi278.decide.facts import Facts, Member, Plan, PriorCase, Provider, Span
 from edi278.decide.outcome import Decider, EventDecision, Tracking
 from edi278.decide.policy import Policy
-from edi278.decide.request import asked_of, events_in_context
+from edi278.decide.request import Asked, asked_of, events_in_context
 from edi278.model import Transaction
 from edi278.store.tables import (
     case_providers,
@@ -51,14 +52,41 @@ class StoreDecider:
         """A decider for these requests (an interchange's), their facts read at once:
         one round of queries for the batch rather than one per request."""
         with self.engine.begin() as connection:
-            facts = facts_for(connection, requests)
+            read = facts_for(connection, requests)
+        decided_here: list[PriorCase] = []  # not stored yet, but a duplicate all the same
 
         def decide_with_facts(
             request: Transaction, tracking: Tracking, now: datetime
         ) -> list[EventDecision]:
-            return decide(request, facts, self.policy, now, tracking)
+            facts = replace(read, member_cases=(*read.member_cases, *decided_here))
+            decisions = decide(request, facts, self.policy, now, tracking)
+            contexts = events_in_context(request)
+            for context, decision in zip(contexts, decisions, strict=True):
+                decided_here.extend(_as_prior(asked_of(context), decision))
+            return decisions
 
         return decide_with_facts
+
+
+def _as_prior(asked: Asked, decision: EventDecision) -> list[PriorCase]:
+    """An event just decided, as the duplicate rule sees cases on file."""
+    outcome = decision.outcome
+    if outcome.validation is not None or not asked.subscriber.id:
+        return []
+    return [
+        PriorCase(
+            outcome.administrative_reference,
+            asked.subscriber.id,
+            asked.patient.first,
+            outcome.certification_number,
+            outcome.action,
+            asked.facility_npis,
+            asked.procedures,
+            asked.review.service_type,
+            asked.start,
+            asked.end,
+        )
+    ]
 
 
 def facts_for(connection: Connection, requests: Sequence[Transaction]) -> Facts:
