@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from edi278.cli_store import DATABASE, POLICY, STATE_DIR, database, policy
-from edi278.store.partners import ROLES, add_key
+from edi278.store.partners import ROLES, add_key, revoke
 
 
 @click.command(short_help="Run the HTTP API (FastAPI on uvicorn).")
@@ -85,3 +85,20 @@ def partner_add(
     )
     click.echo(key)
     click.echo(f"(a {role} key for {caller.sender}; shown once, keep it)", err=True)
+
+
+@partner.command("revoke")
+@click.argument("key")
+@STATE_DIR
+@DATABASE
+def partner_revoke(key: str, state_dir: Path, db_url: str | None) -> None:
+    """Revoke an API key: from now on it is answered 401. Exits 1 when no live key
+    matches.
+
+    \b
+    Example:
+      edi278 partner revoke e278_...
+    """
+    if not revoke(database(db_url, state_dir), key, datetime.now(UTC)):
+        raise click.ClickException("no live API key matches")
+    click.echo("revoked")

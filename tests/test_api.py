@@ -18,6 +18,7 @@ ROOT = Path(__file__).parents[1]
 EDI278 = ROOT / ".venv" / "bin" / "edi278"
 REQUESTS = ROOT / "samples" / "requests"
 X12 = {"Content-Type": "application/edi-x12"}
+API_STATE: list[str] = []  # the running server's --state-dir, for commands beside it
 
 
 def _free_port() -> int:
@@ -35,6 +36,7 @@ def _key(state: list[str], isa_id: str, role: str = "partner") -> str:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
     state = ["--state-dir", str(tmp_path_factory.mktemp("var"))]
+    API_STATE[:] = state
     subprocess.run([str(EDI278), "reference", "load", str(ROOT / "samples" / "reference"),
                     *state], check=True, capture_output=True)  # fmt: skip
     keys = {
@@ -216,3 +218,17 @@ def test_the_servers_log_holds_no_member_name_id_or_birth_date(api):
     assert '"http.request"' in written and '"interchange.answered"' in written
     for secret in ("W159483132", "GRANT", "W555000111", "DOE", "W123456789", "19600415"):
         assert secret not in written, secret
+
+
+def test_a_revoked_key_is_refused(api):
+    client, _ = api
+    key = _key(API_STATE, "SUBMITTER01")
+    query = {"member_id": "W000000000"}
+    assert client.get("/v1/reviews", params=query, headers={"X-API-Key": key}).status_code == 200
+    revoked = subprocess.run([str(EDI278), "partner", "revoke", key, *API_STATE],
+                             capture_output=True, text=True)  # fmt: skip
+    assert revoked.returncode == 0
+    assert client.get("/v1/reviews", params=query, headers={"X-API-Key": key}).status_code == 401
+    again = subprocess.run([str(EDI278), "partner", "revoke", key, *API_STATE],
+                           capture_output=True, text=True)  # fmt: skip
+    assert again.returncode == 1 and "no live API key" in again.stderr

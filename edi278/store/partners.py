@@ -57,6 +57,17 @@ def add_key(
     return Caller(partner_id, f"{qualifier}:{isa_id}", name or isa_id, role), key
 
 
+def revoke(engine: Engine, key: str, now: datetime) -> bool:
+    """Stop a key from working, for good; False when no live key matches."""
+    with engine.begin() as connection:
+        result = connection.execute(
+            api_keys.update()
+            .where(api_keys.c.key_hash == key_hash(key), api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    return result.rowcount == 1
+
+
 def caller_of(connection: Connection, key: str | None) -> Caller | None:
     if not key:
         return None
