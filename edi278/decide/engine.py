@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from edi278.decide.clocks import BusinessCalendar, Urgency, clocks_for, urgency_of
 from edi278.decide.facts import Facts, Member, Plan, PriorCase, on
-from edi278.decide.outcome import EventDecision, Outcome, Trace, Tracking
+from edi278.decide.outcome import Clocks, EventDecision, Outcome, Trace, Tracking
 from edi278.decide.policy import Category, Policy
 from edi278.decide.request import Asked, asked_of, events_in_context
 from edi278.model import (
@@ -81,6 +81,7 @@ def _rules(
         if verdict:
             return verdict
     categories = _categories(asked, policy, trace)
+    situation = Situation(asked, categories, policy, patient, plan, now, calendar, trace)
     for rule in (
         _not_on_the_list,
         _outpatient_not_managed,
@@ -90,7 +91,7 @@ def _rules(
         _maternity,
         _dialysis_notification,
     ):
-        verdict = rule(asked, categories, policy, patient, plan, now, calendar, trace)
+        verdict = rule(situation)
         if verdict:
             return verdict
     verdict = _out_of_network(asked, facts, policy, plan, day, trace, notes)
@@ -289,20 +290,43 @@ def _matches(category: Category, asked: Asked) -> bool:
     )
 
 
-def _not_on_the_list(asked, categories, policy, patient, plan, now, calendar, trace):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True, slots=True)
+class Situation:
+    """What the rules of what needs no certification read: the request, the categories
+    it matched, the patient and plan, the time and the calendar, and the trace."""
+
+    asked: Asked
+    categories: list[Category]
+    policy: Policy
+    patient: Member
+    plan: Plan
+    now: datetime
+    calendar: BusinessCalendar
+    trace: Trace
+
+
+def _not_on_the_list(situation: Situation) -> Verdict | None:
+    categories = situation.categories
     if categories:
         return None
     return Verdict(Action.NO_ACTION_REQUIRED, "0H")
 
 
-def _outpatient_not_managed(asked, categories, policy, patient, plan, now, calendar, trace):  # type: ignore[no-untyped-def]
+def _outpatient_not_managed(situation: Situation) -> Verdict | None:
+    categories, plan, trace = situation.categories, situation.plan, situation.trace
     if plan.manages_outpatient or any(c.setting == "inpatient" for c in categories):
         return None
     trace.add("medical-management", f"plan {plan.plan_id} manages inpatient care only")
     return Verdict(Action.NO_ACTION_REQUIRED, "0H")
 
 
-def _medicare_primary(asked, categories, policy, patient, plan, now, calendar, trace):  # type: ignore[no-untyped-def]
+def _medicare_primary(situation: Situation) -> Verdict | None:
+    asked, policy, patient, trace = (
+        situation.asked,
+        situation.policy,
+        situation.patient,
+        situation.trace,
+    )
     if not patient.medicare_primary:
         return None
     if patient.medicare_product in policy.medicare_risk_products:
@@ -323,7 +347,14 @@ def _medicare_primary(asked, categories, policy, patient, plan, now, calendar, t
     )
 
 
-def _emergency_admission(asked, categories, policy, patient, plan, now, calendar, trace):  # type: ignore[no-untyped-def]
+def _emergency_admission(situation: Situation) -> Verdict | None:
+    asked, policy, now, calendar, trace = (
+        situation.asked,
+        situation.policy,
+        situation.now,
+        situation.calendar,
+        situation.trace,
+    )
     emergency = asked.review.level_of_service == LevelOfService.EMERGENCY
     if asked.review.category != RequestCategory.ADMISSION_REVIEW or not (
         emergency or asked.admission_type == "1"
@@ -342,9 +373,8 @@ def _emergency_admission(asked, categories, policy, patient, plan, now, calendar
     return Verdict(Action.PENDED, "0V", message=message)
 
 
-def _radiology_in_emergency_or_inpatient(
-    asked, categories, policy, patient, plan, now, calendar, trace
-):  # type: ignore[no-untyped-def]
+def _radiology_in_emergency_or_inpatient(situation: Situation) -> Verdict | None:
+    asked, categories, trace = situation.asked, situation.categories, situation.trace
     if not any(c.radiology for c in categories) or any(
         c.setting == "inpatient" for c in categories
     ):
@@ -358,7 +388,8 @@ def _radiology_in_emergency_or_inpatient(
     return None
 
 
-def _maternity(asked, categories, policy, patient, plan, now, calendar, trace):  # type: ignore[no-untyped-def]
+def _maternity(situation: Situation) -> Verdict | None:
+    asked, policy, trace = situation.asked, situation.policy, situation.trace
     if asked.review.category != RequestCategory.ADMISSION_REVIEW:
         return None
     stays = [
@@ -381,7 +412,15 @@ def _maternity(asked, categories, policy, patient, plan, now, calendar, trace): 
     )
 
 
-def _dialysis_notification(asked, categories, policy, patient, plan, now, calendar, trace):  # type: ignore[no-untyped-def]
+def _dialysis_notification(situation: Situation) -> Verdict | None:
+    asked, categories, policy, now, calendar, trace = (
+        situation.asked,
+        situation.categories,
+        situation.policy,
+        situation.now,
+        situation.calendar,
+        situation.trace,
+    )
     if not any(c.notification for c in categories):
         return None
     needed = policy.lead_times.dialysis_notice_business_days
@@ -528,11 +567,7 @@ def _decision(
 
 
 def _due(
-    asked: Asked,
-    clocks,
-    policy: Policy,
-    now: datetime,
-    calendar: BusinessCalendar,  # type: ignore[no-untyped-def]
+    asked: Asked, clocks: Clocks, policy: Policy, now: datetime, calendar: BusinessCalendar
 ) -> datetime:
     """The earliest promise: the pend review, the regulatory clock, and for radiology
     same day when urgent or in so many business days when routine (policy source 003)."""
