@@ -494,3 +494,14 @@ def test_the_sample_config_is_valid(tmp_path):
     assert [box.name for box in settings.mailboxes] == ["riverside-ortho", "general-hospital"]
     assert settings.work_dir == tmp_path / "samples" / ".." / "var" / "sftp"
     assert [box.remote_archive for box in settings.mailboxes] == ["/edi/to-acme/done", None]
+
+
+@pytest.mark.parametrize(
+    ("name", "taken"),
+    [("in.x12", True), ("../escape.x12", False), ("/etc/passwd", False), ("a/b.x12", False),
+     ("a\\b.x12", False), ("nul\0.x12", False), ("..", False), (".hidden", False), ("", False)],
+)  # fmt: skip
+def test_a_listed_name_that_could_leave_its_folder_is_never_taken(name, taken):
+    from edi278.channels.sftp import safe_name
+
+    assert safe_name(name) is taken

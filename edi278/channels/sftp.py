@@ -401,13 +401,20 @@ async def _inbox(sftp: asyncssh.SFTPClient, box: Mailbox) -> list[tuple[str, boo
         listing = await sftp.readdir(box.remote_inbox)
     for entry in listing:
         name = str(entry.filename)
-        if name.startswith(".") or name.endswith(SKIPPED_SUFFIXES):
+        if not safe_name(name) or name.endswith(SKIPPED_SUFFIXES):
             continue
         if entry.attrs.type not in LISTED_TYPES:
             continue
         mtime = entry.attrs.mtime
         found.append((name, mtime is None or now - mtime >= box.min_age_seconds))
     return sorted(found)
+
+
+def safe_name(name: str) -> bool:
+    """A plain file name: a name the server lists is used to build local and remote
+    paths, so one that could climb out of its folder (a separator, "..", NUL) is never
+    taken; nor one still being written (a leading ".")."""
+    return bool(name) and not name.startswith(".") and not any(c in name for c in "/\\\0")
 
 
 def _sweep(box: Mailbox, ledger: Ledger) -> None:
