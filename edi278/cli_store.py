@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from edi278.decide.policy import Policy, PolicyError, default_policy, load_policy
 from edi278.decide.tracking import TrackingNumberError
-from edi278.outbox import AtomicFile
+from edi278.outbox import AtomicFile, answer_stem
 from edi278.review import FINAL_ACTIONS, Review, ReviewError, decide_case, pended_cases
 from edi278.store import database as store
 from edi278.store.inquiry import CaseView, Question, UnknownTrackingNumber, find_cases
@@ -400,25 +400,17 @@ def review_decide(
         reviewed = decide_case(engine, case, decision, policy(policy_path), datetime.now(UTC))
     except ReviewError as error:
         raise click.ClickException(str(error)) from error
-    written = [_write_new(outbox, f"{reviewed.reference}.278", reviewed.response)]
-    for suffix, document in reviewed.notices.items():
-        written.append(_write_new(outbox, f"{reviewed.reference}-{suffix}", document))
+    documents = {".278": reviewed.response,
+                 **{f"-{suffix}": text for suffix, text in reviewed.notices.items()}}  # fmt: skip
+    outbox.mkdir(parents=True, exist_ok=True)
+    stem = answer_stem(outbox, Path(reviewed.reference), documents)  # never over an earlier one
+    written = []
+    for suffix, text in documents.items():
+        handle = AtomicFile(stem.with_name(stem.name + suffix))
+        handle.write(text.encode("utf-8"))
+        written.append(handle.commit())
     number = f" {reviewed.certification_number}" if reviewed.certification_number else ""
     click.echo(
         f"{reviewed.reference}: {action} {decision.reason}{number} -> "
         + ", ".join(str(path) for path in written)
     )
-
-
-def _write_new(folder: Path, name: str, text: str) -> Path:
-    """Written whole under a name not yet taken (NAME-2.EXT after NAME.EXT)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    stem, _, suffix = name.partition(".")
-    target = folder / name
-    copy = 2
-    while target.exists():
-        target = folder / f"{stem}-{copy}.{suffix}"
-        copy += 1
-    handle = AtomicFile(target)
-    handle.write(text.encode("utf-8"))
-    return handle.commit()

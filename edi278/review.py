@@ -212,7 +212,7 @@ def _pended_case(connection: Connection, reference: str) -> Any:
 
 
 def _outcome(case: Any, review: Review, number: str, policy: Policy, now: datetime) -> Outcome:
-    calendar = BusinessCalendar(policy.payer.time_zone, policy.plan_holidays)
+    calendar = BusinessCalendar.of(policy)
     periods: tuple[Period, ...] = ()
     if number:
         start = case.event_start or calendar.local(now).date()
@@ -271,7 +271,7 @@ def _requester(connection: Connection, case_id: int) -> Any:
 
 
 def _notices(case: Any, review: Review, provider: Any, policy: Policy, now: datetime) -> dict:
-    calendar = BusinessCalendar(policy.payer.time_zone, policy.plan_holidays)
+    calendar = BusinessCalendar.of(policy)
     dates = case.event_start.isoformat() if case.event_start else "dates not given"
     if case.event_end and case.event_end != case.event_start:
         dates += f" to {case.event_end.isoformat()}"

@@ -130,7 +130,7 @@ class Asked:
 def asked_of(context: EventInContext) -> Asked:
     event = context.event
     review = event.review or ReviewInformation()
-    start, end = _event_dates(event)
+    start, end = event_dates(event)
     codes = event.first(InstitutionalCodes)
     references = {r.qualifier: r.value for r in event.all(Reference)}
     servicing = tuple(
@@ -141,7 +141,7 @@ def asked_of(context: EventInContext) -> Asked:
     )
     return Asked(
         review=review,
-        requester_npi=_first_name(context.requester).id,
+        requester_npi=name_of(context.requester).id,
         subscriber=person_of(context.subscriber),
         dependent=person_of(context.dependent) if context.dependent else None,
         diagnoses=tuple(
@@ -173,7 +173,8 @@ def person_of(level: Level) -> Person:
     return Person(name.id, name.last_or_organization, name.first, born)
 
 
-def _first_name(level: Level) -> Name:
+def name_of(level: Level) -> Name:
+    """The NM1 of a level's first name loop (requester, subscriber, dependent)."""
     return level.parties[0].name if level.parties else Name()
 
 
@@ -192,7 +193,7 @@ def _line(line: Level) -> ServiceLine:
     )
 
 
-def _event_dates(event: Level) -> tuple[date | None, date | None]:
+def event_dates(event: Level) -> tuple[date | None, date | None]:
     """The admission or event dates, else the span of the service lines' dates."""
     for qualifier in ("435", "AAH", "472"):
         if found := event.period(qualifier):
@@ -201,10 +202,6 @@ def _event_dates(event: Level) -> tuple[date | None, date | None]:
     starts = [start for start, _ in spans if start]
     ends = [end for _, end in spans if end]
     return min(starts, default=None), max(ends, default=None)
-
-
-def event_dates(event: Level) -> tuple[date | None, date | None]:
-    return _event_dates(event)
 
 
 def dates_of(period: Period | None) -> tuple[date | None, date | None]:

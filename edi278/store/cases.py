@@ -21,6 +21,7 @@ from edi278.decide.request import (
     EventInContext,
     dates_of,
     event_dates,
+    name_of,
     person_of,
 )
 from edi278.model import (
@@ -126,7 +127,7 @@ def _case_row(case: NewCase, interchange_id: int, received_at: datetime) -> dict
     clocks = case.decision.clocks or _default_clocks(case, received_at)
     member = person_of(case.context.subscriber)
     patient = person_of(case.context.dependent) if case.context.dependent else member
-    requester = _name(case.context.requester)
+    requester = name_of(case.context.requester)
     start, end = event_dates(event)
     return {
         "interchange_id": interchange_id,
@@ -339,10 +340,6 @@ def outcome_of(row: object) -> Outcome:
 
 
 # --- reading people, names and dates out of the model ----------------------------------
-
-
-def _name(level: Level) -> Name:
-    return level.parties[0].name if level.parties else Name()
 
 
 def _display(name: Name) -> str:
