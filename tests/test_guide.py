@@ -59,10 +59,10 @@ RESPONSE = [
 ]
 
 
-def notes_for(body: list[str]) -> list[str]:
+def notes_for(body: list[str], guide: Guide = GUIDE) -> list[str]:
     """The 999 lines about the one transaction set: IK3, IK4 and IK5, as sent."""
     data = interchange(groups=[group(sets=[transaction(body=body)])])
-    (report,) = list(examine(io.BytesIO(data.encode()), GUIDE))
+    (report,) = list(examine(io.BytesIO(data.encode()), guide))
     text = acknowledge(report, NOW, MemoryControlNumbers()).functional
     assert text is not None
     segments = [t for t in tokenize(io.BytesIO(text.encode())) if isinstance(t, Segment)]
@@ -377,8 +377,9 @@ def test_a_crash_inside_pyx12_becomes_a_rejection_with_the_reason(monkeypatch):
         raise IndexError("list index out of range")
 
     monkeypatch.setattr(bridge, "_walk", crash)
-    assert notes_for(REQUEST) == ["IK5*R*5"]
+    reference = Guide(engine="pyx12")
+    assert notes_for(REQUEST, reference) == ["IK5*R*5"]
     data = interchange(groups=[group(sets=[transaction(body=REQUEST)])])
-    (report,) = list(examine(io.BytesIO(data.encode()), GUIDE))
+    (report,) = list(examine(io.BytesIO(data.encode()), reference))
     (fault,) = report.all_faults()
     assert "could not read this transaction set (IndexError)" in fault.message

@@ -65,12 +65,24 @@ class Catalog:
         return catalog
 
 
-class Guide:
-    """Validates transaction sets; loads each map once, on first use."""
+ENGINES = ("compiled", "pyx12")
 
-    def __init__(self, schemas: Path = SCHEMAS) -> None:
+
+class Guide:
+    """Validates transaction sets; loads each map once, on first use.
+
+    `engine` "compiled" (the default) walks maps compiled by `edi278.ig.compiled`;
+    "pyx12" walks them with pyx12, the reference the compiled engine is tested
+    against. The compiled engine hands pyx12 the rare set it cannot read as pyx12
+    would (a repeated element, data colliding with every delimiter set)."""
+
+    def __init__(self, schemas: Path = SCHEMAS, engine: str = "compiled") -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         self.schemas = schemas
+        self.engine = engine
         self._maps: dict[str, Any] = {}
+        self._compiled: dict[str, Any] = {}
         self._catalogs: dict[str, Catalog] = {}
 
     def _map(self, filename: str) -> Any:
@@ -79,6 +91,27 @@ class Guide:
 
             self._maps[filename] = bridge.load_map(self.schemas / filename)
         return self._maps[filename]
+
+    def _compiled_map(self, filename: str) -> Any:
+        if filename not in self._compiled:
+            from edi278.ig import compiled
+
+            self._compiled[filename] = compiled.load(self.schemas / filename)
+        return self._compiled[filename]
+
+    def walk(
+        self, filename: str, isa: Segment, gs: Segment, segments: list[Segment]
+    ) -> tuple[list[Fault], dict[int, str | None]]:
+        """What the map walk finds, before our refinements: the engines' common ground."""
+        if self.engine == "compiled":
+            from edi278.ig import validator
+
+            found = validator.validate(self._compiled_map(filename), isa, gs, segments)
+            if found is not None:
+                return found
+        from edi278.ig import bridge  # pyx12 is imported only when it is asked
+
+        return bridge.validate(self._map(filename), isa, gs, segments)
 
     def _catalog(self, filename: str) -> Catalog:
         if filename not in self._catalogs:
@@ -108,8 +141,6 @@ class Guide:
                     bad_value=purpose,
                 ),
             ]
-        from edi278.ig import bridge
-
         guide = gs.value(8)
         maps = [f for (convention, _), f in MAPS.items() if convention == guide]
         if not maps:
@@ -121,7 +152,7 @@ class Guide:
         found = too_many_components(segments, catalog)
         loop_at: dict[int, str | None] = {}
         if not found:  # pyx12 cannot read a composite longer than its map (IndexError)
-            raw, loop_at = bridge.validate(self._map(filename), isa, gs, segments)
+            raw, loop_at = self.walk(filename, isa, gs, segments)
             found = renamed(raw, segments, catalog, others)
         review = guide == "005010X217"
         found += rules.check(segments, response=purpose in RESPONSES, review=review)
@@ -131,10 +162,13 @@ class Guide:
 def too_many_components(segments: list[Segment], catalog: Catalog) -> list[Fault]:
     """IK403 13 for an element with more components than the guide gives it."""
     faults: list[Fault] = []
+    components = catalog.components
     for position, segment in enumerate(segments, start=1):
         for index, element in enumerate(segment.elements, start=1):
-            allowed = catalog.components.get((segment.id, index))
-            given = max(len(repetition) for repetition in element)
+            if len(element) == 1 and len(element[0]) == 1:
+                continue  # one value: no guide element allows fewer
+            allowed = components.get((segment.id, index))
+            given = max(map(len, element))
             if allowed is not None and given > allowed:
                 where = {"segment_id": segment.id, "segment_position": position}
                 faults += [

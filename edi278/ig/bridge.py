@@ -24,6 +24,7 @@ import pyx12.x12file
 from pyx12.map_if._segment import apply_segment_errors
 from pyx12.map_walker import apply_walk_errors, walk_tree
 
+from edi278.ig.codes import ELEMENT_CODES, SEGMENT_CODES
 from edi278.x12.delimiters import Delimiters
 from edi278.x12.faults import Fault, ik3, ik4, ik5
 from edi278.x12.segment import Segment
@@ -54,9 +55,11 @@ def load_map(path: Path) -> Any:
 
 
 def _delimiters_for(segments: list[Segment]) -> Delimiters:
+    """The first candidate none of whose characters the data uses, segment IDs included
+    (a junk ID holding "*" would otherwise be split by pyx12 into an ID and data)."""
+    data = "".join(text for s in segments for text in (s.id, *s.texts()))
     for candidate in _CANDIDATES:
-        reserved = candidate.characters()
-        if not any(c in text for s in segments for text in s.texts() for c in reserved):
+        if not any(c in data for c in candidate.characters()):
             return candidate
     return _CANDIDATES[-1]
 
@@ -104,8 +107,24 @@ def validate(
         return [fault], {}
 
 
+class _WholeText(io.StringIO):
+    """The text for pyx12's reader, all of it at its second read. pyx12 reads 8 KB past
+    the ISA at a time and stops (silently: the rest of the set is never validated) when
+    a segment does not end within one such read; a huge element must be judged too."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._first = True
+
+    def read(self, size: int | None = -1) -> str:
+        if self._first:  # the fixed-width ISA, which pyx12 measures
+            self._first = False
+            return super().read(size)
+        return super().read()
+
+
 def _walk(guide_map: Any, text: str) -> tuple[list[Fault], dict[int, str | None]]:
-    source = pyx12.x12file.X12Reader(io.StringIO(text))
+    source = pyx12.x12file.X12Reader(_WholeText(text))
     errors = pyx12.error_handler.err_handler()
     walker = walk_tree()
     node = guide_map.getnodebypath("/ISA_LOOP/ISA")
@@ -164,45 +183,6 @@ def _note(errors: Any, segment_id: str, node: Any, segment: Any, source: Any) ->
         errors.add_seg(
             node, segment, source.get_seg_count(), source.get_cur_line(), source.get_ls_id()
         )
-
-
-# What each code means (reference 2.6): our messages say this, never pyx12's text,
-# which quotes the data.
-SEGMENT_CODES = {
-    "1": "unrecognized segment ID",
-    "2": "unexpected segment",
-    "3": "required segment missing",
-    "4": "loop occurs over maximum times",
-    "5": "segment exceeds maximum use",
-    "6": "segment not in defined transaction set",
-    "7": "segment not in proper sequence",
-    "8": "segment has data element errors",
-    "I4": "implementation not-used segment present",
-    "I6": "implementation dependent segment missing",
-    "I7": "implementation loop occurs under minimum times",
-    "I8": "implementation segment below minimum use",
-    "I9": "implementation dependent not-used segment present",
-}
-ELEMENT_CODES = {
-    "1": "required data element missing",
-    "2": "conditional required data element missing",
-    "3": "too many data elements",
-    "4": "data element too short",
-    "5": "data element too long",
-    "6": "invalid character in data element",
-    "7": "invalid code value",
-    "8": "invalid date",
-    "9": "invalid time",
-    "10": "exclusion condition violated",
-    "12": "too many repetitions",
-    "13": "too many components",
-    "I6": "code value not used in implementation",
-    "I9": "implementation dependent data element missing",
-    "I10": "implementation not-used data element present",
-    "I11": "implementation too few repetitions",
-    "I12": "implementation pattern match failure",
-    "I13": "implementation dependent not-used data element present",
-}
 
 
 class _Collector:

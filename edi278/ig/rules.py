@@ -13,6 +13,7 @@ from datetime import date
 
 from edi278.x12.faults import Fault, ik3, ik4
 from edi278.x12.segment import Segment
+from edi278.x12.values import is_digits
 
 # Hierarchical level (HL03) -> the levels its parent may have (HL02 points at one).
 PARENT_LEVELS: dict[str, frozenset[str]] = {
@@ -34,14 +35,8 @@ class Level:
     position: int
     hl: Segment
     segments: tuple[tuple[int, Segment], ...]
-
-    @property
-    def code(self) -> str:
-        return self.hl.value(3)
-
-    @property
-    def loop_id(self) -> str | None:
-        return LOOPS.get(self.code)
+    code: str  # HL03, the level
+    loop_id: str | None
 
     def own(self) -> Iterator[tuple[int, Segment]]:
         """The level's own segments: those before its first name loop (NM1)."""
@@ -58,7 +53,8 @@ def levels(segments: list[Segment]) -> list[Level]:
     for position, segment in enumerate(segments, start=1):
         if segment.id in ("HL", "SE"):
             if start is not None:
-                found.append(Level(start[0], start[1], tuple(current)))
+                code = start[1].value(3)
+                found.append(Level(start[0], start[1], tuple(current), code, LOOPS.get(code)))
             start, current = ((position, segment), []) if segment.id == "HL" else (None, [])
         elif start is not None:
             current.append((position, segment))
@@ -228,7 +224,7 @@ def trace_numbers(segments: list[Segment]) -> list[Fault]:
 
 
 def _is_date(text: str) -> bool:
-    if len(text) != 8 or not text.isdigit():
+    if len(text) != 8 or not is_digits(text):
         return False
     try:
         date(int(text[:4]), int(text[4:6]), int(text[6:]))
@@ -251,6 +247,8 @@ def dates(segments: list[Segment]) -> list[Fault]:
     date, and a range does not end before it starts: IK403 8, invalid date."""
     faults: list[Fault] = []
     for position, segment in enumerate(segments, start=1):
+        if "D8" not in "".join(segment.texts()):
+            continue  # no date qualifier (D8 or RD8) anywhere in it
         for index, element in enumerate(segment.elements[:-1], start=1):
             qualifier = element[0][0]
             if qualifier in ("D8", "RD8") and len(element[0]) == 1:

@@ -1,0 +1,359 @@
+"""The compiled guide validator: a transaction set walked through a compiled map, its
+segments' contents checked, and the findings reported as the pyx12 bridge reports them.
+
+pyx12 gathers findings in a tree of segment and element entries and drops some of
+them on the way (whatever lands on the envelope's own entries); `_Notes` keeps the same
+entries with the same drops, so the faults come out in the same order with the same
+codes. What pyx12 would read differently from our segments (repeated elements, data
+that collides with every delimiter set it could be given, envelope segments inside a
+set) is not guessed at: `validate` returns None and the caller asks pyx12.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from operator import itemgetter
+
+from edi278.ig.codes import ELEMENT_CODES, SEGMENT_CODES
+from edi278.ig.compiled import CompiledMap, ElementRule, LoopNode, SegmentNode, whole
+from edi278.ig.content import Unreadable, check_segment
+from edi278.ig.walker import Walker, WalkFinding
+from edi278.x12.faults import Fault, ik3, ik4, ik5
+from edi278.x12.segment import Segment
+
+_first = itemgetter(0)
+ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
+_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
+# the delimiter sets the bridge hands pyx12, in its order of preference: (element,
+# repetition, component, segment); the third (ASCII separators) is a last resort
+_FIRST, _SECOND = "*^:~", "|!>~"
+
+
+@dataclass(slots=True)
+class _ElementEntry:
+    rule: ElementRule
+    notes: list[tuple[str, str | None]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _SegmentEntry:
+    name: str
+    segment_id: str
+    count: int
+    notes: list[tuple[str, str | None]] = field(default_factory=list)
+    elements: list[_ElementEntry] = field(default_factory=list)
+
+
+class _Notes:
+    """pyx12's error tree, reduced to what reaches a 999. `current` None is an envelope
+    entry (ISA, GS, ST): findings that land there are dropped, as pyx12 drops them."""
+
+    __slots__ = ("_element", "_element_listed", "_listed", "_open", "current", "entries")
+
+    def __init__(self) -> None:
+        self.entries: list[_SegmentEntry] = []
+        self.current: _SegmentEntry | tuple[str, str, int] | None = None
+        self._listed = True
+        self._element: _ElementEntry | None = None
+        self._element_listed = True
+        self._open = False  # no transaction set entry yet: nothing can be attached
+
+    def open_set(self) -> None:
+        self._open, self.current, self._listed = True, None, True
+
+    def envelope(self) -> None:
+        self.current, self._listed = None, True
+
+    def segment(self, name: str, segment_id: str, count: int) -> None:
+        # built when the first note lands: most segments get none
+        self.current = (name, segment_id, count) if self._open else None
+        self._listed = False
+
+    def _entry(self) -> _SegmentEntry | None:
+        current = self.current
+        if current is None:
+            return None
+        if not self._listed:
+            if isinstance(current, tuple):
+                current = self.current = _SegmentEntry(*current)
+            self.entries.append(current)
+            self._listed = True
+        return current  # type: ignore[return-value]
+
+    def note(self, code: str, value: str | None = None) -> None:
+        entry = self._entry()
+        if entry is not None:
+            entry.notes.append((code, value))
+
+    def element(self, rule: ElementRule) -> None:
+        self._element = _ElementEntry(rule)
+        self._element_listed = False
+
+    def element_note(self, code: str, value: str | None) -> None:
+        current, entry = self._entry(), self._element
+        if current is None or entry is None:
+            return
+        if not self._element_listed:
+            current.elements.append(entry)
+            self._element_listed = True
+        entry.notes.append((code, value))
+
+    def faults(self) -> list[Fault]:
+        found: list[Fault] = []
+        for entry in self.entries:
+            for code, _ in entry.notes:
+                if code not in SEGMENT_CODES:
+                    continue
+                placed = code not in ("1", "2", "6", "7") and entry.name != "Unknown"
+                name = f" ({entry.name})" if placed and entry.name else ""
+                found.append(
+                    ik3(
+                        code,
+                        f"{entry.segment_id}{name}: {SEGMENT_CODES[code]}",
+                        segment_id=entry.segment_id,
+                        segment_position=entry.count,
+                    )
+                )
+            for element in entry.elements:
+                rule = element.rule
+                reference = f"{entry.segment_id}{rule.position:02d}"
+                if rule.component is not None:
+                    reference += f"-{rule.component}"
+                for code, value in element.notes:
+                    code = "I10" if code == "10" else code  # pyx12 files not-used under 10
+                    found.append(
+                        ik4(
+                            code,
+                            f"{reference} ({rule.name}): {ELEMENT_CODES[code]}",
+                            segment_id=entry.segment_id,
+                            segment_position=entry.count,
+                            element=rule.position,
+                            component=rule.component,
+                            repetition=None,
+                            data_element=rule.data_element,
+                            bad_value=value,
+                        )
+                    )
+        return found
+
+
+def _loop_id(node: LoopNode | SegmentNode) -> str | None:
+    loop = node.parent if isinstance(node, SegmentNode) else node
+    loop_id = loop.id if loop is not None else None
+    return loop_id if loop_id and loop_id[:1].isdigit() else None
+
+
+def _component_separator(gs: Segment, segments: list[Segment]) -> str | None:
+    """The component separator of the delimiter set the bridge would give pyx12, or None
+    when it would fall back to the last resort and pyx12 might split the data apart."""
+    parts = [gs.id, *gs.texts()]
+    for segment in segments:
+        parts.append(segment.id)
+        parts.extend(segment.texts())
+    used = set("".join(parts))
+    if used.isdisjoint(_FIRST):
+        return _FIRST[2]
+    if used.isdisjoint(_SECOND):
+        return _SECOND[2]
+    return None
+
+
+def _elements(segment: Segment) -> tuple[tuple[str, ...], ...] | None:
+    """The segment's elements as pyx12 reads them, None for a repeated element (pyx12
+    reads the repetition separator as data)."""
+    elements = segment.elements
+    if elements and max(map(len, elements)) != 1:
+        return None
+    return tuple(map(_first, elements))
+
+
+_READABLE_ISAS: dict[tuple[str, ...], bool] = {}
+
+
+def _readable_isa(isa: Segment) -> bool:
+    """Whether pyx12 reads the ISA as we do: 16 elements of fixed width, a version it
+    knows, no character it would split on. Remembered: an interchange's sets share it."""
+    key = isa.texts()
+    known = _READABLE_ISAS.get(key)
+    if known is None:
+        values = [isa.value(p) for p in range(1, 17)]
+        known = (
+            len(isa) == 16
+            and isa.value(12) in ("00401", "00501")
+            and not any(c in value for value in values for c in "*|\x1d")
+            and len("*".join(["ISA", *values[:10], "^", *values[11:15], ":"])) == 105
+        )
+        if len(_READABLE_ISAS) > 1000:
+            _READABLE_ISAS.clear()
+        _READABLE_ISAS[key] = known
+    return known
+
+
+def _readable(isa: Segment, segments: list[Segment]) -> bool:
+    """What the fast reading of our segments can stand for: pyx12's reading of the same
+    set in an envelope of its own."""
+    if not _readable_isa(isa):
+        return False
+    if len(segments) < 2 or segments[0].id != "ST" or segments[-1].id != "SE":
+        return False
+    for segment in segments[1:-1]:
+        if segment.id in ENVELOPE or not segment.id or segment.id != segment.id.strip():
+            return False
+    return True
+
+
+def validate(
+    compiled: CompiledMap, isa: Segment, gs: Segment, segments: list[Segment]
+) -> tuple[list[Fault], dict[int, str | None]] | None:
+    """Faults of one transaction set (ST..SE) against a compiled map, and the guide loop
+    each segment position stands in; None when only pyx12 can say."""
+    if not _readable(isa, segments):
+        return None
+    component = _component_separator(gs, segments)
+    if component is None:
+        return None
+    views = [_elements(segment) for segment in segments]
+    if any(view is None for view in views):
+        return None
+    try:
+        return _walk(compiled, segments, views, component)
+    except Unreadable as error:
+        fault = ik5(
+            "5",
+            f"the guide validator could not read this transaction set "
+            f"({_bridge_name(error)}); check its structure",
+        )
+        return [fault], {}
+
+
+def _bridge_name(error: Unreadable) -> str:
+    """The exception pyx12 raises on the same input, which the bridge names."""
+    return "IndexError" if "components" in str(error) else "ValueError"
+
+
+MEMO_LIMIT = 50_000  # routes and segment findings remembered per map
+
+
+@dataclass(slots=True)
+class _Route:
+    """Where each segment of a set stands and what the walk found on the way there: a
+    function of the segments' IDs and key values alone, so sets of one shape share it."""
+
+    steps: list[tuple[SegmentNode | None, list[WalkFinding]]]
+    loop_at: dict[int, str | None]
+
+
+def _signature(
+    segment_id: str, elements: tuple[tuple[str, ...], ...], specs
+) -> tuple[object, ...] | str:
+    """What the walk can see of a segment: its ID and the values it is keyed by."""
+    if not specs:
+        return segment_id
+    values: list[object] = [segment_id]
+    for position, component in specs:
+        if position > len(elements):
+            values.append(None)
+        elif component is None:
+            values.append(whole(elements[position - 1]))
+        else:
+            given = elements[position - 1]
+            values.append(given[component - 1] if component <= len(given) else None)
+    return tuple(values)
+
+
+def _route(compiled: CompiledMap, sequence, last: int) -> _Route:
+    walker = Walker()
+    isa_loop, gs_loop = compiled.node("/ISA_LOOP"), compiled.node("/ISA_LOOP/GS_LOOP")
+    isa_node = compiled.node("/ISA_LOOP/ISA")
+    gs_node = compiled.node("/ISA_LOOP/GS_LOOP/GS")
+    assert isinstance(isa_loop, LoopNode) and isinstance(gs_loop, LoopNode)
+    assert isinstance(isa_node, SegmentNode) and isinstance(gs_node, SegmentNode)
+    walker.force_loop_start(isa_loop, isa_node)
+    walker.force_loop_start(gs_loop, gs_node)
+    node: LoopNode | SegmentNode = gs_node
+    steps: list[tuple[SegmentNode | None, list[WalkFinding]]] = []
+    loop_at: dict[int, str | None] = {}
+    for index, (segment_id, elements) in enumerate(sequence, start=1):
+        count = min(index, last - 1) if index > 1 else 1  # pyx12 counts ST..last body
+        found, walked = walker.walk(node, segment_id, elements, count)
+        steps.append((found, walked))
+        if segment_id not in ("ST", "SE", "GE", "IEA"):
+            loop_at[count] = _loop_id(found or node)
+        if found is not None:
+            node = found
+    return _Route(steps, loop_at)
+
+
+def _remember(memo: dict, key: object, value: object) -> None:
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+
+
+_TRAILER = [("GE", (("1",), ("1",))), ("IEA", (("1",), ("1",)))]
+_VALID_IDS: set[str] = set()
+
+
+def _valid_id(segment_id: str) -> bool:
+    if segment_id in _VALID_IDS:
+        return True
+    if _SEGMENT_ID.fullmatch(segment_id):
+        _VALID_IDS.add(segment_id)
+        return True
+    return False
+
+
+def _walk(compiled: CompiledMap, segments: list[Segment], views, component: str):
+    icvn = compiled.icvn
+    last = len(segments)
+    sequence = [(s.id, views[i]) for i, s in enumerate(segments)] + _TRAILER
+    keys = compiled.keys
+    shape = tuple(_signature(i, e, keys.get(i)) for i, e in sequence)
+    route = compiled.routes.get(shape)
+    if route is None:
+        route = _route(compiled, sequence, last)
+        _remember(compiled.routes, shape, route)
+    notes = _Notes()
+    checked = compiled.checked
+    waiting: list[str] = []  # what reading a segment noted, handed on with the next placed one
+    for index, (segment_id, elements) in enumerate(sequence, start=1):
+        count = min(index, last - 1) if index > 1 else 1
+        if segment_id not in ENVELOPE:
+            if not any(map(any, elements)):
+                waiting.append("8")  # an empty segment
+            if not _valid_id(segment_id):
+                waiting.append("1")
+        found, walked = route.steps[index - 1]
+        for finding in walked:
+            if finding.node is not None:
+                notes.segment(finding.node.name, finding.segment_id, finding.count)
+            notes.note(finding.code)
+        if found is None:
+            continue
+        if segment_id == "ST":
+            notes.open_set()
+        elif segment_id in ENVELOPE:
+            notes.envelope()
+        else:
+            notes.segment(found.name, segment_id, count)
+        for code in waiting:
+            notes.note(code)
+        waiting = []
+        if notes.current is None:
+            continue  # an envelope entry: pyx12 drops what its elements show
+        key = (found, elements, component)
+        findings = checked.get(key)
+        if findings is None:
+            findings = check_segment(found, elements, icvn, component)
+            _remember(checked, key, findings)
+        previous = None
+        for rule, code, value in findings:
+            if rule is None:
+                notes.note("8")
+                continue
+            if rule is not previous:
+                notes.element(rule)
+                previous = rule
+            notes.element_note(code, value)
+    return notes.faults(), route.loop_at
