@@ -24,6 +24,7 @@ from edi278.batch import input_files, process_file
 from edi278.channels import answerer, intake_for
 from edi278.channels.folder import watch
 from edi278.channels.sftp import sftp
+from edi278.channels.worker import worker
 from edi278.cli_channels import partner, serve
 from edi278.cli_store import (
     DATABASE,
@@ -36,9 +37,10 @@ from edi278.cli_store import (
     reference,
     review,
 )
-from edi278.ig import Guide
+from edi278.ig import ENGINES, Guide
 from edi278.jsonform import JsonFormError, check_document, from_json, to_json
 from edi278.pipeline import examine
+from edi278.queue import HOLD, QUEUE, queue_files, queue_for
 from edi278.reader import NotA278, read_transaction, transaction_sets
 from edi278.writer import write_interchange
 from edi278.x12.delimiters import Delimiters
@@ -57,6 +59,18 @@ def main() -> None:
     log.configure()
 
 
+ENGINE = click.option(
+    "--engine",
+    "engine_name",
+    type=click.Choice(ENGINES),
+    default="compiled",
+    show_default=True,
+    envvar="EDI278_ENGINE",
+    help="Guide validator: the compiled one, or pyx12, the reference it is tested "
+    "against (same findings, much slower). Env: EDI278_ENGINE.",
+)
+
+
 @main.command(short_help="Answer X12 files with 999s, TA1s and 278 responses.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
@@ -68,6 +82,9 @@ def main() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary per input file.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit status tells.")
+@QUEUE
+@HOLD
+@ENGINE
 @STATE_DIR
 @DATABASE
 @POLICY
@@ -76,6 +93,9 @@ def process(
     outbox: Path,
     as_json: bool,
     quiet: bool,
+    queue: bool,
+    engine_name: str,
+    hold: Path | None,
     state_dir: Path,
     db_url: str | None,
     policy_path: Path | None,
@@ -94,14 +114,23 @@ def process(
     file is never overwritten: a second run writes NAME-2.999. PATHS may be files or
     folders.
 
+    With --queue and PostgreSQL, each file is copied into the holding folder (--hold)
+    and queued for `edi278 worker`, which answers it into OUTBOX; one line (or JSON
+    object) per file says where it is held. On SQLite --queue answers the files here,
+    as without it.
+
     \b
     Example:
       edi278 process samples/inbox --outbox var/outbox
     """
-    intake = intake_for(database(db_url, state_dir), "file", "cli:process", policy(policy_path))
+    engine = database(db_url, state_dir)
+    intake = intake_for(engine, "file", "cli:process", policy(policy_path))
     answer = answerer(intake)
+    queued_to = queue_for(engine, hold or state_dir / "held", "file") if queue else None
+    if queued_to is not None:
+        sys.exit(queue_files(queued_to, list(input_files(list(paths))), outbox, quiet, as_json))
 
-    guide = Guide()
+    guide = Guide(engine=engine_name)
     totals = {"files": 0, "unanswered": 0, "received": 0, "accepted": 0}
     decided: list[tuple[str, dict[str, str]]] = []
     files = list(input_files(list(paths)))
@@ -179,7 +208,8 @@ def _decisions_table(decided: list[tuple[str, dict[str, str]]]) -> None:
     "paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
-def validate(paths: tuple[Path, ...], as_json: bool) -> None:
+@ENGINE
+def validate(paths: tuple[Path, ...], as_json: bool, engine_name: str) -> None:
     """Check X12 files and name every fault with its location and acknowledgement code.
     Exits 0 when every file is a valid interchange, 1 otherwise.
 
@@ -188,7 +218,7 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
       edi278 validate samples/inbox/referral.x12
     """
     all_valid = True
-    guide = Guide()
+    guide = Guide(engine=engine_name)
     for path in paths:
         faults = []
         with open(path, "rb") as source:
@@ -406,6 +436,7 @@ main.add_command(serve)
 main.add_command(partner)
 main.add_command(sftp)
 main.add_command(watch)
+main.add_command(worker)
 
 if __name__ == "__main__":
     main()

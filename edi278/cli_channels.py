@@ -22,6 +22,14 @@ from edi278.store.partners import ROLES, add_key, revoke
     type=click.IntRange(min=1000),
     help="Largest request body in bytes; more is answered 413.",
 )
+@click.option(
+    "--max-inflight",
+    default=24,
+    show_default=True,
+    type=click.IntRange(min=1),
+    envvar="EDI278_MAX_INFLIGHT",
+    help="Requests in hand at once; more are answered 503 with Retry-After, unrecorded.",
+)
 @STATE_DIR
 @DATABASE
 @POLICY
@@ -29,6 +37,7 @@ def serve(
     host: str,
     port: int,
     max_body: int,
+    max_inflight: int,
     state_dir: Path,
     db_url: str | None,
     policy_path: Path | None,
@@ -53,7 +62,7 @@ def serve(
 
     log.configure("INFO")  # a service says what it does
 
-    app = create_app(database(db_url, state_dir), policy(policy_path), max_body)
+    app = create_app(database(db_url, state_dir), policy(policy_path), max_body, max_inflight)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 

@@ -232,10 +232,10 @@ def drop(server: SftpServer, *names: str) -> None:
         shutil.copy(source, server.root / "inbox" / name)
 
 
-def run_once(config: Path, state: Path) -> subprocess.CompletedProcess[str]:
+def run_once(config: Path, state: Path, *options: str) -> subprocess.CompletedProcess[str]:
     command = [
         sys.executable, "-c", "from edi278.channels.sftp import sftp; sftp()",
-        "--config", str(config), "--once", "--json", "--state-dir", str(state),
+        "--config", str(config), "--once", "--json", "--state-dir", str(state), *options,
     ]  # fmt: skip
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=_env(), timeout=60)
 
@@ -505,3 +505,40 @@ def test_a_listed_name_that_could_leave_its_folder_is_never_taken(name, taken):
     from edi278.channels.sftp import safe_name
 
     assert safe_name(name) is taken
+
+
+def test_queued_files_are_answered_by_a_worker_and_uploaded_by_a_later_round(
+    tmp_path, server, postgres
+):
+    """--queue on PostgreSQL: a round holds and queues each file and retires it; a worker
+    answers it into the mailbox's answers folder; the next round uploads the answers."""
+    url = postgres.create()
+    for command in (["db", "upgrade"], ["reference", "load", "samples/reference"]):
+        subprocess.run([str(EDI278), *command, "--db", url], cwd=ROOT, check=True,
+                       capture_output=True, env=_env(), timeout=60)  # fmt: skip
+    server.start()
+    drop(server, *REQUESTS[:3])
+    config = write_config(tmp_path, server)
+    queue = ["--queue", "--db", url, "--hold", str(tmp_path / "held")]
+    first = run_once(config, tmp_path / "var", *queue)
+    assert first.returncode == 0, first.stderr
+    assert {name: line["status"] for name, line in handled(first).items()} == dict.fromkeys(
+        REQUESTS[:3], "queued"
+    )
+    assert (server.inbox(), server.outbox()) == ([], [])  # retired; not answered yet
+    answers = tmp_path / "work" / "riverside" / "answers"
+    command = [str(EDI278), "worker", "--db", url, "--outbox", str(answers)]
+    with open(tmp_path / "worker.err", "w") as log:
+        worker = subprocess.Popen(command, stderr=log, env=_env())
+    try:
+        wait_for(lambda: len(list(answers.glob("[!.]*"))) == 6, 60, "the worker's answers")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    second = run_once(config, tmp_path / "var", *queue)
+    assert second.returncode == 0, second.stderr
+    assert server.outbox() == answered(REQUESTS[:3])
+    assert list(answers.iterdir()) == []  # uploaded, then removed here
+    third = run_once(config, tmp_path / "var", *queue)  # nothing left to do
+    assert (third.returncode, third.stdout) == (0, "")
+    assert server.outbox() == answered(REQUESTS[:3])

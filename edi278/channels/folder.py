@@ -33,6 +33,10 @@ watchers on one inbox:
   time comparison archive a file that was never answered.
 - Replay on the store. Whatever else runs twice (an operator putting an archived file
   back, a byte-identical resubmission) gets the stored answers and creates nothing.
+- With --queue (PostgreSQL), a claimed file is held and queued for `edi278 worker`
+  (edi278.queue) instead of answered, then archived. Its holding slot comes from the
+  claimed file itself, so one recovered after a crash between queueing and archiving
+  is found queued and only archived.
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ from edi278.channels import answerer, intake_for
 from edi278.cli_store import DATABASE, POLICY, STATE_DIR, database, policy
 from edi278.ig import Guide
 from edi278.outbox import AtomicFile, answer_stem
+from edi278.queue import HOLD, QUEUE, Queue, queue_for, slot_of
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +283,7 @@ class Outcome:
     error_to: Path | None = None
     error: str | None = None
     recovered: bool = False
+    held_at: Path | None = None  # queued for a worker (--queue): its durable copy
 
     def as_dict(self) -> dict[str, object]:
         found: dict[str, object] = {
@@ -292,12 +298,16 @@ class Outcome:
             found["error"] = self.error
         if self.recovered:
             found["recovered"] = True
+        if self.held_at:
+            found["held_at"] = str(self.held_at)
         return found
 
     def line(self) -> str:
         recovered = " (recovered)" if self.recovered else ""
         if self.error_to:
             return f"{self.input}{recovered}: {self.status}: {self.error} -> {self.error_to}"
+        if self.held_at:
+            return f"{self.input}{recovered}: queued (held at {self.held_at}) -> {self.archived_to}"
         answers = ", ".join(str(path) for path in self.outputs.values()) or "none"
         return f"{self.input}{recovered}: {self.status} -> {self.archived_to}; answers: {answers}"
 
@@ -313,6 +323,7 @@ class Watcher:
     report: Callable[[Outcome], None]
     stopping: Callable[[], bool] = lambda: False
     failed: int = 0  # inputs put into the error folder
+    queue: Queue | None = None  # --queue on PostgreSQL: queued for workers, not answered
 
     def recover(self) -> None:
         """Take first what a stopped watcher left in the processing folder."""
@@ -349,6 +360,8 @@ class Watcher:
             reason = f"{size} bytes is over the limit of {self.max_size} bytes (--max-size)"
             return self.reject(claimed, shown, "too large", reason, recovered=recovered)
         try:
+            if self.queue is not None:
+                return self.queued(self.queue, claimed, shown, recovered)
             if recovered:
                 scratch = self.folders.processing / SCRATCH / claimed.name
                 summary = answer_again(
@@ -364,6 +377,13 @@ class Watcher:
             )
         archived = place(claimed, self.folders.archive)
         return Outcome(shown, summary.status, summary.outputs, archived, recovered=recovered)
+
+    def queued(self, queue: Queue, claimed: Path, shown: Path, recovered: bool) -> Outcome:
+        """Held and queued (or found queued already), then archived: answered later."""
+        queued = queue.submit(claimed, self.folders.outbox, str(claimed), slot_of(claimed))
+        archived = place(claimed, self.folders.archive)
+        return Outcome(shown, "queued", archived_to=archived, recovered=recovered,
+                       held_at=queued.held_at)  # fmt: skip
 
     def recovered(self, claimed: Path) -> Outcome:
         left = self.folders.inbox / claimed.name
@@ -603,6 +623,8 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
 )
 @click.option("--once", is_flag=True, help="Answer what is in the inbox, once settled, and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
+@QUEUE
+@HOLD
 @STATE_DIR
 @DATABASE
 @POLICY
@@ -616,6 +638,8 @@ def watch(
     rescan: float,
     once: bool,
     as_json: bool,
+    queue: bool,
+    hold: Path | None,
     state_dir: Path,
     db_url: str | None,
     policy_path: Path | None,
@@ -628,6 +652,9 @@ def watch(
     inbox; whatever a stopped watcher left there is answered first, without answering
     anything twice. One line per file, or one JSON object with --json.
 
+    With --queue on PostgreSQL, each file is held (--hold) and queued for `edi278
+    worker` instead of answered here, then archived; on SQLite it is answered here.
+
     SIGTERM or SIGINT: the file in hand is finished, then exit 0. With --once the exit
     status is 1 when a file went into the error folder.
 
@@ -636,11 +663,14 @@ def watch(
       edi278 watch --inbox var/inbox --outbox var/outbox
     """
     folders = prepared(inbox, outbox, archive, error)
-    intake = intake_for(database(db_url, state_dir), "folder", "watch", policy(policy_path))
+    engine = database(db_url, state_dir)
+    intake = intake_for(engine, "folder", "watch", policy(policy_path))
     wakeups = Wakeups()
     watcher = Watcher(
         folders, answerer(intake), Guide(), max_size, printer(as_json), lambda: wakeups.stopped
     )
+    if queue:
+        watcher.queue = queue_for(engine, hold or state_dir / "held", "folder")
     stop_on_signals(wakeups)
     try:
         if once:

@@ -22,6 +22,14 @@ ledger be lost, an answer found in the remote outbox under its name with the ver
 counts as uploaded. The partner never gets an answer twice, nor two names for one answer
 (unless it took the first copy away before the ledger was lost).
 
+With --queue (PostgreSQL), step 3 becomes: hold a copy and queue it for `edi278 worker`
+(edi278.queue), answered into work_dir/<partner>/answers, which must then be on storage
+the workers reach under the same path. The ledger records the holding slot before the
+file is queued, so a round that stopped between queueing and retiring finds it queued
+and only retires it. Each round uploads the answers the workers have written there (as
+above: temporary name, rename, an answer already there with the same bytes counts as
+uploaded) and removes each local copy once it is up.
+
 Host keys are pinned: the connection trusts only the key(s) in known_host_key, so a server
 presenting another key is refused (and retried no faster than the backoff). Run one poller
 per config: two on the same work_dir would race on the ledger.
@@ -41,18 +49,21 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import asyncssh
 import click
 import yaml
+from sqlalchemy.exc import SQLAlchemyError
 
 from edi278 import log
 from edi278.batch import Answerer, process_file
 from edi278.channels import answerer, intake_for
 from edi278.cli_store import DATABASE, POLICY, STATE_DIR, database, policy
 from edi278.ig import Guide
+from edi278.queue import HOLD, QUEUE, Queue, fresh_slot, queue_for
 
 SKIPPED_SUFFIXES = (".tmp", ".part", ".filepart")
 # Unknown: a server that sends no permissions; a directory then fails alone, reported.
@@ -108,6 +119,11 @@ class Mailbox:
     @property
     def outgoing(self) -> Path:
         return self.folder / "outgoing"
+
+    @property
+    def answers(self) -> Path:
+        """With --queue: where workers write the answers, uploaded by later rounds."""
+        return self.folder / "answers"
 
     def source(self, name: str) -> str:
         """Where a file came from, as recorded with its interchanges (in 255 characters,
@@ -254,6 +270,7 @@ class Entry:
     status: str
     outputs: dict[str, str]  # remote name -> local file, relative to the mailbox folder
     uploaded: list[str] = field(default_factory=list)
+    held: str = ""  # --queue: the holding slot it is (being) queued under
 
     def pending(self) -> list[str]:
         return [name for name in self.outputs if name not in self.uploaded]
@@ -351,6 +368,7 @@ class Poller:
     guide: Guide
     emit: Callable[[Handled], None]
     stop: asyncio.Event
+    queue: Queue | None = None  # --queue on PostgreSQL: files queued for workers
 
 
 async def poll(box: Mailbox, poller: Poller) -> bool:
@@ -371,6 +389,8 @@ async def poll(box: Mailbox, poller: Poller) -> bool:
             if settled:
                 handled = await _handle(sftp, box, ledger, name, poller)
                 clean &= handled.done
+        if not poller.stop.is_set():
+            await _upload_answers(sftp, box, poller)
     return clean
 
 
@@ -464,6 +484,15 @@ async def _take(
     digest = _sha256(local)
     entry = ledger.find(name, digest)
     handled.resumed = entry is not None
+    if poller.queue is not None and (entry is None or entry.held):
+        try:
+            await _queue(sftp, box, ledger, name, (local, digest, entry), poller.queue)
+        except SQLAlchemyError as error:  # the input stays remote: queued by a later round
+            first_line = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            handled.status, handled.error = "not queued", f"{type(error).__name__}: {first_line}"
+            return
+        handled.status = "queued"
+        return
     if entry is None:
         summary = process_file(local, box.outgoing, _answer_as(poller, box, name), poller.guide)
         if not summary.answered:  # the input stays remote: taken again next round
@@ -481,6 +510,57 @@ async def _take(
     for path in (local, *(box.folder / p for p in entry.outputs.values())):
         path.unlink(missing_ok=True)
     handled.status = entry.status
+
+
+async def _queue(
+    sftp: asyncssh.SFTPClient,
+    box: Mailbox,
+    ledger: Ledger,
+    name: str,
+    taken: tuple[Path, str, Entry | None],
+    queue: Queue,
+) -> None:
+    """--queue: held and queued for a worker under the slot the ledger remembers (so
+    queued once however often this is cut short), then retired."""
+    local, digest, entry = taken
+    if entry is None:
+        slot = fresh_slot(datetime.now(UTC))
+        entry = ledger.record(name, Entry(digest, "queued", {}, held=slot))
+    queue.submit(local, box.answers, box.source(name), entry.held)
+    await _retire(sftp, box, name)
+    ledger.forget({name})
+    local.unlink(missing_ok=True)
+
+
+async def _upload_answers(sftp: asyncssh.SFTPClient, box: Mailbox, poller: Poller) -> None:
+    """The answers workers wrote for queued files, each uploaded once, then removed
+    here (the hidden names are answers still being written)."""
+    if not box.answers.is_dir():
+        return
+    for path in sorted(box.answers.iterdir()):
+        if poller.stop.is_set():
+            return
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        remote = await _answer_name(sftp, box, path)
+        if remote is not None:
+            await _upload(sftp, box, path, remote)
+        path.unlink()
+        uploaded = [remote] if remote else []
+        poller.emit(Handled(box.name, path.name, "answer uploaded", uploaded))
+
+
+async def _answer_name(sftp: asyncssh.SFTPClient, box: Mailbox, local: Path) -> str | None:
+    """The remote name for an answer: its own, else NAME-2.EXT ... (never replace what
+    the partner has not read); None when it is there already with these very bytes."""
+    with _naming("remote_outbox", box.remote_outbox):
+        taken = set(map(str, await sftp.listdir(box.remote_outbox)))
+    for candidate in _archive_names(local.name):
+        if candidate not in taken:
+            return candidate
+        if await _holds(sftp, box, candidate, local):
+            return None
+    raise AssertionError("unreachable")  # _archive_names never ends
 
 
 def _answer_as(poller: Poller, box: Mailbox, name: str) -> Answerer:
@@ -695,6 +775,8 @@ def _emitter(as_json: bool) -> Callable[[Handled], None]:
 )
 @click.option("--once", is_flag=True, help="One round over every mailbox, then exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
+@QUEUE
+@HOLD
 @STATE_DIR
 @DATABASE
 @POLICY
@@ -702,6 +784,8 @@ def sftp(
     config_path: Path,
     once: bool,
     as_json: bool,
+    queue: bool,
+    hold: Path | None,
     state_dir: Path,
     db_url: str | None,
     policy_path: Path | None,
@@ -715,7 +799,12 @@ def sftp(
     answer once. Connection failures are retried after 1 s, doubling up to 60 s (the
     config's retry section). The server's host key must be the one pinned in the config.
 
-    Exit status with --once: 0 when every file of every mailbox was answered, 1 otherwise.
+    With --queue on PostgreSQL, each file is held (--hold) and queued for `edi278 worker`,
+    which answers it into WORK_DIR/<partner>/answers; each round uploads the answers
+    found there. On SQLite files are answered here, as without --queue.
+
+    Exit status with --once: 0 when every file of every mailbox was answered (or
+    queued), 1 otherwise.
     Without --once it polls until SIGTERM or SIGINT, finishing the file at hand.
 
     \b
@@ -734,6 +823,7 @@ def sftp(
         box.name: answerer(intake_for(engine, "sftp", f"sftp:{box.name}", rules))
         for box in settings.mailboxes
     }
-    poller = Poller(answerers, Guide(), _emitter(as_json), asyncio.Event())
+    queued_to = queue_for(engine, hold or state_dir / "held", "sftp") if queue else None
+    poller = Poller(answerers, Guide(), _emitter(as_json), asyncio.Event(), queued_to)
     clean = asyncio.run(_serve(settings, poller, once))
     sys.exit(0 if clean else 1)

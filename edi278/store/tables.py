@@ -133,6 +133,27 @@ answers = Table(
     Column("content", Text, nullable=False),  # the interchange sent back, replayed as is
 )
 
+# Since 0005: each file taken in for a worker (`--queue`), with its job (one per file).
+received_files = Table(
+    "received_files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(16), nullable=False),  # file, folder, sftp
+    Column("original_name", String(255), nullable=False),  # answers are named after it
+    Column("source", String(255), nullable=False),  # recorded with its interchanges
+    Column("held_at", String(1024), nullable=False, unique=True),  # the durable copy
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("outbox", String(1024), nullable=False),
+    Column("status", String(16), nullable=False),  # queued | answered | failed
+    Column("job_id", BigInteger),  # procrastinate's job
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("worker", String(64)),  # host:pid of the worker that answered it, or gave up
+    Column("error", String(500)),  # why it failed: a type and a first line, never content
+    Index("ix_received_files_status", "status"),
+)
+
 counters = Table(
     "counters",
     metadata,
@@ -326,3 +347,9 @@ eligibility_spans = Table(
 )
 
 REFERENCE_TABLES = (plans, providers, network_spans, members, eligibility_spans)  # load order
+
+
+def ours(name: str | None, type_: str, _parents: object = None) -> bool:
+    """For Alembic's comparisons: procrastinate's tables (installed by 0005 on
+    PostgreSQL) are its schema, not ours."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))

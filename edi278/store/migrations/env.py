@@ -3,12 +3,13 @@
 
 from alembic import context
 
-from edi278.store.tables import metadata
+from edi278.store.tables import metadata, ours
 
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
     target_metadata=metadata,
+    include_name=ours,  # procrastinate's tables are its own
     transactional_ddl=True,  # on SQLite too: the caller's BEGIN IMMEDIATE covers the DDL
     render_as_batch=connection.dialect.name == "sqlite",
 )
