@@ -44,11 +44,17 @@ from edi278.store.partners import Caller, caller_of
 from edi278.store.tables import idempotency_keys
 from edi278.writer import write_interchange
 from edi278.x12.delimiters import Delimiters
+from edi278.x12.values import is_digits
 from edi278.x12.writer import write
 
 LOG = log.get("edi278.http")
 X12 = "application/edi-x12"
 DEFAULT_MAX_BODY = 1_000_000  # bytes: a real-time request is one 278, never megabytes
+# Requests in hand at once before more are turned away with 503 and Retry-After: past
+# this, each would only wait longer in the thread pool, and a caller is better told to
+# come back than left to time out without knowing whether it was heard.
+DEFAULT_MAX_INFLIGHT = 24
+RETRY_AFTER_SECONDS = 1
 US = ("ZZ", "EDI278")  # what JSON requests are addressed to
 
 
@@ -75,9 +81,16 @@ class Service:
     latency: Histogram
     outcomes: Counter
     backlog: Gauge
+    max_inflight: int = DEFAULT_MAX_INFLIGHT
+    inflight: int = 0  # changed on the event loop only: no lock needed
 
 
-def create_app(engine: Engine, policy: Policy, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
+def create_app(
+    engine: Engine,
+    policy: Policy,
+    max_body: int = DEFAULT_MAX_BODY,
+    max_inflight: int = DEFAULT_MAX_INFLIGHT,
+) -> FastAPI:
     registry = CollectorRegistry()
     service = Service(
         engine,
@@ -89,12 +102,13 @@ def create_app(engine: Engine, policy: Policy, max_body: int = DEFAULT_MAX_BODY)
         Histogram("edi278_http_seconds", "HTTP request latency", ["route"], registry=registry),
         Counter("edi278_outcomes", "decisions answered, by HCR01", ["action"], registry=registry),
         Gauge("edi278_pended_backlog", "cases pended for review", registry=registry),
+        max_inflight,
     )
     app = FastAPI(
         title="edi278",
         version="1",
         description="X12 278 (005010X217) health care services review, in real time.",
-        responses={401: {"model": Problem}, 413: {"model": Problem}},
+        responses={401: {"model": Problem}, 413: {"model": Problem}, 503: {"model": Problem}},
     )
     app.state.service = service
 
@@ -102,10 +116,23 @@ def create_app(engine: Engine, policy: Policy, max_body: int = DEFAULT_MAX_BODY)
     async def measure(request: Request, call_next: Any) -> Response:
         started = time.perf_counter()
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > service.max_body:
+        shed = request.url.path.startswith("/v1/") and service.inflight >= service.max_inflight
+        if length and is_digits(length) and int(length) > service.max_body:
             response: Response = _problem(413, f"body over {service.max_body} bytes", "too_large")
+        elif shed:  # nothing was read or recorded: the same request may simply come again
+            response = _problem(
+                503,
+                f"busy: {service.inflight} requests in hand; nothing was recorded, send it "
+                f"again after {RETRY_AFTER_SECONDS} s",
+                "busy",
+            )
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         else:
-            response = await call_next(request)
+            service.inflight += 1
+            try:
+                response = await call_next(request)
+            finally:
+                service.inflight -= 1
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
         elapsed = time.perf_counter() - started
