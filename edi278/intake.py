@@ -14,7 +14,9 @@ case's stored decision (reference section 8.4).
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import BinaryIO
@@ -23,9 +25,9 @@ import structlog
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from edi278.decide.outcome import Decider, EventDecision, Tracking
+from edi278.decide.outcome import Decider, EventDecision, Outcome, Tracking
 from edi278.decide.policy import default_policy
-from edi278.decide.request import asked_of, events_in_context
+from edi278.decide.request import events_in_context, person_of
 from edi278.decide.tracking import Kind
 from edi278.log import get as get_logger
 from edi278.log import protect
@@ -148,10 +150,11 @@ class Intake:
                 decisions_replayed=answer.decisions_replayed,
                 faults=[fault.ack_code() for fault in report.all_faults()][:20],
             )
-            for decided in answer.decided:
-                LOG.debug("request.decided", trace_number=decided.trace_number,
-                          outcome=decided.outcome, reason=decided.reason,
-                          reference=decided.number)  # fmt: skip
+            if LOG.is_enabled_for(logging.DEBUG):  # a line per request: not made to be dropped
+                for decided in answer.decided:
+                    LOG.debug("request.decided", trace_number=decided.trace_number,
+                              outcome=decided.outcome, reason=decided.reason,
+                              reference=decided.number)  # fmt: skip
             return answer
 
     def _answer(
@@ -271,7 +274,10 @@ class Intake:
 class CaseDecider:
     """A policy bound to the store for one interchange: each event gets the
     administrative reference issued for it, an event already a case gets the decision
-    stored for it, and what is new is kept in `taken` to be written."""
+    stored for it, and what is new is kept in `taken` to be written.
+
+    Prepared with the interchange's requests, it decides them all before the first is
+    answered, so that the store is asked a few times per interchange, not per request."""
 
     engine: Engine
     decider: Decider
@@ -283,12 +289,20 @@ class CaseDecider:
     _known: dict[CaseKey, tuple[str, EventDecision]] = field(default_factory=dict)
     _numbers: deque[str] = field(default_factory=deque)  # issued, not yet given out
     _prepared_keys: set[CaseKey] = field(default_factory=set)
+    _ready: dict[int, tuple[Transaction, list[Answered]]] = field(default_factory=dict)
 
     decided_by: str = "engine"
 
     def prepare(self, requests: list[Transaction]) -> None:
-        """Look up every event of the interchange and issue its new reference numbers
-        in two round trips, rather than two per request."""
+        """Look up the events already cases, issue the new ones their references, read
+        the facts of them all, decide them, then issue their certification numbers."""
+        self._look_up(requests)
+        bind = getattr(self.decider, "bound_to", None)  # a decider that reads facts in batch
+        if bind is not None and requests:
+            self.decider = bind(requests)
+        self._decide_all(requests)
+
+    def _look_up(self, requests: list[Transaction]) -> None:
         keys = [
             case_key(self.sender, request, context.event)
             for request in requests
@@ -301,11 +315,28 @@ class CaseDecider:
             {k for k in keys if k[2] is not None and k not in self._known}
         )
         self._numbers.extend(issue_tracking_numbers(self.engine, Kind.REFERENCE, fresh, self.now))
-        bind = getattr(self.decider, "bound_to", None)  # a decider that reads facts in batch
-        if bind is not None and requests:
-            self.decider = bind(requests)
+
+    def _decide_all(self, requests: list[Transaction]) -> None:
+        """Every request decided, with draft certification numbers until the last is,
+        then the numbers issued together and put in place of the drafts."""
+        drafts = DraftNumbers()
+        decided = [(request, self._decide(request, drafts)) for request in requests]
+        issued = issue_tracking_numbers(self.engine, Kind.CERTIFICATION, drafts.count, self.now)
+        numbered = drafts.numbered(issued)
+        self.taken = [replace(case, decision=numbered(case.decision)) for case in self.taken]
+        self._known = {key: (ref, numbered(d)) for key, (ref, d) in self._known.items()}
+        for request, events in decided:
+            ready = [(key, reference, numbered(d)) for key, reference, d in events]
+            self._ready[id(request)] = (request, ready)
 
     def __call__(self, request: Transaction) -> list[EventDecision]:
+        prepared, events = self._ready.pop(id(request), (None, []))
+        if prepared is not request:  # not prepared for: decided now
+            events = self._decide(request, self._certification)
+        self.answered += [_decided(key, reference, decision) for key, reference, decision in events]
+        return [decision for _, _, decision in events]
+
+    def _decide(self, request: Transaction, certification: Callable[[], str]) -> list[Answered]:
         contexts = events_in_context(request)
         keys = [case_key(self.sender, request, context.event) for context in contexts]
         unknown = set(keys) - set(self._known)
@@ -327,7 +358,7 @@ class CaseDecider:
             self._reference() if index in fresh else self._known.get(key, ("", None))[0]
             for index, key in enumerate(keys)
         ]  # a repeat's decision is replaced below, so what the policy makes of it is moot
-        decided = self.decider(request, Tracking(references, self._certification), self.now)
+        decided = self.decider(request, Tracking(references, certification), self.now)
         answers = []
         for index, (key, context) in enumerate(zip(keys, contexts, strict=True)):
             if index in fresh:
@@ -338,8 +369,7 @@ class CaseDecider:
             else:
                 decision = self._known[key][1]
                 self.replayed += 1
-            answers.append(decision)
-            self.answered.append(_decided(key, references[index], decision))
+            answers.append((key, references[index], decision))
         return answers
 
     def _reference(self) -> str:
@@ -351,6 +381,49 @@ class CaseDecider:
         return issue_tracking_numbers(self.engine, Kind.CERTIFICATION, 1, self.now)[0]
 
 
+# An event answered: its case key, its administrative reference, its decision.
+Answered = tuple[CaseKey, str, EventDecision]
+
+
+DRAFT = "draft-certification-"
+
+
+@dataclass(slots=True)
+class DraftNumbers:
+    """Certification numbers given out while an interchange is decided: drafts, replaced
+    once it is by numbers issued together, in the order they were asked for (the same
+    numbers as issued one at a time, in one round trip instead of one each). No rule
+    reads the certification number of a decision of the same interchange (prior
+    certifications come from the store), so a draft is never read."""
+
+    count: int = 0
+
+    def __call__(self) -> str:
+        self.count += 1
+        return f"{DRAFT}{self.count}"
+
+    def numbered(self, issued: list[str]) -> Callable[[EventDecision], EventDecision]:
+        """The decision with its drafts replaced by the numbers `issued` for them."""
+        final = {f"{DRAFT}{n}": number for n, number in enumerate(issued, start=1)}
+
+        def outcome(each: Outcome) -> Outcome:
+            number = final.get(each.certification_number)
+            return each if number is None else replace(each, certification_number=number)
+
+        renumbered: dict[int, EventDecision] = {}  # one copy of a decision, however often held
+
+        def decision(each: EventDecision) -> EventDecision:
+            if all(o.certification_number not in final for o in (each.outcome, *each.lines)):
+                return each
+            if id(each) not in renumbered:
+                renumbered[id(each)] = replace(
+                    each, outcome=outcome(each.outcome), lines=tuple(map(outcome, each.lines))
+                )
+            return renumbered[id(each)]
+
+        return decision
+
+
 def _phi_of(report: InterchangeReport) -> list[str]:
     """The names, IDs and birth dates of the interchange's requests: masked in any log
     event while it is handled."""
@@ -358,8 +431,8 @@ def _phi_of(report: InterchangeReport) -> list[str]:
     for transaction in _taken(report):
         assert transaction.request is not None
         for context in events_in_context(transaction.request):
-            asked = asked_of(context)
-            for person in filter(None, (asked.subscriber, asked.dependent)):
+            levels = (context.subscriber, context.dependent)
+            for person in (person_of(level) for level in levels if level is not None):
                 born = person.birth_date
                 terms += [person.id, person.last, person.first,
                           born.strftime("%Y%m%d") if born else "",
@@ -382,21 +455,32 @@ def _with_requests(taken: list[NewCase], report: InterchangeReport) -> list[NewC
     header = report.header
     if header is None:
         return taken
-    groups = {id(t.request): g.header for g in report.groups for t in g.transactions}
+    delimiters = header.delimiters
+    groups = {id(t.request): g for g in report.groups for t in g.transactions}
+    # The envelope around a request: the same for every request of a group, written once,
+    # and only for a group a case came from (another's GS06 may not even be a number).
+    envelopes: dict[int, tuple[str, str]] = {}
     kept = []
     for case in taken:
-        gs = groups.get(id(case.request))
-        if gs is None:
+        group = groups.get(id(case.request))
+        if group is None:
             kept.append(case)
             continue
-        segments = [
-            header.segment,
-            gs,
-            *write_transaction(case.request),
-            envelope.group_trailer(1, int(gs.value(6) or 0)),
-            envelope.interchange_trailer(1, int(header.segment.value(13) or 0)),
-        ]
-        kept.append(replace(case, request_text=write(segments, header.delimiters)))
+        around = envelopes.get(id(group))
+        if around is None:
+            around = envelopes[id(group)] = (
+                write([header.segment, group.header], delimiters),
+                write(
+                    [
+                        envelope.group_trailer(1, int(group.header.value(6) or 0)),
+                        envelope.interchange_trailer(1, int(header.segment.value(13) or 0)),
+                    ],
+                    delimiters,
+                ),
+            )
+        opening, closing = around
+        text = opening + write(write_transaction(case.request), delimiters) + closing
+        kept.append(replace(case, request_text=text))
     return kept
 
 

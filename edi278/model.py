@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import ClassVar, TypeVar
 
 from edi278.x12.segment import EMPTY_ELEMENT, Element, Segment
@@ -491,20 +492,20 @@ RECORDS: dict[str, type[Record]] = {
 def record_of(segment: Segment) -> Record:
     """The record for a segment, or a Generic one where a record would lose something."""
     kind = RECORDS.get(segment.id)
+    elements = segment.elements
     if kind is None:
-        return Generic(segment.id, segment.elements)
-    shapes = [shape_of(kind, item.name) for item in fields(kind)]
-    if len(segment) > len(shapes) and shapes[-1] != "rest":
-        return Generic(segment.id, segment.elements)
+        return Generic(segment.id, elements)
+    shapes = shapes_of(kind)
+    if len(elements) > len(shapes) and shapes[-1][1] != "rest":
+        return Generic(segment.id, elements)
+    # Fields past the last element sent keep their defaults: "" and (), as if sent empty.
     values: list[object] = []
-    for position, shape in enumerate(shapes, start=1):
+    for position, ((_, shape), element) in enumerate(zip(shapes, elements, strict=False)):
         if shape == "rest":
-            rest = range(position, len(segment) + 1)
-            values.append(tuple(segment.element(p)[0] for p in rest))
+            values.append(tuple(each[0] for each in elements[position:]))
             break
-        element = segment.element(position)
         if len(element) > 1 or (shape == "str" and len(element[0]) > 1):
-            return Generic(segment.id, segment.elements)  # repeated, or composite where simple
+            return Generic(segment.id, elements)  # repeated, or composite where simple
         if shape == "composite":
             values.append(() if element == EMPTY_ELEMENT else element[0])
         else:
@@ -516,14 +517,20 @@ def segment_of(record: Record) -> Segment:
     if isinstance(record, Generic):
         return Segment(record.segment_id, record.elements)
     values: list[str | tuple[str, ...]] = []
-    for item in fields(record):
-        value = getattr(record, item.name)
-        shape = shape_of(type(record), item.name)
+    for name, shape in shapes_of(type(record)):
+        value = getattr(record, name)
         if shape == "rest":
             values.extend(value)
         else:
             values.append(value or "")  # an absent composite is an empty element
     return Segment.of(record.SEGMENT, *values)
+
+
+@cache
+def shapes_of(kind: type[Record]) -> tuple[tuple[str, str], ...]:
+    """(field name, shape) of each field of a record, in element order: read once per
+    kind, since every segment read or written asks."""
+    return tuple((item.name, shape_of(kind, item.name)) for item in fields(kind))
 
 
 def shape_of(kind: type[Record], name: str) -> str:

@@ -94,7 +94,9 @@ def _examine_group(
     faults = checks.check_gs(group, seen_control_numbers)
     interchange_faults.extend(f for f in faults if f.level is Level.INTERCHANGE)  # bad GS
     report = GroupReport(group.header, None, 0, [f for f in faults if f.level is Level.GROUP])
-    analyse = not report.rejected_as_a_whole
+    # A GS too broken to read (TA1 024) names no guide: its sets are not walked.
+    unreadable = any(f.level is Level.INTERCHANGE for f in faults)
+    analyse = not report.rejected_as_a_whole and not unreadable
     transaction_numbers: set[str] = set()
     for transaction in group.transactions:
         if not analyse:
@@ -153,23 +155,35 @@ class _Reply:
     receiver: envelope.Party
     delimiters: Delimiters
     usage: str
-    numbers: ControlNumbers
     now: datetime
+    controls: dict[str, Iterator[int]]  # the control numbers taken for it, by kind, in order
 
     @classmethod
-    def to(cls, report: InterchangeReport, now: datetime, numbers: ControlNumbers) -> _Reply:
+    def to(
+        cls,
+        report: InterchangeReport,
+        now: datetime,
+        numbers: ControlNumbers,
+        interchanges: int,
+        groups: int,
+    ) -> _Reply:
+        """A reply of so many interchanges and functional groups, their control numbers
+        taken at once."""
         sender, receiver = envelope.reply_parties(report.header)
+        taken = numbers.take(
+            sender.key, receiver.key, {"interchange": interchanges, "group": groups}
+        )
         return cls(
             sender,
             receiver,
             envelope.reply_delimiters(report.header),
             envelope.reply_usage(report.header),
-            numbers,
             now,
+            {kind: iter(values) for kind, values in taken.items()},
         )
 
     def interchange(self, body: list[Segment], groups: int) -> str:
-        control = self.numbers.next(self.sender.key, self.receiver.key, "interchange")
+        control = next(self.controls["interchange"])
         header = envelope.interchange_header(
             self.sender, self.receiver, control, self.now, self.usage, self.delimiters
         )
@@ -179,7 +193,7 @@ class _Reply:
     def group(
         self, functional: str, received: Segment, version: str, sets: list[list[Segment]]
     ) -> list[Segment]:
-        control = self.numbers.next(self.sender.key, self.receiver.key, "group")
+        control = next(self.controls["group"])
         header = envelope.group_header(
             functional,
             received.value(3) or self.sender.id,
@@ -200,29 +214,41 @@ def acknowledge(
 ) -> Acknowledgements:
     """The TA1 and the 999 an interchange is owed and, with a decision source, the 278
     responses to the requests it carried that were taken."""
-    reply = _Reply.to(report, now, numbers)
+    functional = bool(report.groups and report.accepted)  # a rejected interchange: no 999
+    answered = (
+        [g for g in report.groups if _requests(g)] if functional and decide is not None else []
+    )
+    reply = _Reply.to(  # a TA1, a 999 and a 278 interchange as owed, and their groups
+        report,
+        now,
+        numbers,
+        interchanges=int(report.needs_ta1) + int(functional) + int(bool(answered)),
+        groups=int(functional) + len(answered),
+    )
     ta1_text = reply.interchange([acks.ta1(report, now)], 0) if report.needs_ta1 else None
-    if not (report.groups and report.accepted):  # a rejected interchange gets no 999
+    if not functional:
         return Acknowledgements(ta1_text, None)
     sets = [
         acks.ack_999(group, f"{number:04d}", reply.delimiters.characters())
         for number, group in enumerate(report.groups, start=1)
     ]
-    functional = reply.interchange(
+    functional_text = reply.interchange(
         reply.group("FA", report.groups[0].header, envelope.ACK_VERSION, sets), 1
     )
-    responses = _responses(report, reply, decide) if decide is not None else None
-    return Acknowledgements(ta1_text, functional, responses)
+    responses = _responses(answered, reply, decide) if decide is not None else None
+    return Acknowledgements(ta1_text, functional_text, responses)
 
 
-def _responses(report: InterchangeReport, reply: _Reply, decide: DecisionSource) -> str | None:
+def _requests(group: GroupReport) -> list[Transaction]:
+    """The requests of a group that were taken: what gets a 278 response."""
+    return [t.request for t in group.transactions if t.accepted and t.request]
+
+
+def _responses(answered: list[GroupReport], reply: _Reply, decide: DecisionSource) -> str | None:
     groups: list[list[Segment]] = []
-    for group in report.groups:
-        requests = [t.request for t in group.transactions if t.accepted and t.request]
-        if not requests:
-            continue
+    for group in answered:
         sets = []
-        for number, request in enumerate(requests, start=1):
+        for number, request in enumerate(_requests(group), start=1):
             response = respond(request, decide(request), reply.now)
             response.control_number = f"{number:04d}"
             sets.append(write_transaction(response))

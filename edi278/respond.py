@@ -19,6 +19,7 @@ from edi278.model import (
     Decision,
     Delivery,
     Diagnoses,
+    Generic,
     Header,
     HierarchicalLevel,
     Level,
@@ -43,11 +44,17 @@ ECHOED_PARTY_RECORDS = {
     "2010EB": ("2010EC", {"NM1", "N3", "N4"}),
     "2010FA": ("2010FA", {"NM1", "REF", "N3", "N4", "PER", "PRV"}),
 }
+
+
+def _places(*segment_ids: str) -> dict[str, int]:
+    return {segment_id: place for place, segment_id in enumerate(segment_ids)}
+
+
 # Segment order at the event and the service level of a response (the X217 map).
-EVENT_ORDER = ("TRN", "AAA", "UM", "HCR", "REF", "DTP", "HI", "HSD", "CL1", "CR1", "CR2",
-               "CR5", "CR6", "PWK", "MSG")  # fmt: skip
-SERVICE_ORDER = ("TRN", "AAA", "UM", "HCR", "REF", "DTP", "HI", "SV1", "SV2", "SV3", "TOO",
-                 "HSD", "PWK", "MSG")  # fmt: skip
+EVENT_ORDER = _places("TRN", "AAA", "UM", "HCR", "REF", "DTP", "HI", "HSD", "CL1", "CR1", "CR2",
+                      "CR5", "CR6", "PWK", "MSG")  # fmt: skip
+SERVICE_ORDER = _places("TRN", "AAA", "UM", "HCR", "REF", "DTP", "HI", "SV1", "SV2", "SV3", "TOO",
+                        "HSD", "PWK", "MSG")  # fmt: skip
 NOT_ECHOED = frozenset({"CRC"})  # conditions indicators have no place in a response
 
 
@@ -126,7 +133,7 @@ def _answer_event(event: Level, decision: EventDecision) -> Level:
     return answer
 
 
-def _decided(level: Level, outcome: Outcome, order: tuple[str, ...]) -> list[Record]:
+def _decided(level: Level, outcome: Outcome, order: dict[str, int]) -> list[Record]:
     records: list[Record] = []
     for record in level.records:
         if isinstance(record, Trace):
@@ -157,10 +164,7 @@ def _decided(level: Level, outcome: Outcome, order: tuple[str, ...]) -> list[Rec
         if outcome.message:
             records = [r for r in records if not isinstance(r, Message)]
             records.append(Message(plain_text(outcome.message)))
-    return sorted(
-        records,
-        key=lambda r: order.index(_segment_id(r)) if _segment_id(r) in order else len(order),
-    )
+    return sorted(records, key=lambda r: order.get(_segment_id(r), len(order)))
 
 
 def plain_text(text: str) -> str:
@@ -170,4 +174,4 @@ def plain_text(text: str) -> str:
 
 
 def _segment_id(record: Record) -> str:
-    return getattr(record, "segment_id", "") or record.SEGMENT
+    return (record.segment_id or record.SEGMENT) if isinstance(record, Generic) else record.SEGMENT

@@ -17,7 +17,7 @@ from edi278.decide.tracking import Kind, parse_number
 from edi278.store import database
 from edi278.store.audit import audit
 from edi278.store.numbers import DatabaseControlNumbers, issue_tracking_numbers
-from edi278.store.tables import audit_log, counters, metadata, tracking_numbers
+from edi278.store.tables import audit_log, counters, metadata, ours, tracking_numbers
 
 NOW = datetime(2026, 11, 22, 14, 0, tzinfo=UTC)
 BOTH = pytest.mark.parametrize("empty_database_url", ["sqlite", "postgresql"], indirect=True)
@@ -33,14 +33,25 @@ def _columns(engine, table: str) -> set[str]:
     return {column["name"] for column in inspect(engine).get_columns(table)}
 
 
+def _procrastinate_routines(engine) -> int:
+    if engine.dialect.name != "postgresql":
+        return 0
+    with engine.connect() as connection:
+        return connection.exec_driver_sql(
+            "SELECT (SELECT count(*) FROM pg_proc WHERE proname LIKE 'procrastinate%%')"
+            " + (SELECT count(*) FROM pg_type WHERE typname LIKE 'procrastinate%%')"
+        ).scalar_one()
+
+
 @BOTH
 def test_migrations_build_the_schema_the_code_describes(empty_database_url):
     engine = database.connect(empty_database_url)
     assert database.current_revision(engine) is None and _tables(engine) == set()
     database.upgrade(engine)
-    assert database.current_revision(engine) == database.head_revision() == "0004"
+    assert database.current_revision(engine) == database.head_revision() == "0005"
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        options = {"compare_type": True, "include_name": ours}  # procrastinate's are its own
+        context = MigrationContext.configure(connection, opts=options)
         assert compare_metadata(context, metadata) == []  # no drift from tables.py
     engine.dispose()
 
@@ -49,12 +60,21 @@ def test_migrations_build_the_schema_the_code_describes(empty_database_url):
 def test_downgrade_one_step_and_upgrade_again(empty_database_url):
     engine = database.connect(empty_database_url)
     database.upgrade(engine)
+    procrastinate = {"procrastinate_jobs"} if engine.dialect.name == "postgresql" else set()
+    assert _tables(engine) >= {"received_files", *procrastinate}
+    assert bool(_procrastinate_routines(engine)) == bool(procrastinate)
     database.downgrade(engine, "-1")
+    assert database.current_revision(engine) == "0004"
+    assert not {"received_files", *procrastinate} & _tables(engine)
+    assert _procrastinate_routines(engine) == 0  # its functions and types went too
+    database.upgrade(engine)
+    assert _tables(engine) >= {"received_files", *procrastinate}
+    database.downgrade(engine, "0003")
     assert database.current_revision(engine) == "0003"
     assert "role" not in _columns(engine, "api_keys")
     assert "idempotency_keys" not in _tables(engine)
     database.upgrade(engine)
-    assert database.current_revision(engine) == "0004" and "role" in _columns(engine, "api_keys")
+    assert database.current_revision(engine) == "0005" and "role" in _columns(engine, "api_keys")
     database.downgrade(engine, "0002")
     assert "trace" not in _columns(engine, "decisions")
     database.upgrade(engine)

@@ -39,6 +39,13 @@ def _federal(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("US", years=year))
 
 
+def _weekdays_after(low: date, high: date) -> int:
+    """Mondays to Fridays in (low, high], counted by the week rather than day by day."""
+    weeks, rest = divmod((high - low).days, 7)
+    first = low.weekday()
+    return weeks * 5 + sum(1 for offset in range(1, rest + 1) if (first + offset) % 7 < 5)
+
+
 class BusinessCalendar:
     def __init__(self, time_zone: str, plan_holidays: frozenset[date] = frozenset()) -> None:
         self.zone = ZoneInfo(time_zone)
@@ -67,14 +74,14 @@ class BusinessCalendar:
         """Business days after `start`'s day up to and including `end`'s (negative when
         `end` comes first): an admission 2 business days after receipt gives 2."""
         first, last = self._day(start), self._day(end)
-        sign = 1 if last >= first else -1
         low, high = sorted((first, last))
-        count = 0
-        day = low
-        while day < high:
-            day += timedelta(days=1)
-            count += self.is_business_day(day)
-        return sign * count
+        count = _weekdays_after(low, high) - len(self._holidays_after(low, high))
+        return count if last >= first else -count
+
+    def _holidays_after(self, low: date, high: date) -> set[date]:
+        """The federal and plan holidays in (low, high] that fall on a weekday."""
+        closed = set(self.plan_holidays).union(*map(_federal, range(low.year, high.year + 1)))
+        return {day for day in closed if low < day <= high and day.weekday() < 5}
 
     def end_of_day(self, moment: datetime) -> datetime:
         local = self.local(moment)

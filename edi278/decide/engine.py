@@ -10,6 +10,7 @@ clinician (A4) with a due time. No rule denies for medical necessity.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -17,7 +18,7 @@ from edi278.decide.clocks import BusinessCalendar, Urgency, clocks_for, urgency_
 from edi278.decide.facts import Facts, Member, Plan, PriorCase, on
 from edi278.decide.outcome import Clocks, EventDecision, Outcome, Trace, Tracking
 from edi278.decide.policy import Category, Policy
-from edi278.decide.request import Asked, asked_of, events_in_context
+from edi278.decide.request import Asked, asked_in
 from edi278.model import (
     Action,
     CertificationType,
@@ -50,20 +51,31 @@ class Verdict:
 
 
 def decide(
-    request: Transaction, facts: Facts, policy: Policy, now: datetime, tracking: Tracking
+    request: Transaction,
+    facts: Facts,
+    policy: Policy,
+    now: datetime,
+    tracking: Tracking,
+    asked: Sequence[Asked] | None = None,
 ) -> list[EventDecision]:
+    """`asked`: what the request's events ask (`asked_in(request)`), when the caller
+    has read it already."""
     calendar = BusinessCalendar.of(policy)
+    events = asked_in(request) if asked is None else asked
     decisions = []
-    for index, context in enumerate(events_in_context(request)):
-        asked = asked_of(context)
+    for index, event in enumerate(events):
+        categories = _categories(event, policy)
         trace = Trace()
-        verdict = _rules(asked, facts, policy, now, calendar, trace)
-        decisions.append(_decision(asked, verdict, tracking, index, policy, now, calendar, trace))
+        verdict = _rules(event, categories, facts, policy, now, calendar, trace)
+        decisions.append(
+            _decision(event, categories, verdict, tracking, index, policy, now, calendar, trace)
+        )
     return decisions
 
 
 def _rules(
     asked: Asked,
+    categories: list[Category],
     facts: Facts,
     policy: Policy,
     now: datetime,
@@ -80,7 +92,7 @@ def _rules(
         verdict = rule(asked, facts, policy, patient, plan, trace)
         if verdict:
             return verdict
-    categories = _categories(asked, policy, trace)
+    trace.add("categories", ", ".join(c.id for c in categories) or "none on the list")
     situation = Situation(asked, categories, policy, patient, plan, now, calendar, trace)
     for rule in (
         _not_on_the_list,
@@ -274,19 +286,19 @@ def _referral(
 # --- what needs no certification -----------------------------------------------------------
 
 
-def _categories(asked: Asked, policy: Policy, trace: Trace) -> list[Category]:
-    found = [c for c in policy.categories if _matches(c, asked)]
-    trace.add("categories", ", ".join(c.id for c in found) or "none on the list")
-    return found
+def _categories(asked: Asked, policy: Policy) -> list[Category]:
+    """The policy's categories the event falls in: matched once, read by the rules and
+    by the due time of a pend."""
+    return [c for c in policy.categories if _matches(c, asked)]
 
 
 def _matches(category: Category, asked: Asked) -> bool:
     when = category.when
     return (
         asked.review.category in when.request_categories
-        or any(t in when.service_types for t in asked.service_types)
-        or any(when.procedures.match(p) for p in asked.procedures)
-        or any(when.revenue_codes.match(r) for r in asked.revenue_codes)
+        or not when.service_types.isdisjoint(asked.service_types)
+        or when.procedures.match_any(asked.procedures)
+        or when.revenue_codes.match_any(asked.revenue_codes)
     )
 
 
@@ -513,6 +525,7 @@ def _auto_certify(
 
 def _decision(
     asked: Asked,
+    categories: list[Category],
     verdict: Verdict,
     tracking: Tracking,
     index: int,
@@ -547,7 +560,7 @@ def _decision(
             _period("007", start),
             _period("036", max(expires, asked.end or expires)),
         )
-    due_at = _due(asked, clocks, policy, now, calendar) if pended else None
+    due_at = _due(categories, clocks, policy, now, calendar) if pended else None
     outcome = Outcome(
         verdict.action,
         certification_number=number,
@@ -567,12 +580,16 @@ def _decision(
 
 
 def _due(
-    asked: Asked, clocks: Clocks, policy: Policy, now: datetime, calendar: BusinessCalendar
+    categories: list[Category],
+    clocks: Clocks,
+    policy: Policy,
+    now: datetime,
+    calendar: BusinessCalendar,
 ) -> datetime:
     """The earliest promise: the pend review, the regulatory clock, and for radiology
     same day when urgent or in so many business days when routine (policy source 003)."""
     candidates = [now + timedelta(hours=policy.clocks.pend_review_hours), clocks.regulatory_due_at]
-    if any(c.radiology for c in policy.categories if _matches(c, asked)):
+    if any(c.radiology for c in categories):
         if clocks.urgency == Urgency.EXPEDITED:
             candidates.append(calendar.end_of_day(now))
         else:

@@ -8,6 +8,7 @@ A bad policy never loads halfway: every problem is named with its place in the f
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -55,6 +56,9 @@ class Codes:
     def match(self, code: str) -> bool:
         code = code.replace(".", "").upper()
         return any(code in each for each in self.ranges)
+
+    def match_any(self, codes: Iterable[str]) -> bool:
+        return bool(self.ranges) and any(self.match(code) for code in codes)
 
 
 def _diagnoses_match(patterns: tuple[str, ...], code: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 from edi278.model import (
     Delivery,
@@ -22,6 +23,7 @@ from edi278.model import (
     ReviewInformation,
     Transaction,
 )
+from edi278.x12.values import is_digits
 
 # NM101 roles of the providers who render or host the service (2010EA, 2010FA).
 SERVICING_ROLES = frozenset({"SJ", "FA", "71", "72", "73", "77", "AAJ", "DD", "DK", "DN"})
@@ -96,6 +98,10 @@ class Asked:
     previous_reference: str  # REF NT
     servicing_npis: tuple[str, ...]
     facility_npis: tuple[str, ...]  # NM1*FA
+    # Read off the lines once: every category of the policy is matched against them.
+    procedures: tuple[str, ...]  # the lines' procedure codes
+    revenue_codes: tuple[str, ...]  # the lines' revenue codes
+    service_types: tuple[str, ...]  # UM03 of the event, then of its lines
 
     @property
     def patient(self) -> Person:
@@ -107,22 +113,9 @@ class Asked:
         return facility[0] if facility and len(facility) > 1 and facility[1] == "B" else ""
 
     @property
-    def procedures(self) -> tuple[str, ...]:
-        return tuple(line.procedure for line in self.lines if line.procedure)
-
-    @property
-    def revenue_codes(self) -> tuple[str, ...]:
-        return tuple(line.revenue_code for line in self.lines if line.revenue_code)
-
-    @property
-    def service_types(self) -> tuple[str, ...]:
-        types = [self.review.service_type, *(line.service_type for line in self.lines)]
-        return tuple(t for t in types if t)
-
-    @property
     def requested_days(self) -> int | None:
         asked = self.requested
-        if asked and asked.quantity_qualifier == "DY" and asked.quantity.isdigit():
+        if asked and asked.quantity_qualifier == "DY" and is_digits(asked.quantity):
             return int(asked.quantity)
         return None
 
@@ -133,6 +126,7 @@ def asked_of(context: EventInContext) -> Asked:
     start, end = event_dates(event)
     codes = event.first(InstitutionalCodes)
     references = {r.qualifier: r.value for r in event.all(Reference)}
+    lines = tuple(_line(line) for line in event.children)
     servicing = tuple(
         party.name.id
         for level in (event, *event.children)
@@ -150,7 +144,7 @@ def asked_of(context: EventInContext) -> Asked:
             for composite in record.codes
             if len(composite) > 1 and composite[1]
         ),
-        lines=tuple(_line(line) for line in event.children),
+        lines=lines,
         start=start,
         end=end,
         requested=event.first(Delivery),
@@ -162,7 +156,17 @@ def asked_of(context: EventInContext) -> Asked:
         facility_npis=tuple(
             party.name.id for party in event.parties if party.name.entity == "FA" and party.name.id
         ),
+        procedures=tuple(line.procedure for line in lines if line.procedure),
+        revenue_codes=tuple(line.revenue_code for line in lines if line.revenue_code),
+        service_types=tuple(
+            kind for kind in (review.service_type, *(line.service_type for line in lines)) if kind
+        ),
     )
+
+
+def asked_in(request: Transaction) -> list[Asked]:
+    """What each event of a request asks, in the order of `request.events`."""
+    return [asked_of(context) for context in events_in_context(request)]
 
 
 def person_of(level: Level) -> Person:
@@ -214,6 +218,7 @@ def dates_of(period: Period | None) -> tuple[date | None, date | None]:
     return day, day
 
 
+@lru_cache(maxsize=4096)  # strptime is slow, and a batch names the same few dates again and again
 def parse_date(text: str) -> date | None:
     try:
         return datetime.strptime(text, "%Y%m%d").date()

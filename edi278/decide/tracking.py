@@ -13,6 +13,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from edi278.x12.values import is_digits
+
 SEQUENCE_DIGITS = 8  # the width at least; the sequence grows past it rather than wrap
 MAX_LENGTH = 30
 
@@ -80,7 +82,7 @@ def parse_number(text: str) -> TrackingNumber:
             + " or ".join(f"{letter} ({kind.value})" for letter, kind in kinds.items())
         )
     digits = cleaned[1:]
-    if not digits.isdigit() or len(digits) < 2 + SEQUENCE_DIGITS + 1:
+    if not is_digits(digits) or len(digits) < 2 + SEQUENCE_DIGITS + 1:
         raise TrackingNumberError(
             f"{text!r} is not a tracking number: after the letter come at least "
             f"{2 + SEQUENCE_DIGITS + 1} digits"

@@ -93,9 +93,9 @@ def insert_cases(
     decisions, in a handful of statements however many there are. Returns their ids."""
     if not new:
         return []
-    case_ids = _insert_returning(
-        connection, cases, [_case_row(case, interchange_id, received_at) for case in new]
-    )
+    rows = [_case_row(case, interchange_id, received_at) for case in new]
+    by_reference = _insert_keyed(connection, cases, rows, "administrative_reference")
+    case_ids = [by_reference[(case.administrative_reference,)] for case in new]
     pairs = list(zip(case_ids, new, strict=True))
     providers = [row for case_id, case in pairs for row in _providers(case_id, case)]
     if providers:
@@ -105,20 +105,26 @@ def insert_cases(
         for case_id, case in pairs
         for number, line in enumerate(case.context.event.children, start=1)
     ]
-    line_ids = iter(_insert_returning(connection, service_lines, lines))
+    line_ids = _insert_keyed(connection, service_lines, lines, "case_id", "line_number")
     rows = []
     for case_id, case in pairs:
-        ids = [next(line_ids) for _ in case.context.event.children]
+        count = len(case.context.event.children)
+        ids = [line_ids[(case_id, number)] for number in range(1, count + 1)]
         rows += _decision_rows(case_id, ids, case.decision, received_at, decided_by)
     connection.execute(decisions.insert(), rows)
     return case_ids
 
 
-def _insert_returning(connection: Connection, table: Table, rows: list[dict]) -> list[int]:
+def _insert_keyed(
+    connection: Connection, table: Table, rows: list[dict], *key: str
+) -> dict[tuple, int]:
+    """Insert the rows in one batch and return their new ids by their unique `key`.
+    (Asking for the ids in the order of the rows instead makes SQLite insert them one
+    by one.)"""
     if not rows:
-        return []
-    statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-    return list(connection.execute(statement, rows).scalars())
+        return {}
+    statement = table.insert().returning(table.c.id, *(table.c[name] for name in key))
+    return {tuple(found): row_id for row_id, *found in connection.execute(statement, rows)}
 
 
 def _case_row(case: NewCase, interchange_id: int, received_at: datetime) -> dict[str, object]:

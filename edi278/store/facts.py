@@ -15,7 +15,7 @@ from edi278.decide.engine import decide
 from edi278.decide.facts import Facts, Member, Plan, PriorCase, Provider, Span
 from edi278.decide.outcome import Decider, EventDecision, Tracking
 from edi278.decide.policy import Policy
-from edi278.decide.request import Asked, asked_of, events_in_context
+from edi278.decide.request import Asked, asked_in
 from edi278.model import Transaction
 from edi278.store.tables import (
     case_providers,
@@ -44,25 +44,30 @@ class StoreDecider:
     def __call__(
         self, request: Transaction, tracking: Tracking, now: datetime
     ) -> list[EventDecision]:
+        asked = asked_in(request)
         with self.engine.begin() as connection:
-            facts = facts_for(connection, [request])
-        return decide(request, facts, self.policy, now, tracking)
+            facts = facts_about(connection, asked)
+        return decide(request, facts, self.policy, now, tracking, asked)
 
     def bound_to(self, requests: list[Transaction]) -> Decider:
         """A decider for these requests (an interchange's), their facts read at once:
         one round of queries for the batch rather than one per request."""
+        # Read once: the facts gathered, the engine and the duplicate check all need it.
+        read_once = {id(request): (request, asked_in(request)) for request in requests}
         with self.engine.begin() as connection:
-            read = facts_for(connection, requests)
+            read = facts_about(connection, [a for _, each in read_once.values() for a in each])
         decided_here: list[PriorCase] = []  # not stored yet, but a duplicate all the same
 
         def decide_with_facts(
             request: Transaction, tracking: Tracking, now: datetime
         ) -> list[EventDecision]:
+            known, events = read_once.get(id(request), (None, []))
+            if known is not request:  # not one of the batch
+                events = asked_in(request)
             facts = replace(read, member_cases=(*read.member_cases, *decided_here))
-            decisions = decide(request, facts, self.policy, now, tracking)
-            contexts = events_in_context(request)
-            for context, decision in zip(contexts, decisions, strict=True):
-                decided_here.extend(_as_prior(asked_of(context), decision))
+            decisions = decide(request, facts, self.policy, now, tracking, events)
+            for event, decision in zip(events, decisions, strict=True):
+                decided_here.extend(_as_prior(event, decision))
             return decisions
 
         return decide_with_facts
@@ -90,7 +95,11 @@ def _as_prior(asked: Asked, decision: EventDecision) -> list[PriorCase]:
 
 
 def facts_for(connection: Connection, requests: Sequence[Transaction]) -> Facts:
-    asked = [asked_of(context) for request in requests for context in events_in_context(request)]
+    return facts_about(connection, [a for request in requests for a in asked_in(request)])
+
+
+def facts_about(connection: Connection, asked: Sequence[Asked]) -> Facts:
+    """What the engine may know about these events (an interchange's, or one request's)."""
     subscribers = {a.subscriber.id for a in asked if a.subscriber.id}
     npis = {n for a in asked for n in (a.requester_npi, *a.servicing_npis) if n}
     numbers = {a.previous_certification for a in asked if a.previous_certification}
@@ -106,7 +115,7 @@ def facts_for(connection: Connection, requests: Sequence[Transaction]) -> Facts:
     )
 
 
-def _overlapping(subscribers: set[str], asked: list) -> object:  # type: ignore[type-arg]
+def _overlapping(subscribers: set[str], asked: Sequence[Asked]) -> object:
     """The family's cases whose dates meet the request's: where a duplicate could be."""
     starts = [a.start for a in asked if a.start]
     ends = [a.end or a.start for a in asked if a.start]
@@ -191,7 +200,19 @@ def _certified(connection: Connection, numbers: set[str]) -> dict[str, PriorCase
 def _cases(
     connection: Connection, condition: object, limit: int | None = None
 ) -> Iterable[PriorCase]:
-    query = select(cases).where(condition).order_by(cases.c.id.desc())  # type: ignore[arg-type]
+    query = (
+        select(  # what a PriorCase holds: not the whole case (its request text, its clocks)
+            cases.c.id,
+            cases.c.administrative_reference,
+            cases.c.member_id,
+            cases.c.patient_first_name,
+            cases.c.service_type,
+            cases.c.event_start,
+            cases.c.event_end,
+        )
+        .where(condition)  # type: ignore[arg-type]
+        .order_by(cases.c.id.desc())
+    )
     rows = connection.execute(query.limit(limit) if limit else query).all()
     if not rows:
         return []

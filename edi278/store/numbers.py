@@ -8,9 +8,11 @@ worker that then fails is never handed out again: a gap, never a repeat.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Connection, Engine, bindparam, update
+from sqlalchemy import BigInteger, Connection, Engine, Insert, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from edi278.decide.tracking import Kind, format_number
@@ -21,16 +23,24 @@ from edi278.x12.control import within_limit
 
 def advance(connection: Connection, name: str, count: int = 1) -> int:
     """Take `count` values of counter `name`; returns the last one taken."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = (
+    statement = _advance_statement(connection.dialect.name)
+    return int(connection.execute(statement, {"name": name, "count": count}).scalar_one())
+
+
+@cache
+def _advance_statement(dialect_name: str) -> Insert:
+    """The upsert `advance` runs, built once per dialect: building it costs more than
+    running it."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    count = bindparam("count", type_=BigInteger)
+    return (
         dialect.insert(counters)
-        .values(name=name, value=count)
+        .values(name=bindparam("name"), value=count)
         .on_conflict_do_update(
             index_elements=[counters.c.name], set_={"value": counters.c.value + count}
         )
         .returning(counters.c.value)
     )
-    return int(connection.execute(statement).scalar_one())
 
 
 class DatabaseControlNumbers:
@@ -40,10 +50,23 @@ class DatabaseControlNumbers:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    def take(
+        self, sender: str, receiver: str, counts: Mapping[ControlKind, int]
+    ) -> dict[ControlKind, range]:
+        wanted = {kind: count for kind, count in counts.items() if count}
+        last: dict[ControlKind, int] = {}
+        if wanted:
+            with self.engine.begin() as connection:
+                for kind, count in wanted.items():
+                    last[kind] = advance(connection, f"{sender}>{receiver}:{kind}", count)
+        taken = {}
+        for kind, count in counts.items():
+            value = within_limit(last[kind], sender, receiver, kind) if count else 0
+            taken[kind] = range(value - count + 1, value + 1)
+        return taken
+
     def next(self, sender: str, receiver: str, kind: ControlKind) -> int:
-        with self.engine.begin() as connection:
-            value = advance(connection, f"{sender}>{receiver}:{kind}")
-        return within_limit(value, sender, receiver, kind)
+        return self.take(sender, receiver, {kind: 1})[kind][0]
 
 
 def issue_tracking_numbers(engine: Engine, kind: Kind, count: int, now: datetime) -> list[str]:

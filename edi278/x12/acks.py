@@ -11,6 +11,7 @@ from edi278.x12.envelope import ACK_VERSION
 from edi278.x12.faults import Fault, Level
 from edi278.x12.report import GroupReport, InterchangeReport
 from edi278.x12.segment import Segment
+from edi278.x12.values import is_digits
 
 BAD_VALUE_LENGTH = 99  # IK404 is AN 1/99
 LOOP_IDENTIFIER_LENGTH = 4  # IK303 is AN 1/4
@@ -22,11 +23,11 @@ def ta1(report: InterchangeReport, now: datetime) -> Segment:
     control = isa.value(13) if isa else ""
     date = isa.value(9) if isa else ""
     time = isa.value(10) if isa else ""
-    if not (control.isdigit() and len(control) == 9):
+    if not (is_digits(control) and len(control) == 9):
         control = "000000000"
-    if not (date.isdigit() and len(date) == 6):
+    if not (is_digits(date) and len(date) == 6):
         date = now.strftime("%y%m%d")
-    if not (time.isdigit() and len(time) == 4):
+    if not (is_digits(time) and len(time) == 4):
         time = now.strftime("%H%M")
     return Segment.of("TA1", control, date, time, report.ack_code, report.note_code)
 

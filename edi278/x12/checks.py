@@ -15,6 +15,7 @@ from edi278.x12.delimiters import ISA_LENGTH
 from edi278.x12.faults import Fault, Level, ak9, ik3, ik4, ik5, ta1
 from edi278.x12.reader import Group, Interchange, TransactionSet
 from edi278.x12.segment import Segment
+from edi278.x12.values import is_digits
 
 SUPPORTED_CONTROL_VERSION = "00501"
 SUPPORTED_FUNCTIONAL_IDENTIFIER = "HI"  # every 278 guide; HC belongs to the 837
@@ -49,7 +50,7 @@ def _date(value: str, pattern: str) -> bool:
 
 def _time(value: str) -> bool:
     """HHMM[SS[D[D]]]"""
-    if not value.isdigit() or len(value) not in (4, 6, 7, 8):
+    if not is_digits(value) or len(value) not in (4, 6, 7, 8):
         return False
     return (
         int(value[0:2]) < 24 and int(value[2:4]) < 60 and (len(value) < 6 or int(value[4:6]) < 60)
@@ -69,8 +70,8 @@ _ISA_FIELDS: dict[int, tuple[int, str, Callable[[str], bool], str]] = {
     9: (6, "014", lambda v: _date(v, "%y%m%d"), "interchange date (YYMMDD)"),
     10: (4, "015", lambda v: _time(v), "interchange time (HHMM)"),
     11: (1, "022", lambda v: True, "repetition separator"),
-    12: (5, "017", lambda v: v.isdigit(), "interchange control version number"),
-    13: (9, "018", lambda v: v.isdigit() and int(v) > 0, "interchange control number"),
+    12: (5, "017", lambda v: is_digits(v), "interchange control version number"),
+    13: (9, "018", lambda v: is_digits(v) and int(v) > 0, "interchange control number"),
     14: (1, "019", lambda v: v in ("0", "1"), "acknowledgment requested"),
     15: (1, "020", lambda v: v in ("P", "T", "I"), "interchange usage indicator"),
     16: (1, "027", lambda v: True, "component element separator"),
@@ -110,7 +111,7 @@ def check_isa(isa: Segment) -> list[Fault]:
     if values[2] == "00" and values[3].strip():
         faults.append(ta1("013", "ISA04 must be blank when ISA03 is 00", element=4, **where))
     version = values[11]
-    if version.isdigit() and len(version) == 5 and version != SUPPORTED_CONTROL_VERSION:
+    if is_digits(version) and len(version) == 5 and version != SUPPORTED_CONTROL_VERSION:
         faults.append(
             ta1(
                 "003",
@@ -166,7 +167,7 @@ def check_gs(group: Group, seen_control_numbers: set[str]) -> list[Fault]:
                 ta1("024", f"GS{position:02d} ({name}) is invalid", element=position, **where)
             )
     control = gs.value(6)
-    if not (control.isdigit() and 1 <= len(control) <= 9):
+    if not (is_digits(control) and 1 <= len(control) <= 9):
         faults.append(
             ak9("6", "GS06 (group control number) must be 1-9 digits", element=6, **where)
         )
@@ -230,7 +231,7 @@ def check_transaction(
     where = _at(st, position=1)
     faults: list[Fault] = list(transaction.faults)
     identifier = st.value(1)
-    if not (identifier.isdigit() and len(identifier) == 3):
+    if not (is_digits(identifier) and len(identifier) == 3):
         faults.append(ik5("6", "ST01 (transaction set identifier) is missing or invalid", **where))
     elif identifier != SUPPORTED_TRANSACTION_SET:
         faults.append(ik5("1", f"transaction set {identifier} is not supported here", **where))
@@ -276,12 +277,12 @@ def with_trailer_code(faults: list[Fault]) -> list[Fault]:
 def check_segment_syntax(segment: Segment, position: int) -> list[Fault]:
     """Syntax every X12 segment must meet, whatever the guide: a well-formed ID and no
     control characters in the data."""
+    if SEGMENT_ID.match(segment.id) and not CONTROL_CHARACTERS.search("".join(segment.texts())):
+        return []  # the common case, decided without splitting the elements
     where = _at(segment, position)
     if not SEGMENT_ID.match(segment.id):
         where["segment_id"] = printable_id(segment.id)
         return [ik3("1", "unrecognized segment ID", **where)]
-    if not CONTROL_CHARACTERS.search("".join(segment.texts())):
-        return []  # the common case, decided without splitting the elements
     faults: list[Fault] = []
     for element_position, element in enumerate(segment.elements, start=1):
         for repetition_number, repetition in enumerate(element, start=1):

@@ -6,6 +6,7 @@ workers share (edi278.store.numbers), memory keeps them for tests and one-off ru
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal, Protocol
 
 Kind = Literal["interchange", "group"]
@@ -13,7 +14,10 @@ MAXIMUM = {"interchange": 999_999_999, "group": 999_999_999}  # ISA13 is 9 digit
 
 
 class ControlNumbers(Protocol):
-    def next(self, sender: str, receiver: str, kind: Kind) -> int: ...
+    def take(self, sender: str, receiver: str, counts: Mapping[Kind, int]) -> dict[Kind, range]:
+        """`counts[kind]` fresh numbers of each kind at once (a reply takes all it needs
+        in one go), in the order they are to be used."""
+        ...
 
 
 class ControlNumbersExhausted(RuntimeError):
@@ -36,8 +40,15 @@ class MemoryControlNumbers:
     def __init__(self) -> None:
         self._counters: dict[str, int] = {}
 
+    def take(self, sender: str, receiver: str, counts: Mapping[Kind, int]) -> dict[Kind, range]:
+        taken = {}
+        for kind, count in counts.items():
+            key = f"{sender}>{receiver}:{kind}"
+            value = self._counters.get(key, 0) + count
+            if count:
+                self._counters[key] = within_limit(value, sender, receiver, kind)
+            taken[kind] = range(value - count + 1, value + 1)
+        return taken
+
     def next(self, sender: str, receiver: str, kind: Kind) -> int:
-        key = f"{sender}>{receiver}:{kind}"
-        value = self._counters.get(key, 0) + 1
-        self._counters[key] = within_limit(value, sender, receiver, kind)
-        return self._counters[key]
+        return self.take(sender, receiver, {kind: 1})[kind][0]

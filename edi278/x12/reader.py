@@ -71,6 +71,17 @@ def _ends_interchange(token: Token | None) -> bool:
     return token is None or isinstance(token, Header | Junk) or _is(token, "IEA")
 
 
+ENVELOPE_SEGMENTS = frozenset({"ST", "GS", "GE", "IEA"})
+
+
+def _ends_transaction(token: Token | None) -> bool:
+    """Whether the token lies past a transaction set read so far: an envelope segment or
+    the end of the interchange (asked of every segment read)."""
+    if isinstance(token, Segment):
+        return token.id in ENVELOPE_SEGMENTS
+    return token is None or isinstance(token, Header | Junk)
+
+
 class Group:
     def __init__(self, header: Segment, cursor: _Cursor, interchange: Interchange) -> None:
         self.header = header  # GS
@@ -195,7 +206,7 @@ def _read_transaction(header: Segment, cursor: _Cursor) -> TransactionSet:
     transaction = TransactionSet(header, [header], count=1)
     while True:
         token = cursor.peek()
-        if _ends_interchange(token) or _is(token, "ST", "GS", "GE"):
+        if _ends_transaction(token):
             transaction.faults.append(
                 ik5(
                     "2",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from edi278.x12.faults import Fault, Level
 from edi278.x12.segment import Segment
 from edi278.x12.tokenizer import Header, Junk
+from edi278.x12.values import is_digits
 
 if TYPE_CHECKING:  # the syntax layer does not depend on the 278 model, it only carries it
     from edi278.model import Transaction
@@ -58,7 +59,7 @@ class GroupReport:
     @property
     def included(self) -> int:  # AK902: what GE01 says, where it says a number
         stated = self.trailer.value(1) if self.trailer else ""
-        return int(stated) if stated.isdigit() else self.received
+        return int(stated) if is_digits(stated) else self.received
 
     @property
     def ack_code(self) -> str:  # AK901

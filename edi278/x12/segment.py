@@ -6,7 +6,8 @@ Positions are kept for error reports and do not take part in equality.
 
 A segment read from a file keeps its element texts as they came and splits them into
 components and repetitions only when asked: building that structure for every segment
-would cost more than the rest of reading it.
+would cost more than the rest of reading it. Likewise a segment built from plain values
+(`Segment.of`) keeps them as given: most are only ever written, straight from them.
 """
 
 from __future__ import annotations
@@ -25,11 +26,27 @@ UNSPLIT_SEGMENTS = frozenset({"ISA"})
 def _split(text: str, component: str, repetition: str | None) -> Element:
     if repetition and repetition in text:
         return tuple(tuple(rep.split(component)) for rep in text.split(repetition))
-    return (tuple(text.split(component)),)
+    if component in text:
+        return (tuple(text.split(component)),)
+    return ((text,),)  # the common case: a simple element
+
+
+# A plain value: a simple element, a composite, or a repeated element.
+Value = str | tuple[str, ...] | list[tuple[str, ...]]
+
+
+def element_of(value: Value) -> Element:
+    """A plain value as an element: a string is a simple element, a tuple of strings a
+    composite, a list of tuples a repeated element."""
+    if isinstance(value, str):
+        return ((value,),)
+    if isinstance(value, tuple):
+        return (value,)
+    return tuple(value)
 
 
 class Segment:
-    __slots__ = ("_elements", "_separators", "_texts", "file_segment", "id", "offset")
+    __slots__ = ("_elements", "_separators", "_texts", "_values", "file_segment", "id", "offset")
 
     def __init__(
         self, id: str, elements: tuple[Element, ...] = (), file_segment: int = 0, offset: int = 0
@@ -38,26 +55,23 @@ class Segment:
         self._elements: tuple[Element, ...] | None = tuple(elements)
         self._texts: tuple[str, ...] | None = None
         self._separators: tuple[str, str | None] | None = None
+        self._values: tuple[Value, ...] | None = None
         self.file_segment = file_segment  # 1-based index in the file
         self.offset = offset  # byte offset in the file
 
     @classmethod
-    def of(cls, id: str, *values: str | tuple[str, ...] | list[tuple[str, ...]]) -> Segment:
-        """Build a segment from plain values: a string is a simple element, a tuple of
-        strings a composite, a list of tuples a repeated element. Trailing empty
-        elements are dropped, as X12 requires of what we write."""
-        values = list(values)
-        while values and values[-1] in ("", ()):
-            values.pop()
-        elements: list[Element] = []
-        for value in values:
-            if isinstance(value, str):
-                elements.append(((value,),))
-            elif isinstance(value, tuple):
-                elements.append((value,))
-            else:
-                elements.append(tuple(value))
-        return cls(id, tuple(elements))
+    def of(cls, id: str, *values: Value) -> Segment:
+        """Build a segment from plain values (each as `element_of` reads it). Trailing
+        empty elements are dropped, as X12 requires of what we write."""
+        count = len(values)
+        while count and values[count - 1] in ("", ()):
+            count -= 1
+        segment = cls.__new__(cls)
+        segment.id = id
+        segment._values = values[:count]
+        segment._elements = segment._texts = segment._separators = None
+        segment.file_segment = segment.offset = 0
+        return segment
 
     @classmethod
     def received(
@@ -74,7 +88,7 @@ class Segment:
         segment.id = id
         segment._texts = tuple(texts)
         segment._separators = separators
-        segment._elements = None
+        segment._elements = segment._values = None
         segment.file_segment = file_segment
         segment.offset = offset
         return segment
@@ -83,10 +97,13 @@ class Segment:
     def elements(self) -> tuple[Element, ...]:
         if self._elements is None:
             texts, separators = self._texts or (), self._separators
-            if separators is None:
+            if self._values is not None:
+                self._elements = tuple(element_of(value) for value in self._values)
+            elif separators is None:
                 self._elements = tuple(((text,),) for text in texts)
             else:
-                self._elements = tuple(_split(text, *separators) for text in texts)
+                component, repetition = separators
+                self._elements = tuple(_split(text, component, repetition) for text in texts)
         return self._elements
 
     def __eq__(self, other: object) -> bool:
@@ -103,7 +120,9 @@ class Segment:
         )
 
     def __len__(self) -> int:
-        return len(self._texts) if self._texts is not None else len(self.elements)
+        if self._texts is not None:
+            return len(self._texts)
+        return len(self._values) if self._values is not None else len(self.elements)
 
     def element(self, position: int) -> Element:
         """Element at a 1-based position; an absent element reads as empty."""
@@ -145,17 +164,25 @@ class Segment:
         if self._texts is not None and self._separators in (separators, None):
             return self._texts
         component, repetition = separators
-        texts = []
-        for element in self.elements:
-            if len(element) == 1:
-                texts.append(component.join(element[0]))
-            elif repetition:
-                texts.append(repetition.join(component.join(rep) for rep in element))
-            else:
-                raise ValueError(
-                    f"{self.id} has a repeated element and the delimiters no repetition separator"
-                )
-        return tuple(texts)
+        if self._values is not None:  # built: written from the values, no elements made
+            return tuple(
+                value
+                if isinstance(value, str)
+                else component.join(value)
+                if isinstance(value, tuple)
+                else self._text(element_of(value), component, repetition)
+                for value in self._values
+            )
+        return tuple(self._text(element, component, repetition) for element in self.elements)
+
+    def _text(self, element: Element, component: str, repetition: str | None) -> str:
+        if len(element) == 1:
+            return component.join(element[0])
+        if repetition:
+            return repetition.join(component.join(rep) for rep in element)
+        raise ValueError(
+            f"{self.id} has a repeated element and the delimiters no repetition separator"
+        )
 
 
 def parse(text: str, delimiters: Delimiters, file_segment: int = 0, offset: int = 0) -> Segment:
