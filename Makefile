@@ -8,7 +8,7 @@ REQUESTS ?= samples/requests/*.x12
 OUTBOX ?= var/outbox
 REFERENCE ?= samples/reference
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench fuzz soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,13 +33,29 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-lint
-	$(BIN)/ruff check edi278 tests benchmarks
-	$(BIN)/ruff format --check edi278 tests benchmarks
+	$(BIN)/ruff check edi278 tests benchmarks fuzz
+	$(BIN)/ruff format --check edi278 tests benchmarks fuzz
 
+# The suite of benchmarks/suite.py (its docstring says what it measures), recorded in
+# benchmarks/RESULTS.md: the full run takes hours. BENCH_QUICK=1 is a smoke run of a few
+# minutes; BENCH_ARGS passes options (e.g. BENCH_ARGS="--sizes 100000 --no-record").
 bench: $(VENV)/.installed-test
-	$(BIN)/python benchmarks/stream_memory.py
-	$(BIN)/python benchmarks/guide_latency.py
-	$(BIN)/python benchmarks/store_intake.py
+	$(BIN)/python benchmarks/suite.py $(BENCH_ARGS)
+
+# Coverage-guided fuzzing of the whole answering path (fuzz/answer_target.py, atheris).
+# CI runs FUZZ_RUNS inputs; FUZZ_RUNS=0 FUZZ_TIME=600 fuzzes for ten minutes. A crash is
+# written to var/fuzz/crash-*: copy it into tests/fuzz_regressions/ to keep it fixed.
+FUZZ_RUNS ?= 2000
+FUZZ_TIME ?= 0
+FUZZ_SEED ?= 278
+fuzz: $(VENV)/.installed-test $(VENV)/.installed-fuzz
+	mkdir -p var/fuzz
+	cd var/fuzz && ../../$(BIN)/python ../../fuzz/answer_target.py -runs=$(FUZZ_RUNS) \
+		-max_total_time=$(FUZZ_TIME) -rss_limit_mb=4096 -seed=$(FUZZ_SEED) -print_final_stats=1
+
+# The long crash-recovery soak: 1,000 files, 200 SIGKILLs (CI runs 200 and 30).
+soak: $(VENV)/.installed-test
+	EDI278_SOAK_FILES=1000 EDI278_SOAK_KILLS=200 $(BIN)/python -m pytest tests/test_soak.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
