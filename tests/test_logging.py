@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -97,3 +98,102 @@ def test_a_full_run_logs_no_sample_members_name_id_or_birth_date(tmp_path):
         for secret in (member["member_id"], f" {member['last_name']} ", born,
                        born.replace("-", "")):  # fmt: skip
             assert secret not in written.replace('"', " "), secret
+
+
+def secrets_of(members: list[dict[str, str]]) -> list[str]:
+    found = []
+    for member in members:
+        born = member["birth_date"]
+        found += [member["member_id"], f" {member['last_name']} ", born, born.replace("-", "")]
+    return found
+
+
+def test_no_member_data_in_any_output_meant_for_operators(tmp_path):
+    """After a full run over every sample, broken ones included, through files, a watched
+    folder that puts files aside and the API: the log, every command's output and error
+    stream, every .reason file, the fault messages and /metrics hold no member's name,
+    ID or birth date, and no raw segment. (Inquiry answers are left out: showing the
+    member a case is filed under is what an operator asks them for.)"""
+    import socket
+    import time
+
+    import httpx
+
+    logfile = tmp_path / "edi278.log"
+    env = {**os.environ, "EDI278_LOG_FILE": str(logfile), "EDI278_LOG_LEVEL": "DEBUG"}
+    state = ["--state-dir", str(tmp_path / "var")]
+    said: list[str] = []
+
+    def run(*args: str, stateless: bool = False) -> subprocess.CompletedProcess[str]:
+        command = [str(EDI278), *args, *([] if stateless else state)]
+        done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
+        said.extend([done.stdout, done.stderr])
+        return done
+
+    samples = ROOT / "samples"
+    run("reference", "load", str(samples / "reference"))
+    inputs = sorted(str(p) for p in (samples / "requests").glob("*.x12"))
+    run("process", *inputs, str(samples / "inbox"), str(samples / "broken"),
+        "--outbox", str(tmp_path / "out"), "--json")  # fmt: skip
+    broken = [str(p) for p in (samples / "broken").iterdir()]
+    for path in sorted((samples / "requests").glob("*.x12"))[:8]:  # bad member data
+        data = path.read_text(encoding="latin-1")
+        data = re.sub(r"DMG\*D8\*(\d{6})\d\d", r"DMG*D8*\g<1>32", data)
+        data = re.sub(r"(NM1\*IL\*1\*[^*~]*\*[^*~]*\*{4}MI\*)(\w+)", r"\1\2\2\2\2\2", data)
+        (tmp_path / f"bad-{path.name}").write_text(data, encoding="latin-1")
+        broken.append(str(tmp_path / f"bad-{path.name}"))
+    validated = run("validate", "--json", *inputs, *broken, stateless=True)
+    messages = [
+        fault["message"]
+        for line in validated.stdout.splitlines()
+        for fault in json.loads(line).get("faults", [])
+    ]
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for source in (samples / "inbox").iterdir():
+        (inbox / f"big-{source.name}").write_bytes(source.read_bytes() * 40)
+    run("watch", "--inbox", str(inbox), "--outbox", str(tmp_path / "out2"), "--once",
+        "--settle", "0.1", "--max-size", "5000")  # fmt: skip
+    reasons = [p.read_text() for p in (tmp_path / "error").glob("*.reason")]
+    assert reasons, "the watcher put nothing aside: the sweep would prove nothing"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    key = run("partner", "add", "--isa-id", "SUBMITTER01").stdout.strip()
+    server = subprocess.Popen([str(EDI278), "serve", "--port", str(port), *state], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        headers = {"Content-Type": "application/edi-x12", "X-API-Key": key}
+        for path in (samples / "requests").glob("0*.x12"):
+            answer = httpx.post(f"{base}/v1/x12/278", content=path.read_bytes(), headers=headers)
+            assert answer.status_code in (200, 400, 422)
+        metrics = httpx.get(f"{base}/metrics").text
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+    swept = {
+        "log": logfile.read_text(),
+        "command output": "\n".join(said),
+        ".reason files": "\n".join(reasons),
+        "fault messages": "\n".join(messages),
+        "metrics": metrics,
+    }
+    assert len(messages) > 10 and "interchange.answered" in swept["log"]
+    members = sample_members()
+    for where, text in swept.items():
+        flat = text.replace('"', " ")
+        for secret in secrets_of(members):
+            assert secret not in flat, f"{secret!r} in the {where}"
+        for raw in ("NM1*IL", "DMG*D8", "NM1*QC"):
+            assert raw not in text, f"a raw {raw} segment in the {where}"

@@ -1,0 +1,104 @@
+"""Crash recovery, the hard way: a real `edi278 watch` over a batch of files, killed with
+SIGKILL at random moments and restarted each time, until every file is through. Then
+every input is answered exactly once, nothing temporary is left behind, every case has
+the answer that carried it, and the database is whole.
+
+CI runs 200 files and 30 kills; `make soak` runs more (EDI278_SOAK_FILES,
+EDI278_SOAK_KILLS)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+from tests.test_watch import (
+    answers_owed,
+    garbage,
+    load_reference,
+    miscounted,
+    names,
+    request,
+    watch_command,
+)
+
+FILES = int(os.environ.get("EDI278_SOAK_FILES", "200"))
+KILLS = int(os.environ.get("EDI278_SOAK_KILLS", "30"))
+SEED = int(os.environ.get("EDI278_SOAK_SEED", "278"))
+
+
+def batch(inbox: Path) -> dict[str, set[str]]:
+    """FILES inputs, most of them valid requests; each name with the answers owed."""
+    owed: dict[str, set[str]] = {}
+    for number in range(1, FILES + 1):
+        if number % 20 == 0:
+            name, data, kinds = f"miscounted-{number}.x12", miscounted(10_000 + number), {"999"}
+        elif number % 25 == 0:
+            name, data, kinds = f"garbage-{number}.dat", garbage(number), {"ta1"}
+        else:
+            name, data, kinds = f"request-{number}.x12", request(10_000 + number), {"999", "278"}
+        (inbox / name).write_bytes(data)
+        owed[name] = kinds
+    return owed
+
+
+def finished(root: Path, total: int) -> bool:
+    through = len(names(root / "archive")) + len(names(root / "error"))
+    return through >= total and not names(root / "inbox") and not names(root / "processing")
+
+
+def test_a_watcher_killed_thirty_times_still_answers_every_file_exactly_once(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    load_reference(tmp_path / "var")
+    owed = batch(inbox)
+    command = watch_command(tmp_path, "--settle", "0.05", "--rescan", "0.5")
+    rng = random.Random(SEED)
+    kills = 0
+    deadline = time.monotonic() + 60 + 6 * KILLS + FILES / 5
+    while kills < KILLS:
+        assert time.monotonic() < deadline, f"not through after {kills} kills"
+        watcher = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Somewhere between starting up and being deep in the batch.
+        time.sleep(rng.uniform(0.3, 3.0))
+        if watcher.poll() is None:
+            watcher.send_signal(signal.SIGKILL)
+            kills += 1
+        watcher.wait()
+    # The last run is --once, so it ends by itself: a SIGTERM could land before a watcher
+    # has installed its handlers (the earlier ones may have left nothing to do).
+    last = subprocess.run(
+        [*command, "--once"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        timeout=max(60, deadline - time.monotonic()),
+    )  # fmt: skip
+    assert last.returncode == 0, last.stderr.decode()
+    assert finished(tmp_path, len(owed))
+
+    assert kills >= KILLS
+    # Every input archived once, every answer written once (a second would be NAME-2.999).
+    assert names(tmp_path / "archive") == sorted(owed)
+    assert names(tmp_path / "error") == []
+    assert names(tmp_path / "outbox") == answers_owed(owed)
+    # Nothing temporary left: no half-written answer, nothing claimed and forgotten.
+    leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and p.name.startswith(".")]
+    assert leftovers == []
+    assert names(tmp_path / "processing") == []
+    # The database: whole, one case per valid request, each case's answer stored.
+    with sqlite3.connect(tmp_path / "var" / "edi278.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+        requests = sum(1 for name in owed if name.startswith("request-"))
+        assert db.execute("SELECT count(*) FROM cases").fetchone() == (requests,)
+        unanswered = db.execute(
+            "SELECT count(*) FROM cases c WHERE NOT EXISTS (SELECT 1 FROM interchange_answers a "
+            "WHERE a.interchange_id = c.interchange_id AND a.kind = '278')"
+        ).fetchone()
+        assert unanswered == (0,)
+    # Each request's 278 in the outbox is the one stored with its case.
+    for name, kinds in owed.items():
+        if "278" in kinds:
+            assert "HCR*" in (tmp_path / "outbox" / f"{Path(name).stem}.278").read_text()
