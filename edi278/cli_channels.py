@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from edi278.cli_store import DATABASE, POLICY, STATE_DIR, database, policy
-from edi278.store.partners import ROLES, add_key, revoke
+from edi278.store.partners import ROLES, add_key, revoke, set_copy_bad_data
 
 
 @click.command(short_help="Run the HTTP API (FastAPI on uvicorn).")
@@ -68,7 +68,7 @@ def serve(
 
 @click.group()
 def partner() -> None:
-    """Trading partners: their API keys."""
+    """Trading partners: their API keys and how they are answered."""
 
 
 @partner.command("add")
@@ -94,6 +94,31 @@ def partner_add(
     )
     click.echo(key)
     click.echo(f"(a {role} key for {caller.sender}; shown once, keep it)", err=True)
+
+
+@partner.command("set")
+@click.option("--isa-id", required=True, help="ISA06: the ID the partner sends under.")
+@click.option("--qualifier", default="ZZ", show_default=True, help="ISA05.")
+@click.option(
+    "--copy-bad-data/--no-copy-bad-data",
+    required=True,
+    help="Whether the partner's 999s copy the faulty value into IK404 (it may be member data).",
+)
+@STATE_DIR
+@DATABASE
+def partner_set(
+    isa_id: str, qualifier: str, copy_bad_data: bool, state_dir: Path, db_url: str | None
+) -> None:
+    """Set how the partner is answered (registering it if new). New 999s follow the
+    setting; an interchange sent again gets the answer it got the first time.
+
+    \b
+    Example:
+      edi278 partner set --isa-id SUBMITTER01 --no-copy-bad-data
+    """
+    engine = database(db_url, state_dir)
+    set_copy_bad_data(engine, qualifier, isa_id, copy_bad_data, datetime.now(UTC))
+    click.echo(f"{qualifier}:{isa_id}: IK404 copies of bad data {'on' if copy_bad_data else 'off'}")
 
 
 @partner.command("revoke")

@@ -45,6 +45,7 @@ from edi278.store.facts import StoreDecider
 from edi278.store.interchanges import (
     Prior,
     Received,
+    copies_bad_data,
     find_prior,
     partner_for,
     record_interchange,
@@ -164,6 +165,7 @@ class Intake:
         control = report.header.segment.value(13) if report.header else None
         with self.engine.begin() as connection:
             prior = find_prior(connection, sender, control, fingerprint.sha256)
+            copy_bad_data = copies_bad_data(connection, sender)
         if prior.same_bytes is not None:
             return self._replay(prior, source, now)
         duplicate = prior.claimed
@@ -180,7 +182,7 @@ class Intake:
         decider = CaseDecider(self.engine, self.decider, sender or "", now)
         if report.accepted:
             decider.prepare([t.request for t in _taken(report)])
-        acknowledgements = acknowledge(report, now, self.numbers, decider)
+        acknowledgements = acknowledge(report, now, self.numbers, decider, copy_bad_data)
         status = "duplicate" if duplicate else _status(report)
         self._record(report, fingerprint, source, now, status, acknowledgements, decider)
         return Answer(

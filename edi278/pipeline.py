@@ -211,9 +211,11 @@ def acknowledge(
     now: datetime,
     numbers: ControlNumbers,
     decide: DecisionSource | None = None,
+    copy_bad_data: bool = True,
 ) -> Acknowledgements:
     """The TA1 and the 999 an interchange is owed and, with a decision source, the 278
-    responses to the requests it carried that were taken."""
+    responses to the requests it carried that were taken. `copy_bad_data` off keeps the
+    999 free of IK404 copies, for partners who want no member data in it."""
     functional = bool(report.groups and report.accepted)  # a rejected interchange: no 999
     answered = (
         [g for g in report.groups if _requests(g)] if functional and decide is not None else []
@@ -229,7 +231,7 @@ def acknowledge(
     if not functional:
         return Acknowledgements(ta1_text, None)
     sets = [
-        acks.ack_999(group, f"{number:04d}", reply.delimiters.characters())
+        acks.ack_999(group, f"{number:04d}", reply.delimiters.characters(), copy_bad_data)
         for number, group in enumerate(report.groups, start=1)
     ]
     functional_text = reply.interchange(

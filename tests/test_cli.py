@@ -217,3 +217,42 @@ def test_make_run_style_invocation_from_a_fresh_directory(workdir):
     result = run("process", "inbox", "--outbox", "var/outbox", cwd=workdir)
     assert result.returncode == 0, result.stderr
     assert sorted(p.suffix for p in (workdir / "var" / "outbox").iterdir()).count(".999") == 5
+
+
+def test_a_partner_can_have_its_999s_carry_no_copy_of_bad_data(workdir):
+    """IK404 copies the faulty value, here a birth date: member data some partners do
+    not want in acknowledgements. The switch is theirs; other partners keep the copy."""
+    sample = (SAMPLES / "requests" / "01-inpatient-elective-knee-auto.x12").read_text()
+    bad_birth_date = sample.replace("DMG*D8*19600415", "DMG*D8*19600231")
+    assert bad_birth_date != sample
+    (workdir / "first.x12").write_text(bad_birth_date)
+    # The same fault, from the same sender under a new control number, and from another.
+    (workdir / "second.x12").write_text(bad_birth_date.replace("000000201", "000000202"))
+    (workdir / "other.x12").write_text(bad_birth_date.replace("SUBMITTER01    ", "SUBMITTER02    "))
+    outbox = workdir / "out"
+
+    assert run("process", "first.x12", "--outbox", str(outbox), cwd=workdir).returncode == 0
+    assert "IK4*2*1251*8*19600231~" in (outbox / "first.999").read_text()
+
+    switched = run("partner", "set", "--isa-id", "SUBMITTER01", "--no-copy-bad-data", cwd=workdir)
+    assert switched.returncode == 0, switched.stderr
+    done = run("process", "second.x12", "other.x12", "--outbox", str(outbox), cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    second = (outbox / "second.999").read_text()
+    assert "IK3*DMG*10**8~IK4*2*1251*8~IK5*R*5~" in second.replace("\n", "")
+    assert "19600231" not in second
+    assert "IK4*2*1251*8*19600231~" in (outbox / "other.999").read_text()
+
+    # The first interchange sent again gets the answer it got then, byte for byte.
+    again = run("process", "first.x12", "--outbox", str(workdir / "again"), cwd=workdir)
+    assert again.returncode == 0
+    assert (workdir / "again" / "first.999").read_bytes() == (outbox / "first.999").read_bytes()
+
+    # And back on.
+    assert (
+        run("partner", "set", "--isa-id", "SUBMITTER01", "--copy-bad-data", cwd=workdir).returncode
+        == 0
+    )
+    (workdir / "third.x12").write_text(bad_birth_date.replace("000000201", "000000203"))
+    assert run("process", "third.x12", "--outbox", str(outbox), cwd=workdir).returncode == 0
+    assert "IK4*2*1251*8*19600231~" in (outbox / "third.999").read_text()

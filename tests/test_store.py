@@ -48,7 +48,7 @@ def test_migrations_build_the_schema_the_code_describes(empty_database_url):
     engine = database.connect(empty_database_url)
     assert database.current_revision(engine) is None and _tables(engine) == set()
     database.upgrade(engine)
-    assert database.current_revision(engine) == database.head_revision() == "0005"
+    assert database.current_revision(engine) == database.head_revision() == "0006"
     with engine.connect() as connection:
         options = {"compare_type": True, "include_name": ours}  # procrastinate's are its own
         context = MigrationContext.configure(connection, opts=options)
@@ -64,6 +64,9 @@ def test_downgrade_one_step_and_upgrade_again(empty_database_url):
     assert _tables(engine) >= {"received_files", *procrastinate}
     assert bool(_procrastinate_routines(engine)) == bool(procrastinate)
     database.downgrade(engine, "-1")
+    assert database.current_revision(engine) == "0005"
+    assert "copy_bad_data" not in _columns(engine, "trading_partners")
+    database.downgrade(engine, "-1")
     assert database.current_revision(engine) == "0004"
     assert not {"received_files", *procrastinate} & _tables(engine)
     assert _procrastinate_routines(engine) == 0  # its functions and types went too
@@ -74,7 +77,7 @@ def test_downgrade_one_step_and_upgrade_again(empty_database_url):
     assert "role" not in _columns(engine, "api_keys")
     assert "idempotency_keys" not in _tables(engine)
     database.upgrade(engine)
-    assert database.current_revision(engine) == "0005" and "role" in _columns(engine, "api_keys")
+    assert database.current_revision(engine) == "0006" and "role" in _columns(engine, "api_keys")
     database.downgrade(engine, "0002")
     assert "trace" not in _columns(engine, "decisions")
     database.upgrade(engine)

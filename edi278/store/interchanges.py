@@ -48,6 +48,20 @@ def stored_answers(connection: Connection, interchange_id: int) -> dict[str, str
     return {row.kind: row.content for row in rows}
 
 
+def copies_bad_data(connection: Connection, sender: str | None) -> bool:
+    """Whether this sender's 999s may copy bad data into IK404: yes unless the partner
+    is registered with it off."""
+    if sender is None:
+        return True
+    qualifier, _, identifier = sender.partition(":")
+    found = connection.execute(
+        select(partners.c.copy_bad_data).where(
+            partners.c.isa_qualifier == qualifier, partners.c.isa_id == identifier
+        )
+    ).scalar_one_or_none()
+    return found is not False
+
+
 def partner_for(
     connection: Connection, qualifier: str, identifier: str, gs_code: str, now: datetime
 ) -> int:

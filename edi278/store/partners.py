@@ -57,6 +57,15 @@ def add_key(
     return Caller(partner_id, f"{qualifier}:{isa_id}", name or isa_id, role), key
 
 
+def set_copy_bad_data(engine: Engine, qualifier: str, isa_id: str, on: bool, now: datetime) -> None:
+    """Whether the partner's 999s copy bad data into IK404 (registered if new)."""
+    with engine.begin() as connection:
+        partner_id = partner_for(connection, qualifier, isa_id, isa_id, now)
+        connection.execute(
+            partners.update().where(partners.c.id == partner_id).values(copy_bad_data=on)
+        )
+
+
 def revoke(engine: Engine, key: str, now: datetime) -> bool:
     """Stop a key from working, for good; False when no live key matches."""
     with engine.begin() as connection:

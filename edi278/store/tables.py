@@ -69,6 +69,8 @@ partners = Table(
     # When a TA1 goes back: "requested" (ISA14=1 or a fault), "always", "errors" (faults only)
     Column("ta1_policy", String(16), nullable=False, server_default="requested"),
     Column("send_999", Boolean, nullable=False, server_default=text("true")),
+    # Since 0006: false leaves IK404 (the copy of bad data) out of this partner's 999s.
+    Column("copy_bad_data", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("isa_qualifier", "isa_id"),
 )

@@ -32,11 +32,14 @@ def ta1(report: InterchangeReport, now: datetime) -> Segment:
     return Segment.of("TA1", control, date, time, report.ack_code, report.note_code)
 
 
-def ack_999(group: GroupReport, control_number: str, forbidden: str) -> list[Segment]:
+def ack_999(
+    group: GroupReport, control_number: str, forbidden: str, copy_bad_data: bool = True
+) -> list[Segment]:
     """One 999 transaction set (ST..SE) for one received functional group.
 
     `forbidden` holds the delimiter characters of the reply, which a copy of bad data
-    must not contain."""
+    must not contain; with `copy_bad_data` off, IK404 is left out altogether (it may hold
+    member data, and the guide sends it only when the bad value can be copied)."""
     gs = group.header
     body = [
         Segment.of("ST", "999", control_number, ACK_VERSION),
@@ -47,7 +50,7 @@ def ack_999(group: GroupReport, control_number: str, forbidden: str) -> list[Seg
             body.append(
                 _ak2(transaction.identifier, transaction.control_number, transaction.convention)
             )
-            body.extend(_segment_notes(transaction.faults, forbidden))
+            body.extend(_segment_notes(transaction.faults, forbidden if copy_bad_data else None))
             body.append(Segment.of("IK5", transaction.ack_code, *transaction.trailer_codes()))
     body.append(
         Segment.of(
@@ -70,8 +73,9 @@ def _ak2(identifier: str, control_number: str, convention: str) -> Segment:
     return Segment.of("AK2", *values)
 
 
-def _segment_notes(faults: tuple[Fault, ...], forbidden: str) -> Iterator[Segment]:
-    """IK3 per faulty segment, each followed by IK4 per faulty element, by position."""
+def _segment_notes(faults: tuple[Fault, ...], forbidden: str | None) -> Iterator[Segment]:
+    """IK3 per faulty segment, each followed by IK4 per faulty element, by position; no
+    copy of bad data when `forbidden` is None."""
     by_position: dict[int, list[Fault]] = {}
     for fault in faults:
         if fault.level in (Level.SEGMENT, Level.ELEMENT):
@@ -102,14 +106,14 @@ def _loop_identifier(loop_id: str | None) -> str:
     return loop_id if loop_id and len(loop_id) <= LOOP_IDENTIFIER_LENGTH else ""
 
 
-def _ik4(fault: Fault, forbidden: str) -> Segment:
+def _ik4(fault: Fault, forbidden: str | None) -> Segment:
     where = [str(fault.element or 0)]
     if fault.component is not None or fault.repetition is not None:
         where.append(str(fault.component or ""))
     if fault.repetition is not None:
         where.append(str(fault.repetition))
     values: list[str | tuple[str, ...]] = [tuple(where), fault.data_element or "", fault.code]
-    bad = _copy_of_bad_data(fault.bad_value, forbidden)
+    bad = _copy_of_bad_data(fault.bad_value, forbidden) if forbidden is not None else ""
     if bad:
         values.append(bad)
     return Segment.of("IK4", *values)
