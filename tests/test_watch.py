@@ -178,6 +178,32 @@ def test_a_file_over_the_size_limit_is_put_aside_unread_with_its_reason(tmp_path
     assert printed[0]["error_to"] == str(tmp_path / "error" / "big.x12")
 
 
+def test_a_symbolic_link_in_the_inbox_is_put_aside_as_itself_never_followed(tmp_path):
+    """A link could lead the watcher to read (and then move) a file outside the inbox."""
+    inbox, outside = tmp_path / "inbox", tmp_path / "outside"
+    inbox.mkdir()
+    outside.mkdir()
+    secret = outside / "someone-elses.x12"
+    secret.write_bytes(request(1))
+    (inbox / "link.x12").symlink_to(secret)
+    (inbox / "dangling.x12").symlink_to(outside / "missing.x12")
+    (inbox / "own.x12").write_bytes(request(2))
+    status, printed = watch_once(tmp_path)
+    assert status == 1  # something went into the error folder
+    error = tmp_path / "error"
+    assert names(error) == ["dangling.x12", "dangling.x12.reason", "link.x12", "link.x12.reason"]
+    assert (error / "link.x12").is_symlink() and (error / "link.x12").readlink() == secret
+    assert "symbolic link, not followed" in (error / "link.x12.reason").read_text()
+    # What it pointed to is where it was, unread: no answer was made from it.
+    assert secret.read_bytes() == request(1) and names(outside) == ["someone-elses.x12"]
+    assert names(tmp_path / "archive") == ["own.x12"]
+    assert names(tmp_path / "outbox") == ["own.278", "own.999"]
+    assert names(inbox) == []
+    refused = {Path(line["input"]).name: line for line in printed if line["status"] == "refused"}
+    assert sorted(refused) == ["dangling.x12", "link.x12"]
+    assert refused["link.x12"]["error_to"] == str(error / "link.x12")
+
+
 def test_what_a_crash_left_in_processing_is_answered_once_on_start(tmp_path):
     inbox, outbox, processing = tmp_path / "inbox", tmp_path / "outbox", tmp_path / "processing"
     sent, earlier = tmp_path / "sent", tmp_path / "earlier-outbox"

@@ -4,9 +4,10 @@ A file is taken once it has settled (size, modification time and inode unchanged
 --settle seconds; names that tools write under, a leading dot or .tmp/.part/.partial/
 .filepart, are left alone). It is answered into the outbox as `edi278 process` would
 answer it, then moved out of the way: into the archive when answered, into the error
-folder with NAME.reason when it could not be (or is over --max-size, unread). The
-processing, archive and error folders default to siblings of the inbox and must be on
-its file system, so that moving a file between them is atomic.
+folder with NAME.reason when it could not be (or is over --max-size, unread; a symbolic
+link is put there as itself, never followed). The processing, archive and error folders
+default to siblings of the inbox and must be on its file system, so that moving a file
+between them is atomic.
 
 Each file is answered exactly once and none is lost, across crashes and with several
 watchers on one inbox:
@@ -96,14 +97,14 @@ def move_new(source: Path, target: Path) -> bool:
     """Move `source` to `target` unless `target` exists (False then). Raises
     FileNotFoundError when `source` is gone, e.g. taken by another watcher."""
     try:
-        os.link(source, target)
+        os.link(source, target, follow_symlinks=False)  # a link moves as itself
     except FileExistsError:
         return False
     except OSError as error:
         if error.errno not in NO_HARD_LINKS:
             raise
         # No hard links on this file system: rename, which would replace, so look first.
-        if target.exists():
+        if os.path.lexists(target):
             return False
         os.rename(source, target)
         return True
@@ -378,6 +379,21 @@ class Watcher:
         archived = place(claimed, self.folders.archive)
         return Outcome(shown, summary.status, summary.outputs, archived, recovered=recovered)
 
+    def refuse_links(self) -> None:
+        """A link in the inbox is put aside as itself, never followed: what it points to
+        may be outside the inbox and not the sender's to give."""
+        for path in links(self.folders.inbox):
+            if self.stopping():
+                return
+            try:
+                target = place(path, self.folders.error)
+            except FileNotFoundError:
+                continue  # another watcher put it aside
+            reason = "a symbolic link, not followed: put the file itself into the inbox"
+            write_reason(target, reason)
+            self.failed += 1
+            self.report(Outcome(path, "refused", error_to=target, error=reason))
+
     def queued(self, queue: Queue, claimed: Path, shown: Path, recovered: bool) -> Outcome:
         """Held and queued (or found queued already), then archived: answered later."""
         queued = queue.submit(claimed, self.folders.outbox, str(claimed), slot_of(claimed))
@@ -463,8 +479,14 @@ class Settler:
         return min([limit, *(left + 0.01 for left in due if left > 0)])  # a little late, not early
 
 
+def links(folder: Path) -> list[Path]:
+    """Symbolic links under names not temporary: they could point anywhere."""
+    with os.scandir(folder) as entries:
+        return [Path(e.path) for e in entries if e.is_symlink() and not is_temporary(e.name)]
+
+
 def candidates(folder: Path) -> Iterator[tuple[Path, Signature]]:
-    """Regular files under names not temporary (links and folders are left alone)."""
+    """Regular files under names not temporary (links are refused, folders left alone)."""
     with os.scandir(folder) as entries:
         for entry in entries:
             if is_temporary(entry.name) or not entry.is_file(follow_symlinks=False):
@@ -516,6 +538,10 @@ def run(watcher: Watcher, settler: Settler, wakeups: Wakeups, once: bool, rescan
     watcher.recover()
     while not wakeups.stopped:
         wakeups.drain()  # before the scan: a later event means look again
+        try:
+            watcher.refuse_links()
+        except OSError as error:  # tried again at the next scan
+            log.error("%s: %s", watcher.folders.inbox, describe(error))
         ready = settler.observe(watcher.folders.inbox)
         waiting = settler.unsettled()
         for path, settled in ready:
