@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -53,6 +54,11 @@ class FileSummary:
     outputs: dict[str, Path] = field(default_factory=dict)
     faults: list[dict[str, object]] = field(default_factory=list)
     error: str | None = None  # set when the file could not be answered
+    # How many decisions and faults the lists keep (None: all); the rest are only
+    # counted, so that a file of millions of requests is answered in bounded memory.
+    listed: int | None = None
+    decisions: int = 0
+    fault_count: int = 0
 
     @property
     def answered(self) -> bool:
@@ -62,7 +68,7 @@ class FileSummary:
     def status(self) -> str:
         if self.error:
             return "unanswered"
-        if not self.faults:
+        if not self.fault_count:
             return "accepted"
         return "rejected" if self.accepted == 0 else "partially accepted"
 
@@ -71,7 +77,8 @@ class FileSummary:
         self.duplicate_interchanges += answer.disposition == "duplicate"
         self.cases_created += answer.cases_created
         self.decisions_replayed += answer.decisions_replayed
-        self.decided.extend(decided.as_dict() for decided in answer.decided)
+        self.decisions += len(answer.decided)
+        self._keep(self.decided, (decided.as_dict() for decided in answer.decided))
         if report.header is not None:
             self.interchanges += 1
         if not report.accepted:
@@ -80,7 +87,13 @@ class FileSummary:
         received, accepted = report.transaction_counts()
         self.received += received
         self.accepted += accepted
-        self.faults.extend(fault.as_dict() for fault in report.all_faults())
+        faults = report.all_faults()
+        self.fault_count += len(faults)
+        self._keep(self.faults, (fault.as_dict() for fault in faults))
+
+    def _keep(self, kept: list, more: Iterator) -> None:
+        room = None if self.listed is None else self.listed - len(kept)
+        kept.extend(more if room is None else islice(more, max(room, 0)))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -101,8 +114,15 @@ class FileSummary:
             "decisions": self.decided,
             "outputs": {kind: str(path) for kind, path in self.outputs.items()},
             "faults": self.faults,
+            **self._not_listed(),
             **({"error": self.error} if self.error else {}),
         }
+
+    def _not_listed(self) -> dict[str, int]:
+        if self.listed is None:
+            return {}
+        return {"decisions_not_listed": self.decisions - len(self.decided),
+                "faults_not_listed": self.fault_count - len(self.faults)}  # fmt: skip
 
 
 def input_files(paths: list[Path]) -> Iterator[Path]:
@@ -120,11 +140,16 @@ def input_files(paths: list[Path]) -> Iterator[Path]:
 
 
 def process_file(
-    path: Path, outbox: Path, answer: Answerer, guide: Guide | None = None
+    path: Path,
+    outbox: Path,
+    answer: Answerer,
+    guide: Guide | None = None,
+    listed: int | None = None,
 ) -> FileSummary:
     """Answer one file: NAME.ta1 and NAME.999 as owed, NAME.278 (one response per
-    request taken) when a guide is given and the answerer decides."""
-    summary = FileSummary(path)
+    request taken) when a guide is given and the answerer decides. The summary lists
+    at most `listed` decisions and faults (all with None)."""
+    summary = FileSummary(path, listed=listed)
     outbox.mkdir(parents=True, exist_ok=True)
     stem = answer_stem(outbox, path, ANSWER_SUFFIXES)
     open_files: dict[str, AtomicFile] = {}

@@ -105,7 +105,8 @@ def process(
     response to each request taken) into OUTBOX.
 
     Requests are decided by the payer's policy (--policy, default samples/policy.yaml);
-    a table of each request's outcome, reason and tracking number follows the files.
+    a table of each request's outcome, reason and tracking number follows the files
+    (the first 200; --json lists every one).
 
     Everything is recorded in the database: each interchange and the answers sent for
     it, each case with its decisions and tracking numbers. An interchange received
@@ -131,14 +132,17 @@ def process(
         sys.exit(queue_files(queued_to, list(input_files(list(paths))), outbox, quiet, as_json))
 
     guide = Guide(engine=engine_name)
-    totals = {"files": 0, "unanswered": 0, "received": 0, "accepted": 0}
-    decided: list[tuple[str, dict[str, str]]] = []
+    totals = {"files": 0, "unanswered": 0, "received": 0, "accepted": 0, "decisions": 0}
+    decided: list[tuple[str, dict[str, str]]] = []  # the table's rows
+    listed = None if as_json else 0 if quiet else TABLE_ROWS  # --json lists every one
     files = list(input_files(list(paths)))
     with _progress(len(files), quiet or not sys.stderr.isatty()) as advance:
         for path in files:
-            summary = process_file(path, outbox, answer, guide)
+            summary = process_file(path, outbox, answer, guide, listed)
             advance(summary.received)
-            decided += [(path.name, row) for row in summary.decided]
+            room = max(TABLE_ROWS - len(decided), 0)
+            decided += [(path.name, row) for row in summary.decided[:room]]
+            totals["decisions"] += summary.decisions
             totals["files"] += 1
             totals["unanswered"] += not summary.answered
             totals["received"] += summary.received
@@ -163,11 +167,19 @@ def process(
     if not quiet and not as_json:
         if decided:
             _decisions_table(decided)
+        if totals["decisions"] > len(decided):
+            click.echo(
+                f"(the first {len(decided)} of {totals['decisions']} decisions; "
+                "--json lists them all)"
+            )
         click.echo(
             f"{totals['files']} file(s): {totals['accepted']}/{totals['received']} transaction "
             f"set(s) accepted, {totals['unanswered']} file(s) unanswered; answers in {outbox}"
         )
     sys.exit(1 if totals["unanswered"] else 0)
+
+
+TABLE_ROWS = 200  # decisions shown after a run; a batch of millions is summed up instead
 
 
 @contextmanager

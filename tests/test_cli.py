@@ -256,3 +256,25 @@ def test_a_partner_can_have_its_999s_carry_no_copy_of_bad_data(workdir):
     (workdir / "third.x12").write_text(bad_birth_date.replace("000000201", "000000203"))
     assert run("process", "third.x12", "--outbox", str(outbox), cwd=workdir).returncode == 0
     assert "IK4*2*1251*8*19600231~" in (outbox / "third.999").read_text()
+
+
+def test_a_batch_of_many_requests_shows_the_first_decisions_and_json_lists_all(workdir):
+    """The table after a run shows the first 200 decisions and says how many there were,
+    so that a batch of millions is answered in bounded memory; --json lists every one."""
+    from tests.test_watch import load_reference, request
+
+    load_reference(workdir / "var")
+    (workdir / "batch.x12").write_bytes(b"".join(request(n) for n in range(1, 251)))
+    shown = run("process", "batch.x12", "--outbox", "out", cwd=workdir)
+    assert shown.returncode == 0, shown.stderr
+    assert "(the first 200 of 250 decisions; --json lists them all)" in shown.stdout
+    assert "PE200 " in shown.stdout and "PE201 " not in shown.stdout  # TRN02, in order
+    assert "250/250 transaction set(s) accepted" in shown.stdout
+    (workdir / "more.x12").write_bytes(b"".join(request(n) for n in range(251, 501)))
+    listed = run("process", "more.x12", "--outbox", "out", "--json", cwd=workdir)
+    assert listed.returncode == 0, listed.stderr
+    (summary,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [row["trace_number"] for row in summary["decisions"]] == [
+        f"PE{n}" for n in range(251, 501)
+    ]
+    assert "decisions_not_listed" not in summary

@@ -14,6 +14,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from contextlib import suppress
 from pathlib import Path
 
 from tests.test_watch import (
@@ -102,3 +103,39 @@ def test_a_watcher_killed_thirty_times_still_answers_every_file_exactly_once(tmp
     for name, kinds in owed.items():
         if "278" in kinds:
             assert "HCR*" in (tmp_path / "outbox" / f"{Path(name).stem}.278").read_text()
+
+
+INBOX_FILES = int(os.environ.get("EDI278_SOAK_INBOX_FILES", "10000"))
+WARM = INBOX_FILES // 10  # by then the maps are loaded and the caches have their shape
+GROWTH_ALLOWED = 24 << 20  # bytes; a leak of even 3 KB a file would pass it by 9,000
+
+
+def rss(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) * 1024
+
+
+def test_a_watcher_over_ten_thousand_files_keeps_its_memory_flat(tmp_path):
+    """Nothing kept per file: not the files seen, not their answers, not their cases."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    load_reference(tmp_path / "var")
+    for number in range(1, INBOX_FILES + 1):
+        data = garbage(number) if number % 50 == 0 else request(20_000 + number)
+        (inbox / f"small-{number:05d}.x12").write_bytes(data)
+    command = watch_command(tmp_path, "--once", "--settle", "0")
+    watcher = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    samples: list[tuple[int, int]] = []  # (files through, resident bytes)
+    while watcher.poll() is None:
+        with suppress(FileNotFoundError, StopIteration):  # it may end between the two
+            through = len(names(tmp_path / "archive")) + len(names(tmp_path / "error"))
+            samples.append((through, rss(watcher.pid)))
+        time.sleep(0.5)
+    assert watcher.returncode == 0, watcher.stderr.read().decode()
+    assert len(names(tmp_path / "archive")) == INBOX_FILES and names(inbox) == []
+    warm = [resident for through, resident in samples if through >= WARM]
+    assert len(warm) >= 10, f"too few samples after warming up: {samples}"
+    growth = max(warm) - warm[0]
+    print(f"RSS after {WARM} files {warm[0] >> 20} MB, peak {max(warm) >> 20} MB")
+    assert growth <= GROWTH_ALLOWED, f"grew {growth >> 20} MB after warming up: {samples[::20]}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -289,3 +290,64 @@ def test_a_job_retries_what_is_out_of_reach_gives_up_at_last_and_never_answers_t
     assert {path.name: path.read_bytes() for path in outbox.iterdir()} == answers
     assert query(database, status.format(fine.file_id)) == [("answered", None)]
     engine.dispose()
+
+
+WORKER_FILES = int(os.environ.get("EDI278_SOAK_WORKER_FILES", "200"))
+WORKER_KILLS = int(os.environ.get("EDI278_SOAK_WORKER_KILLS", "30"))
+PER_FILE = 8  # interchanges: a job of a second or so, for the kills to land inside one
+
+
+def test_a_worker_killed_thirty_times_still_answers_every_queued_file_exactly_once(
+    database, tmp_path
+):
+    """The worker's version of tests/test_soak.py: a worker SIGKILLed at random moments
+    and started again, each time finding its predecessor's job stalled and retrying it."""
+    inbox, outbox, hold, logs = (tmp_path / name for name in ("inbox", "outbox", "held", "logs"))
+    inbox.mkdir()
+    logs.mkdir()
+    for number in range(1, WORKER_FILES + 1):
+        data = b"".join(request(5000 + PER_FILE * number + n) for n in range(PER_FILE))
+        (inbox / f"request-{number}.x12").write_bytes(data)
+    queued = edi278("process", "--queue", str(inbox), "--outbox", str(outbox), "--hold",
+                    str(hold), "--quiet", db=database)  # fmt: skip
+    assert queued.returncode == 0, queued.stderr
+    answered = "SELECT count(*) FROM received_files WHERE status = 'answered'"
+    rng = random.Random(278)
+    kills = 0
+    while kills < WORKER_KILLS:
+        worker = start_worker(database, logs / f"worker-{kills:02d}")
+        time.sleep(rng.uniform(0.5, 3.0))  # starting up, or somewhere in a job
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        kills += 1
+    before_last = count(database, answered)
+    assert before_last < WORKER_FILES, "the kills landed after the work was done"
+    last_log = logs / "worker-last"
+    with workers(database, 1, last_log) as (last,):
+        wait_until(
+            lambda: "Starting worker" in (last_log / "worker-0.err").read_text(),
+            "the last worker is up",
+        )
+        wait_until(lambda: count(database, answered) == WORKER_FILES, "every file is answered", 300)
+        assert last.poll() is None
+    assert last.returncode == 0  # SIGTERM: a clean stop
+    retried = sum(log.read_text().count("job.stalled_retried") for log in logs.rglob("*.err"))
+    assert retried >= 5, "too few kills landed inside a job to prove anything"
+    print(f"{kills} kills, {retried} stalled jobs retried, {before_last} answered before the last")
+
+    # Every file answered once: one 999 and one 278 under its own name, no -2, no
+    # temporary file; each answer holds one answer per interchange, never two.
+    stems = sorted(Path(name).stem for name in names(inbox))
+    assert names(outbox) == sorted(f"{stem}.{kind}" for stem in stems for kind in ("278", "999"))
+    for stem in stems:
+        assert (outbox / f"{stem}.999").read_text().count("ST*999*") == PER_FILE
+        assert (outbox / f"{stem}.278").read_text().count("ST*278*") == PER_FILE
+    requests = PER_FILE * WORKER_FILES
+    assert count(database, "SELECT count(*) FROM interchanges") == requests
+    assert count(database, "SELECT count(*) FROM cases") == requests
+    unanswered = ("SELECT count(*) FROM cases c WHERE NOT EXISTS (SELECT 1 FROM interchange_answers"
+                  " a WHERE a.interchange_id = c.interchange_id AND a.kind = '278')")  # fmt: skip
+    assert count(database, unanswered) == 0
+    assert not list(hold.rglob(".answering"))
+    left = "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'edi278.answer_received_file'"
+    assert count(database, left) == 0

@@ -198,7 +198,7 @@ def answer_again(
     shutil.rmtree(scratch, ignore_errors=True)  # left by an earlier crash, if any
     scratch.mkdir(parents=True)
     try:
-        summary = process_file(path, scratch, answer, guide)
+        summary = process_file(path, scratch, answer, guide, listed=0)
         if summary.answered:
             summary.outputs = deliver(summary.outputs, outbox, path)
     finally:
@@ -369,7 +369,9 @@ class Watcher:
                     claimed, self.folders.outbox, self.answer, self.guide, scratch
                 )
             else:
-                summary = process_file(claimed, self.folders.outbox, self.answer, self.guide)
+                summary = process_file(
+                    claimed, self.folders.outbox, self.answer, self.guide, listed=0
+                )
         except Exception as error:  # one bad file must not stop the watcher
             return self.reject(claimed, shown, "failed", describe(error), recovered=recovered)
         if summary.error:

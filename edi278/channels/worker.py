@@ -118,7 +118,7 @@ def answer(services: Services, found: ReceivedFile, retried: bool) -> FileSummar
     if retried:
         scratch = found.held_at.parent / SCRATCH / "answers"
         return answer_again(found.held_at, found.outbox, as_received, services.guide, scratch)
-    return process_file(found.held_at, found.outbox, as_received, services.guide)
+    return process_file(found.held_at, found.outbox, as_received, services.guide, listed=0)
 
 
 def give_up(services: Services, file_id: int, reason: str) -> None:

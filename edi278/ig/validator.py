@@ -232,7 +232,7 @@ def _bridge_name(error: Unreadable) -> str:
     return "IndexError" if "components" in str(error) else "ValueError"
 
 
-MEMO_LIMIT = 50_000  # routes and segment findings remembered per map
+MEMO_LIMIT = 16_384  # routes and segment findings remembered per map: some 8 MB at most
 
 
 @dataclass(slots=True)
