@@ -5,10 +5,13 @@ from __future__ import annotations
 import io
 import os
 import secrets
+import subprocess
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -225,3 +228,32 @@ def stocked(engine) -> Engine:
 
     load_reference(engine, Path(__file__).parents[1] / "samples" / "reference")
     return engine
+
+
+# --- a real `edi278 serve` ------------------------------------------------------------------
+
+
+def wait_until_serving(server: subprocess.Popen, base: str, timeout: float = 30) -> None:
+    """Until the server answers /healthz; fails at once, with its stderr when piped, if
+    the process ends first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None:
+            said = server.stderr.read() if server.stderr else ""
+            pytest.fail(f"edi278 serve exited {server.returncode} before it was up: {said}")
+        assert time.monotonic() < deadline, "the server did not come up"
+        time.sleep(0.2)
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()

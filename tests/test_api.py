@@ -6,13 +6,14 @@ import json
 import os
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.conftest import stop_server, wait_until_serving
 
 ROOT = Path(__file__).parents[1]
 EDI278 = ROOT / ".venv" / "bin" / "edi278"
@@ -53,24 +54,11 @@ def api(tmp_path_factory):
         env={**os.environ, "EDI278_LOG_FILE": str(logfile), "EDI278_LOG_LEVEL": "DEBUG"},
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None, server.stderr.read() if server.stderr else ""
-        assert time.monotonic() < deadline, "the server did not come up"
-        time.sleep(0.2)
+    wait_until_serving(server, base)
     with httpx.Client(base_url=base, timeout=30) as client:
         client.logfile = logfile  # type: ignore[attr-defined]
         yield client, keys
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    stop_server(server)
 
 
 def post_x12(client, key: str | None, data: bytes, **headers):

@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import stop_server, wait_until_serving
 from tests.test_api import EDI278, REQUESTS, X12, _free_port, _key, reference_in
 
 ROOT = Path(__file__).parents[1]
@@ -55,25 +56,8 @@ def api(state: list[str], *options: str) -> tuple[str, str, subprocess.Popen]:
         env={**os.environ, "EDI278_LOG_LEVEL": "WARNING"},
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None and time.monotonic() < deadline, "the server did not come up"
-        time.sleep(0.2)
+    wait_until_serving(server, base)
     return base, key, server
-
-
-def stop(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +65,7 @@ def busy_api(tmp_path_factory):
     state = ["--state-dir", str(tmp_path_factory.mktemp("var"))]
     base, key, server = api(state, "--max-inflight", str(MAX_INFLIGHT))
     yield base, key, server
-    stop(server)
+    stop_server(server)
 
 
 def test_over_its_limit_the_api_says_503_retry_after_and_loses_nothing(busy_api):
@@ -128,7 +112,7 @@ def test_at_twice_the_benchmark_rate_the_api_sheds_and_loses_nothing(tmp_path):
         assert server.poll() is None, "the server went down under load"
         assert httpx.get(f"{base}/healthz").status_code == 200
     finally:
-        stop(server)
+        stop_server(server)
     # Every request answered, each either taken or turned away: no timeout, no broken
     # connection, no other error.
     print(json.dumps(figures))  # pytest -s shows the figures docs/RELIABILITY.md quotes

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 
+from tests.conftest import stop_server, wait_until_serving
 from tests.test_api import EDI278, _free_port, _key
 from tests.test_sftp import SftpServer, run_once, write_config
 
@@ -38,14 +38,7 @@ def test_the_same_bytes_are_one_case_on_every_channel_and_a_reused_isa13_is_refu
                               stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
+        wait_until_serving(server, base)
         # 1. a file
         assert run("process", str(tmp_path / "first.x12"), "--outbox", str(tmp_path / "a"),
                    "-q").returncode == 0  # fmt: skip
@@ -88,6 +81,5 @@ def test_the_same_bytes_are_one_case_on_every_channel_and_a_reused_isa13_is_refu
         with sqlite3.connect(tmp_path / "var" / "edi278.db") as db:
             assert db.execute("SELECT count(*) FROM cases").fetchone() == (1,)
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        stop_server(server)
         mailbox.stop()

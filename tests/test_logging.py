@@ -15,6 +15,7 @@ import structlog
 
 from edi278 import log
 from edi278.log import MASK, mask_text, protect, redact
+from tests.conftest import stop_server, wait_until_serving
 
 ROOT = Path(__file__).parents[1]
 EDI278 = ROOT / ".venv" / "bin" / "edi278"
@@ -115,7 +116,6 @@ def test_no_member_data_in_any_output_meant_for_operators(tmp_path):
     ID or birth date, and no raw segment. (Inquiry answers are left out: showing the
     member a case is filed under is what an operator asks them for.)"""
     import socket
-    import time
 
     import httpx
 
@@ -165,22 +165,14 @@ def test_no_member_data_in_any_output_meant_for_operators(tmp_path):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
+        wait_until_serving(server, base)
         headers = {"Content-Type": "application/edi-x12", "X-API-Key": key}
         for path in (samples / "requests").glob("0*.x12"):
             answer = httpx.post(f"{base}/v1/x12/278", content=path.read_bytes(), headers=headers)
             assert answer.status_code in (200, 400, 422)
         metrics = httpx.get(f"{base}/metrics").text
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        stop_server(server)
 
     swept = {
         "log": logfile.read_text(),
