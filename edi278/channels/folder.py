@@ -381,10 +381,10 @@ class Watcher:
         archived = place(claimed, self.folders.archive)
         return Outcome(shown, summary.status, summary.outputs, archived, recovered=recovered)
 
-    def refuse_links(self) -> None:
+    def refuse_links(self, links: list[Path]) -> None:
         """A link in the inbox is put aside as itself, never followed: what it points to
         may be outside the inbox and not the sender's to give."""
-        for path in links(self.folders.inbox):
+        for path in links:
             if self.stopping():
                 return
             try:
@@ -454,10 +454,10 @@ class Settler:
     settle: float
     seen: dict[Path, tuple[Signature, float]] = field(default_factory=dict)
 
-    def observe(self, folder: Path) -> list[tuple[Path, Signature]]:
-        """The settled files, longest settled first; the others are remembered."""
+    def observe(self, current: dict[Path, Signature]) -> list[tuple[Path, Signature]]:
+        """The settled files of those listed, longest settled first; the others are
+        remembered."""
         now = time.monotonic()
-        current = dict(candidates(folder))
         self.seen = {path: self.since(path, found, now) for path, found in current.items()}
         ready = [
             (since, path.name, path, found)
@@ -481,20 +481,27 @@ class Settler:
         return min([limit, *(left + 0.01 for left in due if left > 0)])  # a little late, not early
 
 
-def links(folder: Path) -> list[Path]:
-    """Symbolic links under names not temporary: they could point anywhere."""
-    with os.scandir(folder) as entries:
-        return [Path(e.path) for e in entries if e.is_symlink() and not is_temporary(e.name)]
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One look at a folder, under names not temporary (folders are left alone)."""
+
+    files: dict[Path, Signature]  # regular files
+    links: list[Path]  # symbolic links: refused, since they could point anywhere
 
 
-def candidates(folder: Path) -> Iterator[tuple[Path, Signature]]:
-    """Regular files under names not temporary (links are refused, folders left alone)."""
+def listing(folder: Path) -> Listing:
+    files: dict[Path, Signature] = {}
+    links: list[Path] = []
     with os.scandir(folder) as entries:
         for entry in entries:
-            if is_temporary(entry.name) or not entry.is_file(follow_symlinks=False):
+            if is_temporary(entry.name):
                 continue
-            with suppress(FileNotFoundError):  # gone since the listing
-                yield Path(entry.path), signature(entry.stat(follow_symlinks=False))
+            if entry.is_symlink():
+                links.append(Path(entry.path))
+            elif entry.is_file(follow_symlinks=False):
+                with suppress(FileNotFoundError):  # gone since the listing
+                    files[Path(entry.path)] = signature(entry.stat(follow_symlinks=False))
+    return Listing(files, links)
 
 
 class Wakeups:
@@ -540,11 +547,12 @@ def run(watcher: Watcher, settler: Settler, wakeups: Wakeups, once: bool, rescan
     watcher.recover()
     while not wakeups.stopped:
         wakeups.drain()  # before the scan: a later event means look again
+        found = listing(watcher.folders.inbox)
         try:
-            watcher.refuse_links()
+            watcher.refuse_links(found.links)
         except OSError as error:  # tried again at the next scan
             log.error("%s: %s", watcher.folders.inbox, describe(error))
-        ready = settler.observe(watcher.folders.inbox)
+        ready = settler.observe(found.files)
         waiting = settler.unsettled()
         for path, settled in ready:
             if wakeups.stopped:
