@@ -91,4 +91,9 @@ def test_every_mutated_input_is_answered_and_nothing_raises(intake, data):
         assert sent.ta1 or sent.functional or sent.responses
         event("278" if sent.responses else "999" if sent.functional else "TA1 only")
         for text in filter(None, (sent.ta1, sent.functional, sent.responses)):
-            assert text.startswith("ISA") and text.rstrip().endswith(("~", "|", "!", "\n"))
+            # written with the sender's delimiters, whatever they are (DEL included): the
+            # answer ends with the terminator its own ISA announces, then perhaps a newline
+            terminator = text[105]
+            assert text.startswith("ISA") and text.endswith(
+                (terminator, terminator + "\n", terminator + "\r\n")
+            )
