@@ -116,6 +116,28 @@ def test_elements_components_and_repetitions():
     assert hi.value(9) == "" and hi.component(2, 3) == ""
 
 
+@pytest.mark.parametrize(
+    ("text", "simple"),
+    [
+        ("UM*HS*I*1**11:B", False),  # a composite
+        ("HI*ABK:M5416^ABF:E669", False),  # repetitions
+        ("CRC*ZZ*Y*^", False),  # an empty repetition is still one
+        ("DTP*472*D8*20261201", True),
+        ("NM1*IL*1*DOE*JANE****MI*W123456789", True),
+    ],
+)
+def test_a_segment_knows_from_its_text_whether_any_element_is_split(text, simple):
+    """The fast path (`simple`) must give the very elements the full split gives."""
+    from edi278.x12.delimiters import DEFAULT
+    from edi278.x12.segment import parse
+
+    read = parse(text, DEFAULT)
+    built = Segment(read.id, read.elements)
+    assert read.simple is simple and built.simple is simple
+    assert read.elements == built.elements
+    assert [read.value(p) for p in range(1, 12)] == [built.value(p) for p in range(1, 12)]
+
+
 def test_bytes_after_the_last_interchange_are_reported_as_junk():
     data = interchange().encode() + b"\x00\x01garbage"
     tokens = list(tokenize(io.BytesIO(data)))

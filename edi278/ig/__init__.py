@@ -164,6 +164,8 @@ def too_many_components(segments: list[Segment], catalog: Catalog) -> list[Fault
     faults: list[Fault] = []
     components = catalog.components
     for position, segment in enumerate(segments, start=1):
+        if segment.simple:
+            continue
         for index, element in enumerate(segment.elements, start=1):
             if len(element) == 1 and len(element[0]) == 1:
                 continue  # one value: no guide element allows fewer

@@ -28,7 +28,7 @@ LOOPS = {"20": "2000A", "21": "2000B", "22": "2000C", "23": "2000D", "EV": "2000
 TRACE_ORIGINATOR_KINDS = "139"  # TRN03 starts 1 (EIN), 3 (DUNS) or 9 (user assigned)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs a call per field, per level
 class Level:
     """One HL and the segments that belong to it, up to the next HL."""
 
@@ -263,6 +263,8 @@ def dates(segments: list[Segment]) -> list[Fault]:
                         "8",
                         f"{segment.id}{index + 1:02d} is {problem}",
                     )
+        if segment.simple:
+            continue  # no composite to hold a qualified date
         for index, element in enumerate(segment.elements, start=1):
             components = element[0]
             for c in range(len(components) - 1):

@@ -144,17 +144,13 @@ def _loop_id(node: LoopNode | SegmentNode) -> str | None:
     return loop_id if loop_id and loop_id[:1].isdigit() else None
 
 
-def _component_separator(gs: Segment, segments: list[Segment]) -> str | None:
-    """The component separator of the delimiter set the bridge would give pyx12, or None
-    when it would fall back to the last resort and pyx12 might split the data apart."""
-    parts = [gs.id, *gs.texts()]
-    for segment in segments:
-        parts.append(segment.id)
-        parts.extend(segment.texts())
-    used = set("".join(parts))
-    if used.isdisjoint(_FIRST):
+def _component_separator(used: str) -> str | None:
+    """The component separator of the delimiter set the bridge would give pyx12 for a
+    set whose characters are `used`, or None when it would fall back to the last resort
+    and pyx12 might split the data apart."""
+    if not any(char in used for char in _FIRST):
         return _FIRST[2]
-    if used.isdisjoint(_SECOND):
+    if not any(char in used for char in _SECOND):
         return _SECOND[2]
     return None
 
@@ -190,17 +186,30 @@ def _readable_isa(isa: Segment) -> bool:
     return known
 
 
-def _readable(isa: Segment, segments: list[Segment]) -> bool:
-    """What the fast reading of our segments can stand for: pyx12's reading of the same
-    set in an envelope of its own."""
-    if not _readable_isa(isa):
-        return False
+def _views(
+    gs: Segment, segments: list[Segment]
+) -> tuple[list[tuple[tuple[str, ...], ...]], str] | None:
+    """Each segment as pyx12 reads it and every character of the set's data, in one pass;
+    None when the fast reading cannot stand for pyx12's reading of the same set in an
+    envelope of its own (an envelope segment inside, a repeated element)."""
     if len(segments) < 2 or segments[0].id != "ST" or segments[-1].id != "SE":
-        return False
-    for segment in segments[1:-1]:
-        if segment.id in ENVELOPE or not segment.id or segment.id != segment.id.strip():
-            return False
-    return True
+        return None
+    views = []
+    parts = [gs.id, *gs.texts()]
+    last = len(segments) - 1
+    for index, segment in enumerate(segments):
+        segment_id, texts = segment.id, segment.texts()
+        if 0 < index < last and (
+            segment_id in ENVELOPE or not segment_id or segment_id != segment_id.strip()
+        ):
+            return None
+        parts.append(segment_id)
+        parts += texts
+        view = tuple(zip(texts)) if segment.simple else _elements(segment)
+        if view is None:
+            return None
+        views.append(view)
+    return views, "".join(parts)
 
 
 def validate(
@@ -208,13 +217,14 @@ def validate(
 ) -> tuple[list[Fault], dict[int, str | None]] | None:
     """Faults of one transaction set (ST..SE) against a compiled map, and the guide loop
     each segment position stands in; None when only pyx12 can say."""
-    if not _readable(isa, segments):
+    if not _readable_isa(isa):
         return None
-    component = _component_separator(gs, segments)
+    read = _views(gs, segments)
+    if read is None:
+        return None
+    views, used = read
+    component = _component_separator(used)
     if component is None:
-        return None
-    views = [_elements(segment) for segment in segments]
-    if any(view is None for view in views):
         return None
     try:
         return _walk(compiled, segments, views, component)
@@ -250,14 +260,16 @@ def _signature(
     """What the walk can see of a segment: its ID and the values it is keyed by."""
     if not specs:
         return segment_id
+    size = len(elements)
     values: list[object] = [segment_id]
     for position, component in specs:
-        if position > len(elements):
+        if position > size:
             values.append(None)
-        elif component is None:
-            values.append(whole(elements[position - 1]))
+            continue
+        given = elements[position - 1]
+        if component is None:
+            values.append(given[0] if len(given) == 1 else whole(given))
         else:
-            given = elements[position - 1]
             values.append(given[component - 1] if component <= len(given) else None)
     return tuple(values)
 
@@ -309,7 +321,7 @@ def _walk(compiled: CompiledMap, segments: list[Segment], views, component: str)
     last = len(segments)
     sequence = [(s.id, views[i]) for i, s in enumerate(segments)] + _TRAILER
     keys = compiled.keys
-    shape = tuple(_signature(i, e, keys.get(i)) for i, e in sequence)
+    shape = tuple([_signature(i, e, specs) if (specs := keys.get(i)) else i for i, e in sequence])
     route = compiled.routes.get(shape)
     if route is None:
         route = _route(compiled, sequence, last)
@@ -317,14 +329,13 @@ def _walk(compiled: CompiledMap, segments: list[Segment], views, component: str)
     notes = _Notes()
     checked = compiled.checked
     waiting: list[str] = []  # what reading a segment noted, handed on with the next placed one
-    for index, (segment_id, elements) in enumerate(sequence, start=1):
-        count = min(index, last - 1) if index > 1 else 1
+    steps = zip(sequence, route.steps, strict=True)
+    for index, ((segment_id, elements), (found, walked)) in enumerate(steps, start=1):
         if segment_id not in ENVELOPE:
             if not any(map(any, elements)):
                 waiting.append("8")  # an empty segment
-            if not _valid_id(segment_id):
+            if segment_id not in _VALID_IDS and not _valid_id(segment_id):
                 waiting.append("1")
-        found, walked = route.steps[index - 1]
         for finding in walked:
             if finding.node is not None:
                 notes.segment(finding.node.name, finding.segment_id, finding.count)
@@ -336,10 +347,12 @@ def _walk(compiled: CompiledMap, segments: list[Segment], views, component: str)
         elif segment_id in ENVELOPE:
             notes.envelope()
         else:
+            count = min(index, last - 1) if index > 1 else 1  # pyx12 counts ST..last body
             notes.segment(found.name, segment_id, count)
-        for code in waiting:
-            notes.note(code)
-        waiting = []
+        if waiting:
+            for code in waiting:
+                notes.note(code)
+            waiting = []
         if notes.current is None:
             continue  # an envelope entry: pyx12 drops what its elements show
         key = (found, elements, component)

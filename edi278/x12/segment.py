@@ -46,7 +46,16 @@ def element_of(value: Value) -> Element:
 
 
 class Segment:
-    __slots__ = ("_elements", "_separators", "_texts", "_values", "file_segment", "id", "offset")
+    __slots__ = (
+        "_elements",
+        "_separators",
+        "_simple",
+        "_texts",
+        "_values",
+        "file_segment",
+        "id",
+        "offset",
+    )
 
     def __init__(
         self, id: str, elements: tuple[Element, ...] = (), file_segment: int = 0, offset: int = 0
@@ -56,6 +65,7 @@ class Segment:
         self._texts: tuple[str, ...] | None = None
         self._separators: tuple[str, str | None] | None = None
         self._values: tuple[Value, ...] | None = None
+        self._simple: bool | None = None
         self.file_segment = file_segment  # 1-based index in the file
         self.offset = offset  # byte offset in the file
 
@@ -69,7 +79,7 @@ class Segment:
         segment = cls.__new__(cls)
         segment.id = id
         segment._values = values[:count]
-        segment._elements = segment._texts = segment._separators = None
+        segment._elements = segment._texts = segment._separators = segment._simple = None
         segment.file_segment = segment.offset = 0
         return segment
 
@@ -81,13 +91,16 @@ class Segment:
         separators: tuple[str, str | None] | None,
         file_segment: int,
         offset: int,
+        simple: bool | None = None,
     ) -> Segment:
         """A segment as read: element texts still joined by the (component, repetition)
-        separators given, or never to be split when those are None."""
+        separators given, or never to be split when those are None. `simple` says, when
+        the reader knows, that no text holds either separator."""
         segment = cls.__new__(cls)
         segment.id = id
         segment._texts = tuple(texts)
         segment._separators = separators
+        segment._simple = True if separators is None else simple
         segment._elements = segment._values = None
         segment.file_segment = file_segment
         segment.offset = offset
@@ -99,12 +112,20 @@ class Segment:
             texts, separators = self._texts or (), self._separators
             if self._values is not None:
                 self._elements = tuple(element_of(value) for value in self._values)
-            elif separators is None:
-                self._elements = tuple(((text,),) for text in texts)
+            elif separators is None or self._simple:
+                self._elements = tuple(zip(zip(texts)))  # each text as ((text,),)
             else:
                 component, repetition = separators
                 self._elements = tuple(_split(text, component, repetition) for text in texts)
         return self._elements
+
+    @property
+    def simple(self) -> bool:
+        """Whether every element is one plain value: no composite, no repetition. Known
+        from the text for a segment as read, so that most segments are never split."""
+        if self._simple is None:
+            self._simple = all(len(e) == 1 and len(e[0]) == 1 for e in self.elements)
+        return self._simple
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Segment):
@@ -138,7 +159,7 @@ class Segment:
         if not 1 <= position <= len(texts):
             return ""
         text = texts[position - 1]
-        if self._separators is not None:
+        if self._separators is not None and not self._simple:
             component, repetition = self._separators
             if repetition and repetition in text:
                 text = text.split(repetition, 1)[0]
@@ -190,10 +211,13 @@ def parse(text: str, delimiters: Delimiters, file_segment: int = 0, offset: int 
     parts = text.split(delimiters.element)
     segment_id = parts[0]
     del parts[0]
-    separators = (
-        None if segment_id in UNSPLIT_SEGMENTS else (delimiters.component, delimiters.repetition)
+    if segment_id in UNSPLIT_SEGMENTS:
+        return Segment.received(segment_id, parts, None, file_segment, offset)
+    component, repetition = delimiters.component, delimiters.repetition
+    simple = component not in text and not (repetition and repetition in text)
+    return Segment.received(
+        segment_id, parts, (component, repetition), file_segment, offset, simple
     )
-    return Segment.received(segment_id, parts, separators, file_segment, offset)
 
 
 def serialize(segment: Segment, delimiters: Delimiters) -> str:
