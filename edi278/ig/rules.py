@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from edi278.x12.faults import Fault, ik3, ik4
 from edi278.x12.segment import Segment
@@ -233,6 +234,7 @@ def _is_date(text: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)  # dates repeat across a batch; a date object per check costs
 def _date_fault(qualifier: str, value: str) -> str | None:
     if qualifier == "D8":
         return None if _is_date(value) else "not a date CCYYMMDD"
@@ -247,7 +249,11 @@ def dates(segments: list[Segment]) -> list[Fault]:
     date, and a range does not end before it starts: IK403 8, invalid date."""
     faults: list[Fault] = []
     for position, segment in enumerate(segments, start=1):
-        if "D8" not in "".join(segment.texts()):
+        texts = segment.texts()
+        if segment.simple:  # a qualifier is then a whole element: no need to join
+            if "D8" not in texts and "RD8" not in texts:
+                continue
+        elif "D8" not in "".join(texts):
             continue  # no date qualifier (D8 or RD8) anywhere in it
         for index, element in enumerate(segment.elements[:-1], start=1):
             qualifier = element[0][0]
