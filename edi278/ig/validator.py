@@ -186,15 +186,25 @@ def _readable_isa(isa: Segment) -> bool:
     return known
 
 
-def _views(
-    gs: Segment, segments: list[Segment]
-) -> tuple[list[tuple[tuple[str, ...], ...]], str] | None:
-    """Each segment as pyx12 reads it and every character of the set's data, in one pass;
-    None when the fast reading cannot stand for pyx12's reading of the same set in an
-    envelope of its own (an envelope segment inside, a repeated element)."""
+# A segment as the walk reads it: its ID, the key its findings are remembered by, and
+# its elements as pyx12 reads them. For a segment with no composite or repetition the
+# key is its element texts and the elements (each text as a 1-tuple) are made only when
+# a memo misses: most segments of a batch are seen before, and never need them.
+Reading = tuple[str, tuple, tuple | None]
+
+
+def _elements_of(reading: Reading) -> tuple[tuple[str, ...], ...]:
+    _, key, elements = reading
+    return tuple(zip(key)) if elements is None else elements
+
+
+def _readings(gs: Segment, segments: list[Segment]) -> tuple[list[Reading], str] | None:
+    """Each segment as the walk reads it and every character of the set's data, in one
+    pass; None when the fast reading cannot stand for pyx12's reading of the same set in
+    an envelope of its own (an envelope segment inside, a repeated element)."""
     if len(segments) < 2 or segments[0].id != "ST" or segments[-1].id != "SE":
         return None
-    views = []
+    readings: list[Reading] = []
     parts = [gs.id, *gs.texts()]
     last = len(segments) - 1
     for index, segment in enumerate(segments):
@@ -205,11 +215,14 @@ def _views(
             return None
         parts.append(segment_id)
         parts += texts
-        view = tuple(zip(texts)) if segment.simple else _elements(segment)
+        if segment.simple:
+            readings.append((segment_id, texts, None))
+            continue
+        view = _elements(segment)
         if view is None:
             return None
-        views.append(view)
-    return views, "".join(parts)
+        readings.append((segment_id, view, view))
+    return readings, "".join(parts)
 
 
 def validate(
@@ -219,15 +232,15 @@ def validate(
     each segment position stands in; None when only pyx12 can say."""
     if not _readable_isa(isa):
         return None
-    read = _views(gs, segments)
+    read = _readings(gs, segments)
     if read is None:
         return None
-    views, used = read
+    readings, used = read
     component = _component_separator(used)
     if component is None:
         return None
     try:
-        return _walk(compiled, segments, views, component)
+        return _walk(compiled, readings, component)
     except Unreadable as error:
         fault = ik5(
             "5",
@@ -254,14 +267,18 @@ class _Route:
     loop_at: dict[int, str | None]
 
 
-def _signature(
-    segment_id: str, elements: tuple[tuple[str, ...], ...], specs
-) -> tuple[object, ...] | str:
+def _signature(reading: Reading, specs) -> tuple[object, ...]:
     """What the walk can see of a segment: its ID and the values it is keyed by."""
-    if not specs:
-        return segment_id
-    size = len(elements)
+    segment_id, key, elements = reading
     values: list[object] = [segment_id]
+    if elements is None:  # texts: each element one value, its only component
+        size = len(key)
+        for position, component in specs:
+            values.append(
+                key[position - 1] if position <= size and component in (None, 1) else None
+            )
+        return tuple(values)
+    size = len(elements)
     for position, component in specs:
         if position > size:
             values.append(None)
@@ -303,7 +320,7 @@ def _remember(memo: dict, key: object, value: object) -> None:
     memo[key] = value
 
 
-_TRAILER = [("GE", (("1",), ("1",))), ("IEA", (("1",), ("1",)))]
+_TRAILER: list[Reading] = [("GE", ("1", "1"), None), ("IEA", ("1", "1"), None)]
 _VALID_IDS: set[str] = set()
 
 
@@ -316,23 +333,24 @@ def _valid_id(segment_id: str) -> bool:
     return False
 
 
-def _walk(compiled: CompiledMap, segments: list[Segment], views, component: str):
+def _walk(compiled: CompiledMap, readings: list[Reading], component: str):
     icvn = compiled.icvn
-    last = len(segments)
-    sequence = [(s.id, views[i]) for i, s in enumerate(segments)] + _TRAILER
+    last = len(readings)
+    sequence = readings + _TRAILER
     keys = compiled.keys
-    shape = tuple([_signature(i, e, specs) if (specs := keys.get(i)) else i for i, e in sequence])
+    shape = tuple([_signature(r, specs) if (specs := keys.get(r[0])) else r[0] for r in sequence])
     route = compiled.routes.get(shape)
     if route is None:
-        route = _route(compiled, sequence, last)
+        route = _route(compiled, [(r[0], _elements_of(r)) for r in sequence], last)
         _remember(compiled.routes, shape, route)
     notes = _Notes()
     checked = compiled.checked
     waiting: list[str] = []  # what reading a segment noted, handed on with the next placed one
     steps = zip(sequence, route.steps, strict=True)
-    for index, ((segment_id, elements), (found, walked)) in enumerate(steps, start=1):
+    for index, (reading, (found, walked)) in enumerate(steps, start=1):
+        segment_id, seen_as, elements = reading
         if segment_id not in ENVELOPE:
-            if not any(map(any, elements)):
+            if not (any(seen_as) if elements is None else any(map(any, elements))):
                 waiting.append("8")  # an empty segment
             if segment_id not in _VALID_IDS and not _valid_id(segment_id):
                 waiting.append("1")
@@ -355,10 +373,10 @@ def _walk(compiled: CompiledMap, segments: list[Segment], views, component: str)
             waiting = []
         if notes.current is None:
             continue  # an envelope entry: pyx12 drops what its elements show
-        key = (found, elements, component)
+        key = (found, seen_as, component)
         findings = checked.get(key)
         if findings is None:
-            findings = check_segment(found, elements, icvn, component)
+            findings = check_segment(found, _elements_of(reading), icvn, component)
             _remember(checked, key, findings)
         previous = None
         for rule, code, value in findings:
