@@ -67,9 +67,7 @@ def check(segments: list[Segment], response: bool, review: bool = True) -> list[
     its response): one event per request and a decision per processed event are its
     rules; the inquiry and notification guides are held to the others only."""
     tree = levels(segments)
-    faults = [*hierarchy(tree), *immediate_appeals(segments)]
-    faults += trace_numbers(segments)
-    faults += dates(segments)
+    faults = [*hierarchy(tree), *segment_rules(segments)]
     if review:
         faults += events(tree, segments, response)
         if response:
@@ -190,38 +188,52 @@ def events(tree: list[Level], segments: list[Segment], response: bool) -> list[F
     ]
 
 
-def immediate_appeals(segments: list[Segment]) -> list[Fault]:
+def segment_rules(segments: list[Segment]) -> list[Fault]:
+    """The rules that look at one segment at a time, in one pass over the set: a set
+    is walked once here rather than once per rule."""
+    faults: list[Fault] = []
+    for position, segment in enumerate(segments, start=1):
+        segment_id, texts = segment.id, segment.texts()
+        if segment_id == "UM":
+            faults += immediate_appeal(position, segment)
+        elif segment_id == "TRN":
+            faults += trace_number(position, segment)
+        if segment.simple:  # each element one value: the texts are the values
+            if "D8" in texts or "RD8" in texts:
+                faults += _simple_dates(position, segment, texts)
+        elif "D8" in "".join(texts):  # a date qualifier (D8 or RD8) somewhere in it
+            faults += _dates(position, segment)
+    return faults
+
+
+def immediate_appeal(position: int, segment: Segment) -> list[Fault]:
     """UM06 (level of service) is required when UM02 is 1, an immediate appeal: IK403 I9,
     an implementation-dependent element missing (X12 RFI 2502, 2642)."""
-    faults: list[Fault] = []
-    for position, segment in enumerate(segments, start=1):
-        if segment.id == "UM" and segment.value(2) == "1" and not segment.value(6):
-            faults += _element_fault(
-                position,
-                segment,
-                6,
-                "1338",
-                "I9",
-                "UM06 is required for an immediate appeal (UM02 = 1)",
-            )
-    return faults
+    if segment.value(2) == "1" and not segment.value(6):
+        return _element_fault(
+            position,
+            segment,
+            6,
+            "1338",
+            "I9",
+            "UM06 is required for an immediate appeal (UM02 = 1)",
+        )
+    return []
 
 
-def trace_numbers(segments: list[Segment]) -> list[Fault]:
+def trace_number(position: int, segment: Segment) -> list[Fault]:
     """TRN03 is a 10-character originator ID whose first character says its kind."""
-    faults: list[Fault] = []
-    for position, segment in enumerate(segments, start=1):
-        originator = segment.value(3) if segment.id == "TRN" else ""
-        if originator and originator[0] not in TRACE_ORIGINATOR_KINDS:
-            faults += _element_fault(
-                position,
-                segment,
-                3,
-                "509",
-                "I12",
-                "TRN03 must start with 1 (EIN), 3 (DUNS) or 9 (assigned)",
-            )
-    return faults
+    originator = segment.value(3)
+    if originator and originator[0] not in TRACE_ORIGINATOR_KINDS:
+        return _element_fault(
+            position,
+            segment,
+            3,
+            "509",
+            "I12",
+            "TRN03 must start with 1 (EIN), 3 (DUNS) or 9 (assigned)",
+        )
+    return []
 
 
 def _is_date(text: str) -> bool:
@@ -244,49 +256,60 @@ def _date_fault(qualifier: str, value: str) -> str | None:
     return "the range ends before it starts" if end < start else None
 
 
-def dates(segments: list[Segment]) -> list[Fault]:
-    """Every value qualified D8 or RD8 (in DTP, DMG, CR6 and the HI composites) is a real
-    date, and a range does not end before it starts: IK403 8, invalid date."""
+def _simple_dates(position: int, segment: Segment, texts: tuple[str, ...]) -> list[Fault]:
+    """`dates` for a segment whose elements are all plain values."""
     faults: list[Fault] = []
-    for position, segment in enumerate(segments, start=1):
-        texts = segment.texts()
-        if segment.simple:  # a qualifier is then a whole element: no need to join
-            if "D8" not in texts and "RD8" not in texts:
-                continue
-        elif "D8" not in "".join(texts):
-            continue  # no date qualifier (D8 or RD8) anywhere in it
-        for index, element in enumerate(segment.elements[:-1], start=1):
-            qualifier = element[0][0]
-            if qualifier in ("D8", "RD8") and len(element[0]) == 1:
-                value = segment.value(index + 1)
-                problem = _date_fault(qualifier, value)
+    for index in range(len(texts) - 1):
+        qualifier = texts[index]
+        if qualifier in ("D8", "RD8"):
+            problem = _date_fault(qualifier, texts[index + 1])
+            if problem:
+                faults += _element_fault(
+                    position,
+                    segment,
+                    index + 2,
+                    "1251",
+                    "8",
+                    f"{segment.id}{index + 2:02d} is {problem}",
+                )
+    return faults
+
+
+def _dates(position: int, segment: Segment) -> list[Fault]:
+    """Every value qualified D8 or RD8 (in DTP, DMG, CR6 and the HI composites) is a real
+    date, and a range does not end before it starts: IK403 8, invalid date. For a
+    segment with composites or repetitions; `_simple_dates` reads the others."""
+    faults: list[Fault] = []
+    for index, element in enumerate(segment.elements[:-1], start=1):
+        qualifier = element[0][0]
+        if qualifier in ("D8", "RD8") and len(element[0]) == 1:
+            value = segment.value(index + 1)
+            problem = _date_fault(qualifier, value)
+            if problem:
+                faults += _element_fault(
+                    position,
+                    segment,
+                    index + 1,
+                    "1251",
+                    "8",
+                    f"{segment.id}{index + 1:02d} is {problem}",
+                )
+    for index, element in enumerate(segment.elements, start=1):
+        components = element[0]
+        for c in range(len(components) - 1):
+            if components[c] in ("D8", "RD8") and components[c + 1]:
+                problem = _date_fault(components[c], components[c + 1])
                 if problem:
                     faults += _element_fault(
                         position,
                         segment,
-                        index + 1,
+                        index,
                         "1251",
                         "8",
-                        f"{segment.id}{index + 1:02d} is {problem}",
+                        f"{segment.id}{index:02d}-{c + 2} is {problem}",
+                        component=c + 2,
+                        bad_value=components[c + 1],
                     )
-        if segment.simple:
-            continue  # no composite to hold a qualified date
-        for index, element in enumerate(segment.elements, start=1):
-            components = element[0]
-            for c in range(len(components) - 1):
-                if components[c] in ("D8", "RD8") and components[c + 1]:
-                    problem = _date_fault(components[c], components[c + 1])
-                    if problem:
-                        faults += _element_fault(
-                            position,
-                            segment,
-                            index,
-                            "1251",
-                            "8",
-                            f"{segment.id}{index:02d}-{c + 2} is {problem}",
-                            component=c + 2,
-                            bad_value=components[c + 1],
-                        )
     return faults
 
 
