@@ -257,7 +257,8 @@ def _date_fault(qualifier: str, value: str) -> str | None:
 
 
 def _simple_dates(position: int, segment: Segment, texts: tuple[str, ...]) -> list[Fault]:
-    """`dates` for a segment whose elements are all plain values."""
+    """The date rule (see `_dates`) for a segment whose elements are all plain values:
+    a D8 or RD8 element qualifies the element after it."""
     faults: list[Fault] = []
     for index in range(len(texts) - 1):
         qualifier = texts[index]
