@@ -163,13 +163,18 @@ class Intake:
     ) -> Answer:
         sender = _sender(report)
         control = report.header.segment.value(13) if report.header else None
-        with self.engine.begin() as connection:
+        decider = CaseDecider(self.engine, self.decider, sender or "", now)
+        requests = [t.request for t in _taken(report)] if report.accepted else []
+        with self.engine.begin() as connection:  # everything read, in one transaction
             prior = find_prior(connection, sender, control, fingerprint.sha256)
             copy_bad_data = copies_bad_data(connection, sender)
+            if prior.same_bytes is None and not prior.claimed:
+                decider.read(connection, requests)
         if prior.same_bytes is not None:
             return self._replay(prior, source, now)
         duplicate = prior.claimed
-        if duplicate:
+        if duplicate:  # rejected whole: no request is decided
+            requests = []
             report.faults.append(
                 ta1(
                     "025",
@@ -179,9 +184,7 @@ class Intake:
                     element=13,
                 )
             )
-        decider = CaseDecider(self.engine, self.decider, sender or "", now)
-        if report.accepted:
-            decider.prepare([t.request for t in _taken(report)])
+        decider.prepare(requests)
         acknowledgements = acknowledge(report, now, self.numbers, decider, copy_bad_data)
         status = "duplicate" if duplicate else _status(report)
         self._record(report, fingerprint, source, now, status, acknowledgements, decider)
@@ -278,8 +281,9 @@ class CaseDecider:
     administrative reference issued for it, an event already a case gets the decision
     stored for it, and what is new is kept in `taken` to be written.
 
-    Prepared with the interchange's requests, it decides them all before the first is
-    answered, so that the store is asked a few times per interchange, not per request."""
+    Read and then prepared with the interchange's requests, it decides them all before
+    the first is answered, so that the store is asked a few times per interchange, not
+    per request."""
 
     engine: Engine
     decider: Decider
@@ -292,31 +296,33 @@ class CaseDecider:
     _numbers: deque[str] = field(default_factory=deque)  # issued, not yet given out
     _prepared_keys: set[CaseKey] = field(default_factory=set)
     _ready: dict[int, tuple[Transaction, list[Answered]]] = field(default_factory=dict)
+    _fresh: int = 0  # events read as new: each needs a reference number
 
     decided_by: str = "engine"
 
-    def prepare(self, requests: list[Transaction]) -> None:
-        """Look up the events already cases, issue the new ones their references, read
-        the facts of them all, decide them, then issue their certification numbers."""
-        self._look_up(requests)
-        bind = getattr(self.decider, "bound_to", None)  # a decider that reads facts in batch
-        if bind is not None and requests:
-            self.decider = bind(requests)
-        self._decide_all(requests)
-
-    def _look_up(self, requests: list[Transaction]) -> None:
+    def read(self, connection: Connection, requests: list[Transaction]) -> None:
+        """Look up the events already cases and read the facts of them all, on the
+        interchange's reading transaction."""
         keys = [
             case_key(self.sender, request, context.event)
             for request in requests
             for context in events_in_context(request)
         ]
-        with self.engine.begin() as connection:
-            self._known.update(stored_decisions(connection, set(keys) - set(self._known)))
+        self._known.update(stored_decisions(connection, set(keys) - set(self._known)))
         self._prepared_keys.update(keys)
-        fresh = len([k for k in keys if k[2] is None]) + len(
+        self._fresh = len([k for k in keys if k[2] is None]) + len(
             {k for k in keys if k[2] is not None and k not in self._known}
         )
+        bind = getattr(self.decider, "bound_to", None)  # a decider that reads facts in batch
+        if bind is not None and requests:
+            self.decider = bind(requests, connection)
+
+    def prepare(self, requests: list[Transaction]) -> None:
+        """Once read: issue the new events their references, decide them all, then
+        issue their certification numbers (each issue a short transaction of its own)."""
+        fresh, self._fresh = self._fresh, 0
         self._numbers.extend(issue_tracking_numbers(self.engine, Kind.REFERENCE, fresh, self.now))
+        self._decide_all(requests)
 
     def _decide_all(self, requests: list[Transaction]) -> None:
         """Every request decided, with draft certification numbers until the last is,

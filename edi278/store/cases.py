@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Table, select, tuple_
+from sqlalchemy import Connection, Table, bindparam, select, tuple_
 
 from edi278.decide.clocks import BusinessCalendar, clocks_for, urgency_of
 from edi278.decide.outcome import Clocks, EventDecision, Outcome
@@ -265,6 +265,27 @@ def _decision_row(
     }
 
 
+# Built once: building a statement costs more than running it.
+_CASES_BY_KEY = select(
+    cases.c.id,
+    cases.c.sender,
+    cases.c.submitter_reference,
+    cases.c.trace_number,
+    cases.c.trace_originator,
+    cases.c.administrative_reference,
+).where(
+    tuple_(
+        cases.c.sender, cases.c.submitter_reference, cases.c.trace_number, cases.c.trace_originator
+    ).in_(bindparam("keys", expanding=True))
+)
+_DECISIONS_OF = (
+    select(decisions, service_lines.c.line_number)
+    .outerjoin(service_lines, decisions.c.service_line_id == service_lines.c.id)
+    .where(decisions.c.case_id.in_(bindparam("ids", expanding=True)))
+    .order_by(decisions.c.id)
+)
+
+
 def stored_decisions(
     connection: Connection, keys: Iterable[CaseKey]
 ) -> dict[CaseKey, tuple[str, EventDecision]]:
@@ -273,33 +294,13 @@ def stored_decisions(
     wanted = {key for key in keys if key[2] is not None}  # no TRN, no key
     if not wanted:
         return {}
-    key_columns = tuple_(
-        cases.c.sender,
-        cases.c.submitter_reference,
-        cases.c.trace_number,
-        cases.c.trace_originator,
-    )
-    found = connection.execute(
-        select(
-            cases.c.id,
-            cases.c.sender,
-            cases.c.submitter_reference,
-            cases.c.trace_number,
-            cases.c.trace_originator,
-            cases.c.administrative_reference,
-        ).where(key_columns.in_(list(wanted)))
-    ).all()
+    found = connection.execute(_CASES_BY_KEY, {"keys": list(wanted)}).all()
     if not found:
         return {}
     by_case = {row.id: row for row in found}
     latest: dict[int, dict[int | None, Outcome]] = {case_id: {} for case_id in by_case}
     line_numbers: dict[int, int] = {}
-    rows = connection.execute(
-        select(decisions, service_lines.c.line_number)
-        .outerjoin(service_lines, decisions.c.service_line_id == service_lines.c.id)
-        .where(decisions.c.case_id.in_(list(by_case)))
-        .order_by(decisions.c.id)
-    )
+    rows = connection.execute(_DECISIONS_OF, {"ids": list(by_case)})
     for row in rows:
         latest[row.case_id][row.service_line_id] = outcome_of(row)
         if row.service_line_id is not None:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select
+from sqlalchemy import BindParameter, Connection, Engine, Select, and_, bindparam, func, or_, select
 
 from edi278.decide.engine import decide
 from edi278.decide.facts import Facts, Member, Plan, PriorCase, Provider, Span
@@ -49,13 +49,12 @@ class StoreDecider:
             facts = facts_about(connection, asked)
         return decide(request, facts, self.policy, now, tracking, asked)
 
-    def bound_to(self, requests: list[Transaction]) -> Decider:
-        """A decider for these requests (an interchange's), their facts read at once:
-        one round of queries for the batch rather than one per request."""
+    def bound_to(self, requests: list[Transaction], connection: Connection) -> Decider:
+        """A decider for these requests (an interchange's), their facts read at once on
+        `connection`: one round of queries for the batch rather than one per request."""
         # Read once: the facts gathered, the engine and the duplicate check all need it.
         read_once = {id(request): (request, asked_in(request)) for request in requests}
-        with self.engine.begin() as connection:
-            read = facts_about(connection, [a for _, each in read_once.values() for a in each])
+        read = facts_about(connection, [a for _, each in read_once.values() for a in each])
         decided_here: list[PriorCase] = []  # not stored yet, but a duplicate all the same
 
         def decide_with_facts(
@@ -109,40 +108,84 @@ def facts_about(connection: Connection, asked: Sequence[Asked]) -> Facts:
         plans=_plans(connection),
         providers=_providers(connection, npis),
         certifications=_certified(connection, numbers),
-        member_cases=tuple(
-            _cases(connection, _overlapping(subscribers, asked), NEAREST_CASES * len(subscribers))
-        ),
+        member_cases=tuple(_family_cases(connection, subscribers, asked)),
     )
 
 
-def _overlapping(subscribers: set[str], asked: Sequence[Asked]) -> object:
-    """The family's cases whose dates meet the request's: where a duplicate could be."""
+def _expanding(name: str) -> BindParameter:
+    return bindparam(name, expanding=True)
+
+
+# The statements are built once: building one costs more than running it.
+_MEMBERS = select(members).where(members.c.subscriber_id.in_(_expanding("subscribers")))
+_ELIGIBILITY = select(eligibility_spans).where(eligibility_spans.c.member_id.in_(_expanding("ids")))
+_PLANS = select(plans)
+_PROVIDERS = select(providers).where(providers.c.npi.in_(_expanding("npis")))
+_NETWORK = select(network_spans).where(network_spans.c.npi.in_(_expanding("npis")))
+_PRIOR_CASE = select(  # what a PriorCase holds: not the whole case (its request text, its clocks)
+    cases.c.id,
+    cases.c.administrative_reference,
+    cases.c.member_id,
+    cases.c.patient_first_name,
+    cases.c.service_type,
+    cases.c.event_start,
+    cases.c.event_end,
+).order_by(cases.c.id.desc())
+_FAMILY = cases.c.member_id.in_(_expanding("subscribers"))
+# The family's cases whose dates meet the request's: where a duplicate could be.
+_FAMILY_CASES_AROUND = _PRIOR_CASE.where(
+    _FAMILY,
+    or_(
+        cases.c.event_start.is_(None),
+        and_(
+            cases.c.event_start <= bindparam("last"),
+            func.coalesce(cases.c.event_end, cases.c.event_start) >= bindparam("first"),
+        ),
+    ),
+).limit(bindparam("limit"))
+_FAMILY_CASES = _PRIOR_CASE.where(_FAMILY).limit(bindparam("limit"))
+_CERTIFIED_CASES = _PRIOR_CASE.where(
+    cases.c.id.in_(
+        select(decisions.c.case_id).where(
+            decisions.c.certification_number.in_(_expanding("numbers"))
+        )
+    )
+)
+_EVENT_DECISIONS = (
+    select(decisions.c.case_id, decisions.c.action, decisions.c.certification_number)
+    .where(decisions.c.case_id.in_(_expanding("ids")), decisions.c.service_line_id.is_(None))
+    .order_by(decisions.c.id)
+)
+_FACILITIES = select(case_providers.c.case_id, case_providers.c.npi).where(
+    case_providers.c.case_id.in_(_expanding("ids")), case_providers.c.role == "FA"
+)
+_PROCEDURES = select(service_lines.c.case_id, service_lines.c.procedure).where(
+    service_lines.c.case_id.in_(_expanding("ids"))
+)
+
+
+def _family_cases(
+    connection: Connection, subscribers: set[str], asked: Sequence[Asked]
+) -> Iterable[PriorCase]:
+    """The newest of the family's cases whose dates meet the events' (all of them when
+    no event has dates)."""
+    if not subscribers:
+        return []
     starts = [a.start for a in asked if a.start]
     ends = [a.end or a.start for a in asked if a.start]
-    condition = cases.c.member_id.in_(subscribers)
+    wanted = {"subscribers": list(subscribers), "limit": NEAREST_CASES * len(subscribers)}
     if starts:
-        condition = and_(
-            condition,
-            or_(
-                cases.c.event_start.is_(None),
-                and_(
-                    cases.c.event_start <= max(ends),
-                    func.coalesce(cases.c.event_end, cases.c.event_start) >= min(starts),
-                ),
-            ),
-        )
-    return condition
+        return _cases(connection, _FAMILY_CASES_AROUND, first=min(starts), last=max(ends), **wanted)
+    return _cases(connection, _FAMILY_CASES, **wanted)
 
 
 def _members(connection: Connection, subscribers: set[str]) -> dict[str, Member]:
     if not subscribers:
         return {}
-    rows = connection.execute(select(members).where(members.c.subscriber_id.in_(subscribers)))
+    rows = connection.execute(_MEMBERS, {"subscribers": list(subscribers)})
     found = {row.member_id: row for row in rows}
     spans: dict[str, list[Span]] = defaultdict(list)
-    for span in connection.execute(
-        select(eligibility_spans).where(eligibility_spans.c.member_id.in_(list(found)))
-    ):
+    for span in connection.execute(_ELIGIBILITY, {"ids": list(found)}):
         spans[span.member_id].append(Span(span.plan_id, span.start_date, span.end_date))
     return {
         member_id: Member(
@@ -170,76 +213,49 @@ def _plans(connection: Connection) -> dict[str, Plan]:
             row.referral_required,
             row.out_of_network_benefit,
         )
-        for row in connection.execute(select(plans))
+        for row in connection.execute(_PLANS)
     }
 
 
 def _providers(connection: Connection, npis: set[str]) -> dict[str, Provider]:
     if not npis:
         return {}
+    wanted = {"npis": list(npis)}
     spans: dict[str, list[Span]] = defaultdict(list)
-    for span in connection.execute(select(network_spans).where(network_spans.c.npi.in_(npis))):
+    for span in connection.execute(_NETWORK, wanted):
         spans[span.npi].append(Span(span.status, span.start_date, span.end_date))
     return {
         row.npi: Provider(row.npi, row.name, tuple(spans[row.npi]))
-        for row in connection.execute(select(providers).where(providers.c.npi.in_(npis)))
+        for row in connection.execute(_PROVIDERS, wanted)
     }
 
 
 def _certified(connection: Connection, numbers: set[str]) -> dict[str, PriorCase]:
     if not numbers:
         return {}
-    owners = select(decisions.c.case_id).where(decisions.c.certification_number.in_(numbers))
     found = {}
-    for prior in _cases(connection, cases.c.id.in_(owners)):
+    for prior in _cases(connection, _CERTIFIED_CASES, numbers=list(numbers)):
         if prior.certification_number in numbers:
             found[prior.certification_number] = prior
     return found
 
 
-def _cases(
-    connection: Connection, condition: object, limit: int | None = None
-) -> Iterable[PriorCase]:
-    query = (
-        select(  # what a PriorCase holds: not the whole case (its request text, its clocks)
-            cases.c.id,
-            cases.c.administrative_reference,
-            cases.c.member_id,
-            cases.c.patient_first_name,
-            cases.c.service_type,
-            cases.c.event_start,
-            cases.c.event_end,
-        )
-        .where(condition)  # type: ignore[arg-type]
-        .order_by(cases.c.id.desc())
-    )
-    rows = connection.execute(query.limit(limit) if limit else query).all()
+def _cases(connection: Connection, query: Select, **parameters: object) -> Iterable[PriorCase]:
+    rows = connection.execute(query, parameters).all()
     if not rows:
         return []
-    ids = [row.id for row in rows]
+    ids = {"ids": [row.id for row in rows]}
     latest: dict[int, tuple[str, str]] = {}
     certified: dict[int, str] = {}
-    for row in connection.execute(
-        select(decisions.c.case_id, decisions.c.action, decisions.c.certification_number)
-        .where(decisions.c.case_id.in_(ids), decisions.c.service_line_id.is_(None))
-        .order_by(decisions.c.id)
-    ):
+    for row in connection.execute(_EVENT_DECISIONS, ids):
         latest[row.case_id] = (row.action, row.certification_number or "")
         if row.certification_number:
             certified[row.case_id] = row.certification_number
     facilities: dict[int, list[str]] = defaultdict(list)
-    for row in connection.execute(
-        select(case_providers.c.case_id, case_providers.c.npi).where(
-            case_providers.c.case_id.in_(ids), case_providers.c.role == "FA"
-        )
-    ):
+    for row in connection.execute(_FACILITIES, ids):
         facilities[row.case_id].append(row.npi)
     procedures: dict[int, list[str]] = defaultdict(list)
-    for row in connection.execute(
-        select(service_lines.c.case_id, service_lines.c.procedure).where(
-            service_lines.c.case_id.in_(ids)
-        )
-    ):
+    for row in connection.execute(_PROCEDURES, ids):
         if row.procedure:
             procedures[row.case_id].append(row.procedure.split(":")[-1])
     return [

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, bindparam, select
 
 from edi278.store.tables import answers, interchanges, partners
 
@@ -25,18 +25,29 @@ class Prior:
     claimed: bool  # the sender's ISA13 is already owned by another interchange
 
 
+# Built once: building a statement costs more than running it.
+_PRIOR = select(
+    interchanges.c.id, interchanges.c.sha256, interchanges.c.claims_control_number
+).order_by(interchanges.c.id)
+_PRIOR_BY_CONTROL = _PRIOR.where(
+    interchanges.c.sender == bindparam("sender"),
+    interchanges.c.control_number == bindparam("control"),
+)
+_PRIOR_BY_HASH = _PRIOR.where(  # bytes outside any envelope: known by their hash alone
+    interchanges.c.sender.is_(None), interchanges.c.sha256 == bindparam("sha256")
+)
+_PARTNER = partners.c.isa_qualifier == bindparam("qualifier"), partners.c.isa_id == bindparam("id")
+_COPIES_BAD_DATA = select(partners.c.copy_bad_data).where(*_PARTNER)
+_PARTNER_ID = select(partners.c.id).where(*_PARTNER)
+
+
 def find_prior(
     connection: Connection, sender: str | None, control: str | None, sha256: str
 ) -> Prior:
-    if sender is None:  # bytes outside any envelope: known by their hash alone
-        where = and_(interchanges.c.sender.is_(None), interchanges.c.sha256 == sha256)
+    if sender is None:
+        rows = connection.execute(_PRIOR_BY_HASH, {"sha256": sha256}).all()
     else:
-        where = and_(interchanges.c.sender == sender, interchanges.c.control_number == control)
-    rows = connection.execute(
-        select(interchanges.c.id, interchanges.c.sha256, interchanges.c.claims_control_number)
-        .where(where)
-        .order_by(interchanges.c.id)
-    ).all()
+        rows = connection.execute(_PRIOR_BY_CONTROL, {"sender": sender, "control": control}).all()
     same = next((row.id for row in rows if row.sha256 == sha256), None)
     return Prior(same, any(row.claims_control_number for row in rows))
 
@@ -55,9 +66,7 @@ def copies_bad_data(connection: Connection, sender: str | None) -> bool:
         return True
     qualifier, _, identifier = sender.partition(":")
     found = connection.execute(
-        select(partners.c.copy_bad_data).where(
-            partners.c.isa_qualifier == qualifier, partners.c.isa_id == identifier
-        )
+        _COPIES_BAD_DATA, {"qualifier": qualifier, "id": identifier}
     ).scalar_one_or_none()
     return found is not False
 
@@ -68,9 +77,7 @@ def partner_for(
     """The partner with this ISA05/ISA06, registered on first sight under its own ID as
     its display name (rename it later; the ID is what matters)."""
     found = connection.execute(
-        select(partners.c.id).where(
-            partners.c.isa_qualifier == qualifier, partners.c.isa_id == identifier
-        )
+        _PARTNER_ID, {"qualifier": qualifier, "id": identifier}
     ).scalar_one_or_none()
     if found is not None:
         return found
