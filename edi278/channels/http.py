@@ -28,6 +28,7 @@ from prometheus_client import (
 )
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine, select, text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edi278 import log
 from edi278.channels import answer_bytes, intake_for
@@ -44,7 +45,6 @@ from edi278.store.partners import Caller, caller_of
 from edi278.store.tables import idempotency_keys
 from edi278.writer import write_interchange
 from edi278.x12.delimiters import Delimiters
-from edi278.x12.values import is_digits
 from edi278.x12.writer import write
 
 LOG = log.get("edi278.http")
@@ -112,35 +112,7 @@ def create_app(
     )
     app.state.service = service
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        length = request.headers.get("content-length")
-        shed = request.url.path.startswith("/v1/") and service.inflight >= service.max_inflight
-        if length and is_digits(length) and int(length) > service.max_body:
-            response: Response = _problem(413, f"body over {service.max_body} bytes", "too_large")
-        elif shed:  # nothing was read or recorded: the same request may simply come again
-            response = _problem(
-                503,
-                f"busy: {service.inflight} requests in hand; nothing was recorded, send it "
-                f"again after {RETRY_AFTER_SECONDS} s",
-                "busy",
-            )
-            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        else:
-            service.inflight += 1
-            try:
-                response = await call_next(request)
-            finally:
-                service.inflight -= 1
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        elapsed = time.perf_counter() - started
-        service.requests.labels(path, str(response.status_code)).inc()
-        service.latency.labels(path).observe(elapsed)
-        LOG.info("http.request", route=path, method=request.method,
-                 status=response.status_code, duration_ms=round(elapsed * 1000, 1))  # fmt: skip
-        return response
+    app.add_middleware(Admission, service=service)
 
     @app.exception_handler(HTTPException)
     async def problem(_request: Request, error: HTTPException) -> JSONResponse:
@@ -149,6 +121,64 @@ def create_app(
 
     _routes(app, service)
     return app
+
+
+class Admission:
+    """Every HTTP request, before the app: a body over the limit is refused unread (413),
+    a /v1/ request past the in-flight limit is turned away (503, Retry-After), and each
+    is counted, timed and logged. Plain ASGI: a BaseHTTPMiddleware costs a task and a
+    stream per request."""
+
+    def __init__(self, app: ASGIApp, service: Service) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        service, started, status = self.service, time.perf_counter(), 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            refusal = self._refusal(scope)
+            if refusal is not None:
+                await refusal(scope, receive, sending)
+                return
+            service.inflight += 1
+            try:
+                await self.app(scope, receive, sending)
+            finally:
+                service.inflight -= 1
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            service.requests.labels(path, str(status)).inc()
+            service.latency.labels(path).observe(elapsed)
+            LOG.info("http.request", route=path, method=scope["method"], status=status,
+                     duration_ms=round(elapsed * 1000, 1))  # fmt: skip
+
+    def _refusal(self, scope: Scope) -> Response | None:
+        service = self.service
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+        if length.isdigit() and int(length) > service.max_body:
+            return _problem(413, f"body over {service.max_body} bytes", "too_large")
+        if scope["path"].startswith("/v1/") and service.inflight >= service.max_inflight:
+            # nothing was read or recorded: the same request may simply come again
+            busy = _problem(
+                503,
+                f"busy: {service.inflight} requests in hand; nothing was recorded, send it "
+                f"again after {RETRY_AFTER_SECONDS} s",
+                "busy",
+            )
+            busy.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return busy
+        return None
 
 
 def _problem(status: int, message: str, code: str) -> JSONResponse:

@@ -11,8 +11,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Connection, Table, bindparam, select, tuple_
+from sqlalchemy import Connection, Insert, Table, bindparam, select, tuple_
 
 from edi278.decide.clocks import BusinessCalendar, clocks_for, urgency_of
 from edi278.decide.outcome import Clocks, EventDecision, Outcome
@@ -123,8 +124,13 @@ def _insert_keyed(
     by one.)"""
     if not rows:
         return {}
-    statement = table.insert().returning(table.c.id, *(table.c[name] for name in key))
+    statement = _insert_returning(table, key)
     return {tuple(found): row_id for row_id, *found in connection.execute(statement, rows)}
+
+
+@cache  # one per table: built once, since building one costs about as much as running it
+def _insert_returning(table: Table, key: tuple[str, ...]) -> Insert:
+    return table.insert().returning(table.c.id, *(table.c[name] for name in key))
 
 
 def _case_row(case: NewCase, interchange_id: int, received_at: datetime) -> dict[str, object]:

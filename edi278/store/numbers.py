@@ -91,9 +91,11 @@ def assign_tracking_numbers(connection: Connection, owners: dict[str, int]) -> N
     """Tie issued numbers to the cases that use them (number -> case id)."""
     if not owners:
         return
-    statement = (
-        update(tracking_numbers)
-        .where(tracking_numbers.c.number == bindparam("tracking_number"))
-        .values(case_id=bindparam("owner"))
-    )
-    connection.execute(statement, [{"tracking_number": n, "owner": c} for n, c in owners.items()])
+    connection.execute(_ASSIGN, [{"tracking_number": n, "owner": c} for n, c in owners.items()])
+
+
+_ASSIGN = (
+    update(tracking_numbers)
+    .where(tracking_numbers.c.number == bindparam("tracking_number"))
+    .values(case_id=bindparam("owner"))
+)
