@@ -30,6 +30,15 @@ from edi278.store.partners import ROLES, add_key, revoke, set_copy_bad_data
     envvar="EDI278_MAX_INFLIGHT",
     help="Requests in hand at once; more are answered 503 with Retry-After, unrecorded.",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    envvar="EDI278_WORKERS",
+    help="Server processes on the one port (about one per core); each has its own "
+    "--max-inflight, and /metrics adds up all of them.",
+)
 @STATE_DIR
 @DATABASE
 @POLICY
@@ -38,6 +47,7 @@ def serve(
     port: int,
     max_body: int,
     max_inflight: int,
+    workers: int,
     state_dir: Path,
     db_url: str | None,
     policy_path: Path | None,
@@ -58,15 +68,22 @@ def serve(
     import uvicorn
 
     from edi278 import log
-    from edi278.channels.http import create_app
+    from edi278.channels import http
 
+    engine, chosen = database(db_url, state_dir), policy(policy_path)  # checked before any worker
     log.configure("INFO")  # a service says what it does
-
-    app = create_app(database(db_url, state_dir), policy(policy_path), max_body, max_inflight)
     # httptools and uvloop: uvicorn's C parser and event loop, named so that a missing
     # one fails at start instead of quietly falling back to the slower pure-Python pair.
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5,
-                http="httptools", loop="uvloop")  # fmt: skip
+    options = {"host": host, "port": port, "log_level": "warning", "http": "httptools",
+               "loop": "uvloop", "timeout_graceful_shutdown": 5}  # fmt: skip
+    if workers == 1:
+        uvicorn.run(http.create_app(engine, chosen, max_body, max_inflight), **options)
+        return
+    engine.dispose()  # each worker process opens its own
+    url = engine.url.render_as_string(hide_password=False)
+    settings = http.Settings(url, str(policy_path) if policy_path else None, max_body, max_inflight)
+    with http.worker_environment(settings):
+        uvicorn.run(http.FACTORY, factory=True, workers=workers, **options)
 
 
 @click.group()

@@ -7,7 +7,9 @@
   second, open loop, from the benchmark's load generator in a process of its own): every
   request is answered 200 or 503, none times out or is cut off, each 200 is one case and
   each 503 none, and the server is still up. CI offers it for EDI278_SOAK_API_SECONDS
-  (15); `make soak` for 60."""
+  (15); `make soak` for 60.
+- A real server with two worker processes, sent requests together: each answered once,
+  and /metrics counts the requests both workers answered."""
 
 from __future__ import annotations
 
@@ -127,3 +129,51 @@ def test_at_twice_the_benchmark_rate_the_api_sheds_and_loses_nothing(tmp_path):
         interchanges = db.execute("SELECT count(*) FROM interchanges").fetchone()[0]
     assert cases == interchanges == statuses.get("200", 0) + warm_up
     assert figures["decided"] == statuses.get("200", 0)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc: no psutil here)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone while listed
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_with_two_workers_every_request_is_answered_once_and_metrics_add_up(tmp_path):
+    state = tmp_path / "var"
+    base, key, server = api(["--state-dir", str(state)], "--workers", "2")
+    sent = 60
+    try:
+        # uvicorn's supervisor, a resource tracker, and the two workers
+        workers = [p for p in _children(server.pid) if "spawn_main" in _command(p)]
+        assert len(workers) == 2, workers
+
+        def send(number: int) -> str:
+            answer = httpx.post(f"{base}/v1/x12/278", content=distinct_request(number),
+                                headers={**X12, "X-API-Key": key}, timeout=60)  # fmt: skip
+            assert answer.status_code == 200, answer.text
+            return reference_in(answer.text)
+
+        with ThreadPoolExecutor(8) as pool:
+            references = list(pool.map(send, range(sent)))
+        metrics = httpx.get(f"{base}/metrics").text
+    finally:
+        stop_server(server)
+    assert len(set(references)) == sent
+    with sqlite3.connect(state / "edi278.db") as db:
+        assert db.execute("SELECT count(*) FROM cases").fetchone()[0] == sent
+    # /metrics adds up both workers' counts, whichever one answered it
+    answered = f'edi278_http_requests_total{{route="/v1/x12/278",status="200"}} {sent:.1f}'
+    assert answered in metrics, metrics
+
+
+def _command(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""

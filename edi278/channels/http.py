@@ -10,10 +10,15 @@ the status still sees it.
 import hashlib
 import io
 import json
+import os
 import re
+import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
@@ -25,6 +30,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine, select, text
@@ -70,6 +76,60 @@ class DecisionBody(BaseModel):
     note: str = Field(description="what the decision rests on (sent as MSG)")
 
 
+# `serve --workers N`: each worker process builds its app from the settings the command
+# leaves in its environment, and counts into files that /metrics adds up.
+FACTORY = "edi278.channels.http:app_from_environment"
+SETTINGS_VARIABLE = "EDI278_SERVE_SETTINGS"
+METRICS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multiprocess mode
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    policy_path: str | None
+    max_body: int
+    max_inflight: int
+
+
+@contextmanager
+def worker_environment(settings: Settings) -> Iterator[None]:
+    """The settings for the worker processes and a fresh folder for their metrics, in
+    this process's environment (which they inherit) while they run."""
+    with tempfile.TemporaryDirectory(prefix="edi278-metrics-") as folder:
+        saved = {name: os.environ.get(name) for name in (SETTINGS_VARIABLE, METRICS_VARIABLE)}
+        os.environ[SETTINGS_VARIABLE] = json.dumps(asdict(settings))
+        os.environ[METRICS_VARIABLE] = folder
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+def app_from_environment() -> FastAPI:
+    """A worker's app (uvicorn calls this in each worker process)."""
+    from edi278.decide.policy import default_policy, load_policy
+    from edi278.store.database import open_database
+
+    settings = Settings(**json.loads(os.environ[SETTINGS_VARIABLE]))
+    log.configure("INFO")
+    policy = load_policy(Path(settings.policy_path)) if settings.policy_path else default_policy()
+    engine = open_database(settings.database_url)
+    return create_app(engine, policy, settings.max_body, settings.max_inflight)
+
+
+def _exposed(own: CollectorRegistry) -> CollectorRegistry:
+    """What /metrics shows: this process's metrics, or every worker's added up."""
+    if METRICS_VARIABLE not in os.environ:
+        return own
+    every_worker = CollectorRegistry()
+    multiprocess.MultiProcessCollector(every_worker)
+    return every_worker
+
+
 @dataclass
 class Service:
     engine: Engine
@@ -101,7 +161,12 @@ def create_app(
         Counter("edi278_http_requests", "HTTP requests", ["route", "status"], registry=registry),
         Histogram("edi278_http_seconds", "HTTP request latency", ["route"], registry=registry),
         Counter("edi278_outcomes", "decisions answered, by HCR01", ["action"], registry=registry),
-        Gauge("edi278_pended_backlog", "cases pended for review", registry=registry),
+        Gauge(
+            "edi278_pended_backlog",
+            "cases pended for review",
+            registry=registry,
+            multiprocess_mode="mostrecent",  # with --workers: the latest any worker counted
+        ),
         max_inflight,
     )
     app = FastAPI(
@@ -304,7 +369,8 @@ def _routes(app: FastAPI, service: Service) -> None:
     def metrics() -> Response:
         with service.engine.connect() as connection:
             service.backlog.set(len(pended_cases(connection, datetime.now(UTC))))
-        return Response(generate_latest(service.registry), media_type=CONTENT_TYPE_LATEST)
+        exposed = _exposed(service.registry)
+        return Response(generate_latest(exposed), media_type=CONTENT_TYPE_LATEST)
 
 
 def _body(service: Service) -> Any:
