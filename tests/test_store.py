@@ -1,10 +1,12 @@
 """The store on SQLite and PostgreSQL: migrations, counters, tracking numbers under
-concurrent workers, and history that cannot be rewritten."""
+concurrent workers, history that cannot be rewritten, and SQLite writers taking turns."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -16,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from edi278.decide.tracking import Kind, parse_number
 from edi278.store import database
 from edi278.store.audit import audit
-from edi278.store.numbers import DatabaseControlNumbers, issue_tracking_numbers
+from edi278.store.numbers import DatabaseControlNumbers, advance, issue_tracking_numbers
 from edi278.store.tables import audit_log, counters, metadata, ours, tracking_numbers
 
 NOW = datetime(2026, 11, 22, 14, 0, tzinfo=UTC)
@@ -190,3 +192,59 @@ def test_timestamps_come_back_in_utc_and_naive_ones_are_refused(engine):
         assert connection.scalar(select(audit_log.c.at)) == NOW
     with pytest.raises(Exception, match="timezone-aware"), engine.begin() as connection:
         audit(connection, datetime(2026, 1, 1), "test", "checked", "nothing", 1)
+
+
+_HOLDER = """
+import sys, time
+from edi278.store.database import open_database
+from edi278.store.numbers import advance
+engine = open_database(sys.argv[1])
+with engine.begin() as connection:
+    advance(connection, "held", 1)
+    print("holding", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_writer_waits_its_turn_behind_another_process_and_goes_on_when_that_one_dies(tmp_path):
+    url = f"sqlite:///{tmp_path / 'edi278.db'}"
+    engine = database.open_database(url)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, url], stdout=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    taken: list[int] = []
+
+    def write() -> None:
+        with engine.begin() as connection:
+            taken.append(advance(connection, "mine", 1))
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    writer.join(timeout=1.0)
+    assert writer.is_alive() and not taken  # waiting: the other process holds the turn
+    holder.kill()  # mid-transaction: its turn ends with it, its write is undone
+    holder.wait()
+    writer.join(timeout=10)
+    assert taken == [1]
+    with engine.connect() as connection:
+        names = connection.execute(select(counters.c.name)).scalars().all()
+    assert "held" not in names
+    engine.dispose()
+
+
+def test_threads_of_one_process_take_turns_and_lose_no_write(tmp_path):
+    engine = database.open_database(f"sqlite:///{tmp_path / 'edi278.db'}")
+
+    def read_then_write(_: int) -> None:
+        with engine.begin() as connection:  # a read-modify-write: safe only one at a time
+            value = connection.execute(select(counters.c.value).where(counters.c.name == "n"))
+            current = value.scalar_one_or_none() or 0
+            connection.execute(
+                counters.insert().prefix_with("OR REPLACE"), {"name": "n", "value": current + 1}
+            )
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(read_then_write, range(200)))
+    with engine.connect() as connection:
+        assert connection.execute(select(counters.c.value)).scalar_one() == 200
+    engine.dispose()
