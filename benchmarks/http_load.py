@@ -168,7 +168,7 @@ async def load(args: argparse.Namespace) -> dict:
         if key == "200":
             answered.append(latencies[-1])
 
-    server_cpu = measure.cpu_seconds(args.server_pid) if args.server_pid else None
+    server_cpu = measure.tree_cpu_seconds(args.server_pid) if args.server_pid else None
     own = resource.getrusage(resource.RUSAGE_SELF)
     start = loop.time() + 0.05
     tasks = []
@@ -182,7 +182,7 @@ async def load(args: argparse.Namespace) -> dict:
     await asyncio.gather(*tasks)
     elapsed = loop.time() - start
     used = resource.getrusage(resource.RUSAGE_SELF)
-    server_after = measure.cpu_seconds(args.server_pid) if args.server_pid else None
+    server_after = measure.tree_cpu_seconds(args.server_pid) if args.server_pid else None
     pool.close()
     ok = statuses.get("200", 0)
     return {
@@ -229,7 +229,7 @@ def _edi278(*args: str) -> str:
     return done.stdout.strip()
 
 
-def run(rate: int, duration: int) -> dict:
+def run(rate: int, duration: int, workers: int = 1) -> dict:
     """Start a server on a fresh state folder, load it from another process, stop it."""
     state = workloads.BENCH_DIR / f"http-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     state.mkdir(parents=True)
@@ -239,7 +239,7 @@ def run(rate: int, duration: int) -> dict:
     port = _free_port()
     log = open(state / "serve.log", "w")  # noqa: SIM115 - open for the server's lifetime
     server = subprocess.Popen(
-        [str(EDI278), "serve", "--port", str(port), *where],
+        [str(EDI278), "serve", "--port", str(port), "--workers", str(workers), *where],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=ROOT,
@@ -276,6 +276,7 @@ def run(rate: int, duration: int) -> dict:
         finished = {
             "client": figures,
             "server_cpu": figures.pop("server_cpu_window") or 0.0,
+            "workers": workers,
             "load_before": load_before,
             "load_after": measure.loadavg(),
         }
@@ -311,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=int, default=200, help="requests per second offered")
     parser.add_argument("--duration", type=int, default=30, help="seconds of load")
+    parser.add_argument("--workers", type=int, default=1, help="edi278 serve --workers")
     parser.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -324,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     from stream_memory import machine, record
     from suite import http_section, targets
 
-    result = run(args.rate, args.duration)
+    result = run(args.rate, args.duration, args.workers)
     lines = [
         f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: HTTP API under load",
         "",

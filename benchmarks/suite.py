@@ -525,7 +525,7 @@ def http_section(http: dict) -> str:
                 f"{WARM_UP_COUNTED} of the warm-up, unloaded) took {c['alone_p50_ms']:,.1f} ms "
                 "at the median",
                 f"- What shared the {os.cpu_count()} cores during the {c['duration']} s: the "
-                "server (`edi278 serve`, one uvicorn process, SQLite) used "
+                f"server (`edi278 serve --workers {http.get('workers', 1)}`, SQLite) used "
                 f"{http['server_cpu']:,.1f} CPU s "
                 f"({http['server_cpu'] / c['duration']:.2f} cores), the load generator "
                 f"{c['client_cpu']:,.1f} CPU s ({c['client_cpu'] / c['duration']:.2f} cores); load "
@@ -741,6 +741,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         help="seconds each of (c), (d) and (e) may take on any workload (0: no limit); "
         "a part stopped early reports its rate over what it did",
     )
+    parser.add_argument("--http-workers", type=int, default=1, help="edi278 serve --workers")
     parser.add_argument("--http-rate", type=int)
     parser.add_argument("--http-duration", type=int)
     parser.add_argument("--worker-files", type=int)
@@ -795,7 +796,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"(g) HTTP: {options.http_rate} req/s for {options.http_duration} s ...", flush=True)
         try:
-            http = http_load.run(options.http_rate, options.http_duration)
+            http = http_load.run(options.http_rate, options.http_duration, options.http_workers)
         except Exception as error:
             traceback.print_exc()
             http = {"failed": str(error).splitlines()[0] if str(error) else repr(error)}

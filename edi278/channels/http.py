@@ -14,13 +14,14 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import (
@@ -61,6 +62,7 @@ DEFAULT_MAX_BODY = 1_000_000  # bytes: a real-time request is one 278, never meg
 # come back than left to time out without knowing whether it was heard.
 DEFAULT_MAX_INFLIGHT = 24
 RETRY_AFTER_SECONDS = 1
+ANSWERING_THREADS = 4
 US = ("ZZ", "EDI278")  # what JSON requests are addressed to
 
 
@@ -170,6 +172,7 @@ def create_app(
         max_inflight,
     )
     app = FastAPI(
+        lifespan=_lifespan,
         title="edi278",
         version="1",
         description="X12 278 (005010X217) health care services review, in real time.",
@@ -244,6 +247,15 @@ class Admission:
             busy.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return busy
         return None
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # The work of a request is CPU and SQLite, one writer at a time: threads past a few
+    # only take turns at the interpreter lock, each turn costing them all. The rest of
+    # the requests in hand wait for a thread (still counted against --max-inflight).
+    to_thread.current_default_thread_limiter().total_tokens = ANSWERING_THREADS
+    yield
 
 
 def _problem(status: int, message: str, code: str) -> JSONResponse:
