@@ -741,7 +741,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         help="seconds each of (c), (d) and (e) may take on any workload (0: no limit); "
         "a part stopped early reports its rate over what it did",
     )
-    parser.add_argument("--http-workers", type=int, default=1, help="edi278 serve --workers")
+    parser.add_argument("--http-workers", type=int, default=os.cpu_count() or 1,
+                        help="edi278 serve --workers (default: one per core)")  # fmt: skip
     parser.add_argument("--http-rate", type=int)
     parser.add_argument("--http-duration", type=int)
     parser.add_argument("--worker-files", type=int)
