@@ -41,6 +41,7 @@ from edi278.store.cases import (
     insert_cases,
     stored_decisions,
 )
+from edi278.store.database import reading
 from edi278.store.facts import StoreDecider
 from edi278.store.interchanges import (
     Prior,
@@ -54,7 +55,6 @@ from edi278.store.interchanges import (
 from edi278.store.numbers import (
     DatabaseControlNumbers,
     assign_tracking_numbers,
-    issue_on,
     issue_tracking_numbers,
 )
 from edi278.writer import write_transaction
@@ -166,7 +166,7 @@ class Intake:
         control = report.header.segment.value(13) if report.header else None
         decider = CaseDecider(self.engine, self.decider, sender or "", now)
         requests = [t.request for t in _taken(report)] if report.accepted else []
-        with self.engine.begin() as connection:  # all it reads, and its references issued
+        with reading(self.engine).begin() as connection:  # all it reads, at one moment
             prior = find_prior(connection, sender, control, fingerprint.sha256)
             copy_bad_data = copies_bad_data(connection, sender)
             if prior.same_bytes is None and not prior.claimed:
@@ -297,12 +297,13 @@ class CaseDecider:
     _numbers: deque[str] = field(default_factory=deque)  # issued, not yet given out
     _prepared_keys: set[CaseKey] = field(default_factory=set)
     _ready: dict[int, tuple[Transaction, list[Answered]]] = field(default_factory=dict)
+    _fresh: int = 0  # events read as new: each needs a reference number
 
     decided_by: str = "engine"
 
     def read(self, connection: Connection, requests: list[Transaction]) -> None:
-        """On the interchange's reading transaction: look up the events already cases,
-        read the facts of them all, and, last, issue the new events their references."""
+        """On the interchange's reading transaction: look up the events already cases
+        and read the facts of them all."""
         keys = [
             case_key(self.sender, request, context.event)
             for request in requests
@@ -310,17 +311,18 @@ class CaseDecider:
         ]
         self._known.update(stored_decisions(connection, set(keys) - set(self._known)))
         self._prepared_keys.update(keys)
-        fresh = len([k for k in keys if k[2] is None]) + len(
+        self._fresh = len([k for k in keys if k[2] is None]) + len(
             {k for k in keys if k[2] is not None and k not in self._known}
         )
         bind = getattr(self.decider, "bound_to", None)  # a decider that reads facts in batch
         if bind is not None and requests:
             self.decider = bind(requests, connection)
-        self._numbers.extend(issue_on(connection, Kind.REFERENCE, fresh, self.now))
 
     def prepare(self, requests: list[Transaction]) -> None:
-        """Once read: decide them all, then issue their certification numbers (in a
-        short transaction of its own)."""
+        """Once read: issue the new events their references, decide them all, then
+        issue their certification numbers (each issue a short transaction of its own)."""
+        fresh, self._fresh = self._fresh, 0
+        self._numbers.extend(issue_tracking_numbers(self.engine, Kind.REFERENCE, fresh, self.now))
         self._decide_all(requests)
 
     def _decide_all(self, requests: list[Transaction]) -> None:

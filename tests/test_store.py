@@ -248,3 +248,37 @@ def test_threads_of_one_process_take_turns_and_lose_no_write(tmp_path):
     with engine.connect() as connection:
         assert connection.execute(select(counters.c.value)).scalar_one() == 200
     engine.dispose()
+
+
+def test_a_reading_transaction_reads_beside_a_writer_and_sees_what_was_committed(tmp_path):
+    engine = database.open_database(f"sqlite:///{tmp_path / 'edi278.db'}")
+    with engine.begin() as connection:
+        advance(connection, "n", 1)
+    writing, done = threading.Event(), threading.Event()
+
+    def write() -> None:
+        with engine.begin() as connection:
+            advance(connection, "n", 1)
+            writing.set()
+            done.wait(10)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert writing.wait(10)
+    seen: list[int] = []
+    reader = threading.Thread(target=lambda: seen.extend(_counter(database.reading(engine))))
+    reader.start()
+    reader.join(timeout=5)
+    finished_while_writing = not reader.is_alive()
+    done.set()
+    writer.join()
+    reader.join()
+    assert finished_while_writing  # it did not wait for the writer's turn
+    assert seen == [1]  # the last committed value, not the one being written
+    assert _counter(database.reading(engine)) == [2]
+    engine.dispose()
+
+
+def _counter(engine) -> list[int]:
+    with engine.begin() as connection:
+        return list(connection.execute(select(counters.c.value)).scalars())

@@ -46,6 +46,7 @@ from edi278.jsonform import JsonFormError, check_document, from_json, to_json
 from edi278.model import Envelope
 from edi278.reader import read_requests
 from edi278.review import FINAL_ACTIONS, Review, ReviewError, decide_case, pended_cases
+from edi278.store.database import reading
 from edi278.store.inquiry import CaseView, Question, UnknownTrackingNumber, find_cases
 from edi278.store.numbers import DatabaseControlNumbers
 from edi278.store.partners import Caller, caller_of
@@ -270,7 +271,7 @@ def _routes(app: FastAPI, service: Service) -> None:
     read_body = _body(service)
 
     def caller(x_api_key: str | None = Header(None)) -> Caller:
-        with service.engine.connect() as connection:
+        with reading(service.engine).connect() as connection:
             found = caller_of(connection, x_api_key)
         if found is None:
             raise _fail(401, "a valid X-API-Key header is required", "unauthorized")
@@ -471,7 +472,7 @@ def _idempotent(
     """Same key and body: the stored answer; same key, other body: 422."""
     digest = hashlib.sha256(body).hexdigest()
     if key:
-        with service.engine.connect() as connection:
+        with reading(service.engine).connect() as connection:
             stored = connection.execute(
                 select(idempotency_keys).where(
                     idempotency_keys.c.partner_id == who.partner_id, idempotency_keys.c.key == key

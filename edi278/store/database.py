@@ -1,9 +1,10 @@
 """Opening the database and keeping its schema current.
 
 SQLite (the embedded default) runs in WAL mode with a busy timeout, and every
-transaction starts with BEGIN IMMEDIATE so that two writers queue instead of failing
-halfway; within a process they queue on a lock first (`QueuedWrites`). PostgreSQL is
-reached through psycopg 3 when EDI278_DB names it.
+transaction that may write starts with BEGIN IMMEDIATE, after its turn on a lock
+(`QueuedWrites`), so that writers queue instead of failing halfway; transactions that
+only read (`reading`) begin deferred and run beside them. PostgreSQL is reached through
+psycopg 3 when EDI278_DB names it.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class _Turn:
                     self.threads.release()
                     raise _locked("another process") from None
                 time.sleep(pause)
-                pause = min(pause * 2, 0.004)
+                pause = min(pause * 2, 0.001)
 
     def give_back(self) -> None:
         fcntl.flock(self.file, fcntl.LOCK_UN)
@@ -131,6 +132,16 @@ def _turn_for(database: str) -> _Turn | None:
         return _TURNS[path]
 
 
+READING = "edi278_reading"
+
+
+def reading(engine: Engine) -> Engine:
+    """The engine for transactions that only read. On SQLite they begin deferred and
+    take no writer's turn, so they run beside the writer (WAL); one that wrote would
+    fail rather than wait."""
+    return engine.execution_options(**{READING: True})
+
+
 def database_url(url: str | None = None, state_dir: Path | str = "var") -> str:
     """The option, else EDI278_DB, else SQLite in the state folder."""
     return url or os.environ.get("EDI278_DB") or f"sqlite:///{Path(state_dir) / 'edi278.db'}"
@@ -159,7 +170,10 @@ def connect(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):  # type: ignore[no-untyped-def]
-        connection.connection.dbapi_connection.begin_immediate()
+        if connection.get_execution_options().get(READING):
+            connection.exec_driver_sql("BEGIN")  # WAL: reads beside the writer, no turn taken
+        else:
+            connection.connection.dbapi_connection.begin_immediate()
 
     return engine
 

@@ -74,24 +74,16 @@ def issue_tracking_numbers(engine: Engine, kind: Kind, count: int, now: datetime
     if count < 1:
         return []
     with engine.begin() as connection:
-        return issue_on(connection, kind, count, now)
-
-
-def issue_on(connection: Connection, kind: Kind, count: int, now: datetime) -> list[str]:
-    """As `issue_tracking_numbers`, on a transaction of the caller's: best its last
-    statement, since the counter stays locked until it commits."""
-    if count < 1:
-        return []
-    last = advance(connection, f"tracking:{kind}", count)
-    sequences = range(last - count + 1, last + 1)
-    numbers = [format_number(kind, now.year, sequence) for sequence in sequences]
-    connection.execute(
-        tracking_numbers.insert(),
-        [
-            {"number": number, "kind": str(kind), "sequence": sequence, "issued_at": now}
-            for number, sequence in zip(numbers, sequences, strict=True)
-        ],
-    )
+        last = advance(connection, f"tracking:{kind}", count)
+        sequences = range(last - count + 1, last + 1)
+        numbers = [format_number(kind, now.year, sequence) for sequence in sequences]
+        connection.execute(
+            tracking_numbers.insert(),
+            [
+                {"number": number, "kind": str(kind), "sequence": sequence, "issued_at": now}
+                for number, sequence in zip(numbers, sequences, strict=True)
+            ],
+        )
     return numbers
 
 
