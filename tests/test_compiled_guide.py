@@ -178,3 +178,37 @@ def test_what_the_compiled_engine_cannot_read_as_pyx12_does_is_left_to_pyx12():
 def test_an_unknown_engine_is_refused_with_the_choices():
     with pytest.raises(ValueError, match="compiled, pyx12"):
         Guide(engine="fast")
+
+
+def test_what_is_remembered_from_one_set_never_hides_the_faults_of_the_next():
+    """Between sets the compiled engine remembers walks (by the segments' IDs and key
+    values), segment findings, sound hierarchies and component counts; a set that
+    differs from one remembered only where those memos look gets its own findings."""
+    variants = {
+        "": REQUEST,
+        "I12": change(REQUEST, "HL*2*1*21*1", "HL*7*1*21*1"),  # the hierarchy
+        "13": change(REQUEST, "UM*AR*I*48*21:B**E", "UM*AR*I*48*21:B:1:X**E"),  # components
+        "7": change(REQUEST, "NM1*FA*2", "NM1*ZZ*2"),  # a key value: another walk
+        "6": change(REQUEST, "TRN*1*PE1*9SUBMIT001", "TRN*1*PE1*9SUBMIT\x01"),  # a value
+        "5": change(REQUEST, "TRN*1*PE1*", f"TRN*1*{'P' * 51}*"),  # an identifier, checked alone
+        "1": change(REQUEST, "BHT*0007*13*REQ1*", "BHT*0007*13**"),  # an identifier missing
+    }
+    for expected, body in [*variants.items(), ("", REQUEST)]:
+        data = interchange(groups=[group(sets=[transaction(body=body)])]).encode()
+        ((isa, gs, segments),) = sets_in(data)
+        assert_same_findings(isa, gs, segments)
+        codes = {fault.code for fault in COMPILED.validate(isa, gs, segments)}
+        assert (expected in codes) if expected else not codes
+
+
+def test_an_interchange_pyx12_reads_otherwise_is_left_to_it_after_one_it_reads_alike():
+    """Whether pyx12 reads an ISA as we do is remembered, for the very segment too:
+    the answer for one interchange never stands for the next."""
+    compiled = load(ROOT / "schemas" / "278.5010.X217.xml")
+    data = interchange(groups=[group(sets=[transaction(body=REQUEST)])]).encode()
+    ((isa, gs, segments),) = sets_in(data)
+    values = [isa.value(position) for position in range(1, 17)]
+    other = Segment.of("ISA", *values[:11], "00200", *values[12:])
+    assert validate(compiled, isa, gs, segments) is not None
+    assert validate(compiled, other, gs, segments) is None
+    assert validate(compiled, isa, gs, segments) is not None

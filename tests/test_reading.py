@@ -192,3 +192,18 @@ def test_repeats_are_caught_within_a_bounded_window(monkeypatch):
     monkeypatch.setattr(pipeline, "REPEAT_WINDOW", 2)
     data = "".join(interchange(control=n) for n in (1, 2, 1, 3, 4, 1))
     assert [r.note_code for r in reports_of(data)] == ["000", "000", "025", "000", "000", "000"]
+
+
+def test_the_same_text_read_with_other_separators_splits_by_its_own():
+    """Splits are remembered by text and separators: a text seen before with ':' as its
+    component separator is not split by ':' where '>' separates components."""
+    from edi278.x12.delimiters import Delimiters
+    from edi278.x12.segment import parse
+
+    colon = parse("UM*AR*I*48*21:B>1**E", Delimiters("*", "^", ":", "~"))
+    angle = parse("UM*AR*I*48*21:B>1**E", Delimiters("*", "!", ">", "~"))
+    assert colon.element(4) == (("21", "B>1"),)
+    assert angle.element(4) == (("21:B", "1"),)
+    assert parse("UM*AR*I*48*21:B>1**E", Delimiters("*", "^", ":", "~")).elements == (
+        colon.elements
+    )

@@ -4,11 +4,13 @@ schemas/ (through pyx12) and the rules the map format cannot express (in `rules`
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from edi278.ig import rules
+from edi278.ig import rules, validator
 from edi278.x12.faults import Fault, Level, ik3, ik4
 from edi278.x12.segment import Segment
 
@@ -29,6 +31,7 @@ MAPS = {
     ("005010X216", "11"): "278.5010.X216.response.xml",
 }
 RESPONSES = frozenset({"11"})
+EXCESS_LIMIT = 4096  # composite segments whose component counts a catalog remembers
 
 
 @dataclass(slots=True)
@@ -40,6 +43,31 @@ class Catalog:
     qualifiers: dict[str, set[str] | None] = field(default_factory=dict)
     qualifier_elements: dict[str, str] = field(default_factory=dict)  # its data element
     components: dict[tuple[str, int], int] = field(default_factory=dict)
+    # `excess` remembered by segment: composites of a batch repeat (bounded, cleared)
+    _excesses: dict[tuple[str, tuple], tuple[tuple[int, int, int], ...]] = field(
+        default_factory=dict
+    )
+
+    def excess(self, segment_id: str, elements: tuple) -> tuple[tuple[int, int, int], ...]:
+        """Each element of a segment with more components than the guide allows it:
+        (position, components given, components allowed)."""
+        key = (segment_id, elements)
+        found = self._excesses.get(key)
+        if found is None:
+            found = tuple(self._excess(segment_id, elements))
+            if len(self._excesses) >= EXCESS_LIMIT:
+                self._excesses.clear()
+            self._excesses[key] = found
+        return found
+
+    def _excess(self, segment_id: str, elements: tuple) -> Iterator[tuple[int, int, int]]:
+        for index, element in enumerate(elements, start=1):
+            if len(element) == 1 and len(element[0]) == 1:
+                continue  # one value: no guide element allows fewer
+            allowed = self.components.get((segment_id, index))
+            given = max(map(len, element))
+            if allowed is not None and given > allowed:
+                yield index, given, allowed
 
     @classmethod
     def of(cls, path: Path) -> Catalog:
@@ -84,6 +112,7 @@ class Guide:
         self._maps: dict[str, Any] = {}
         self._compiled: dict[str, Any] = {}
         self._catalogs: dict[str, Catalog] = {}
+        self._catalog_sets: dict[str, tuple[Catalog, list[Catalog]]] = {}
 
     def _map(self, filename: str) -> Any:
         if filename not in self._maps:
@@ -104,8 +133,6 @@ class Guide:
     ) -> tuple[list[Fault], dict[int, str | None]]:
         """What the map walk finds, before our refinements: the engines' common ground."""
         if self.engine == "compiled":
-            from edi278.ig import validator
-
             found = validator.validate(self._compiled_map(filename), isa, gs, segments)
             if found is not None:
                 return found
@@ -118,11 +145,21 @@ class Guide:
             self._catalogs[filename] = Catalog.of(self.schemas / filename)
         return self._catalogs[filename]
 
+    def _catalogs_of(self, filename: str, maps: tuple[str, ...]) -> tuple[Catalog, list[Catalog]]:
+        """The map's catalog and those of the guide's other direction, where a segment
+        only they use is "not used" here (I4). Kept: every set asks."""
+        found = self._catalog_sets.get(filename)
+        if found is None:
+            others = [self._catalog(f) for f in dict.fromkeys(maps) if f != filename]
+            found = self._catalog_sets[filename] = (self._catalog(filename), others)
+        return found
+
     def validate(self, isa: Segment, gs: Segment, segments: list[Segment]) -> list[Fault]:
         """Faults of one transaction set (ST..SE), ordered by position."""
         bht = segments[1] if len(segments) > 1 and segments[1].id == "BHT" else None
         purpose = bht.value(2) if bht else ""
-        filename = MAPS.get((gs.value(8), purpose))
+        guide = gs.value(8)
+        filename = MAPS.get((guide, purpose))
         if bht is not None and filename is None:
             return [
                 ik3(
@@ -141,14 +178,11 @@ class Guide:
                     bad_value=purpose,
                 ),
             ]
-        guide = gs.value(8)
-        maps = [f for (convention, _), f in MAPS.items() if convention == guide]
+        maps = _maps_of(guide)
         if not maps:
             raise ValueError(f"no map for {guide!r}: the envelope checks take only mapped guides")
         filename = filename or maps[0]  # no BHT: the request side names what is missing
-        catalog = self._catalog(filename)
-        # the guide's other direction: a segment only it uses is "not used" here (I4)
-        others = [self._catalog(f) for f in dict.fromkeys(maps) if f != filename]
+        catalog, others = self._catalogs_of(filename, maps)
         found = too_many_components(segments, catalog)
         loop_at: dict[int, str | None] = {}
         if not found:  # pyx12 cannot read a composite longer than its map (IndexError)
@@ -156,33 +190,34 @@ class Guide:
             found = renamed(raw, segments, catalog, others)
         review = guide == "005010X217"
         found += rules.check(segments, response=purpose in RESPONSES, review=review)
+        if not found:
+            return found
         return _ordered(_unique([_locate(f, segments, loop_at) for f in found]))
+
+
+@lru_cache(maxsize=16)
+def _maps_of(guide: str) -> tuple[str, ...]:
+    """The map files of a guide (GS08), request side first."""
+    return tuple(f for (convention, _), f in MAPS.items() if convention == guide)
 
 
 def too_many_components(segments: list[Segment], catalog: Catalog) -> list[Fault]:
     """IK403 13 for an element with more components than the guide gives it."""
     faults: list[Fault] = []
-    components = catalog.components
     for position, segment in enumerate(segments, start=1):
         if segment.simple:
             continue
-        for index, element in enumerate(segment.elements, start=1):
-            if len(element) == 1 and len(element[0]) == 1:
-                continue  # one value: no guide element allows fewer
-            allowed = components.get((segment.id, index))
-            given = max(map(len, element))
-            if allowed is not None and given > allowed:
-                where = {"segment_id": segment.id, "segment_position": position}
-                faults += [
-                    ik3("8", "segment has data element errors", **where),
-                    ik4(
-                        "13",
-                        f"{segment.id}{index:02d} has {given} components, the guide "
-                        f"allows {allowed}",
-                        element=index,
-                        **where,
-                    ),
-                ]
+        for index, given, allowed in catalog.excess(segment.id, segment.elements):
+            where = {"segment_id": segment.id, "segment_position": position}
+            faults += [
+                ik3("8", "segment has data element errors", **where),
+                ik4(
+                    "13",
+                    f"{segment.id}{index:02d} has {given} components, the guide allows {allowed}",
+                    element=index,
+                    **where,
+                ),
+            ]
     return faults
 
 

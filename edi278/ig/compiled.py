@@ -91,6 +91,9 @@ class SegmentNode:
     # how a data segment is recognised as this one: the key element (position, component
     # or None) and the codes it must hold; None when the ID alone decides
     key: tuple[int, int | None, frozenset[str]] | None = None
+    # the index of its one reference identifier (data element 127, no codes: BHT03,
+    # TRN02), which differs in every set: the validator checks it on its own
+    identifier: int | None = None
     is_segment: bool = True
 
     def matches(self, segment_id: str, elements: tuple[tuple[str, ...], ...]) -> bool:
@@ -161,6 +164,9 @@ class CompiledMap:
     icvn: str
     # per segment ID, the (element, component) positions its nodes are recognised by
     keys: dict[str, tuple[tuple[int, int | None], ...]] = field(default_factory=dict)
+    # per segment ID keyed by one simple element (or a first component), that element's
+    # index: for a segment without composites, the text its nodes are recognised by
+    text_keys: dict[str, int] = field(default_factory=dict)
     # what the validator remembers between sets: walks by shape, findings by segment
     routes: dict[object, object] = field(default_factory=dict)
     checked: dict[object, object] = field(default_factory=dict)
@@ -297,7 +303,18 @@ def _segment(node: ET.Element, parent: LoopNode) -> SegmentNode:
         elements=elements,
         syntax=syntax,
         key=_key(elements, segment_id),
+        identifier=_identifier(elements, segment_id),
     )
+
+
+def _identifier(elements: tuple[ElementRule | CompositeRule, ...], segment_id: str) -> int | None:
+    """See `SegmentNode.identifier`; none in DTP, whose values qualify one another."""
+    found = [
+        index
+        for index, rule in enumerate(elements)
+        if isinstance(rule, ElementRule) and rule.data_element == "127" and not rule.codes
+    ]
+    return found[0] if len(found) == 1 and segment_id != "DTP" else None
 
 
 def _loop(node: ET.Element, parent: LoopNode | None, is_root: bool = False) -> LoopNode:
@@ -361,11 +378,17 @@ def compile_map(path: Path) -> CompiledMap:
             if node.key is not None:
                 specs[node.key[:2]] = None
     # pyx12 checks characters by the version its map lists first in ISA12
+    specs_of = {segment_id: tuple(specs) for segment_id, specs in keys.items()}
     return CompiledMap(
         root,
         nodes,
         _first_listed(root_node) or "00401",
-        {segment_id: tuple(specs) for segment_id, specs in keys.items()},
+        specs_of,
+        {
+            segment_id: specs[0][0] - 1
+            for segment_id, specs in specs_of.items()
+            if len(specs) == 1 and specs[0][1] in (None, 1)
+        },
     )
 
 

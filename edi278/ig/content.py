@@ -92,6 +92,11 @@ def is_valid_time(value: str) -> bool:
     return len(value) <= 4 or (6 <= len(value) <= 8 and value[4:6] <= "59")
 
 
+def _not_extended(icvn: str) -> re.Pattern[str]:
+    """A character outside the extended set of the interchange version."""
+    return _NOT_EXTENDED_5 if icvn == "00501" else _NOT_EXTENDED
+
+
 def is_valid_type(value: str, data_type: str | None, icvn: str = "00401") -> bool:
     if not data_type:
         return True
@@ -102,8 +107,7 @@ def is_valid_type(value: str, data_type: str | None, icvn: str = "00401") -> boo
         found = _DECIMAL.match(value)
         return found is not None and found.group(0) == value
     if data_type in ("ID", "AN"):
-        pattern = _NOT_EXTENDED_5 if icvn == "00501" else _NOT_EXTENDED
-        return pattern.search(value) is None
+        return _not_extended(icvn).search(value) is None
     if data_type == "RD8":
         if "-" not in value:
             return False
@@ -145,7 +149,9 @@ def check_value(
         found.append((rule, "4", value))
     if len(measured) > rule.max_len:
         found.append((rule, "5", value))
-    control = _CONTROL.search(value)
+    # text of the extended character set holds no control character and is of its type
+    extended = data_type in ("AN", "ID") and _not_extended(icvn).search(value) is None
+    control = None if extended else _CONTROL.search(value)
     if control:
         first = next(name for char, name in _CONTROL_NAMES.items() if char in value)
         found.append((rule, "6", f"<{first}>"))
@@ -154,7 +160,7 @@ def check_value(
         found.append((rule, "6", value))
     if rule.codes and value not in rule.codes:
         found.append((rule, "7", value))
-    if not is_valid_type(value, data_type, icvn):
+    if not extended and not is_valid_type(value, data_type, icvn):
         code = "8" if data_type in DATE_TYPES else "9" if data_type == "TM" else "6"
         found.append((rule, code, value))
     if types and not any(is_valid_type(value, t) for t in types if t is not None):
@@ -185,7 +191,8 @@ def check_composite(
         found.append((SEGMENT_LEVEL, "3", None))
     for index, part in enumerate(parts):
         value = components[index] if index < len(components) else None
-        found += check_value(part, value, icvn)
+        if value not in part.known_good:  # what it holds passed every check
+            found += check_value(part, value, icvn)
     return found
 
 
@@ -224,6 +231,19 @@ def check_segment(
     node: SegmentNode, elements: tuple[tuple[str, ...], ...], icvn: str, component: str = ":"
 ) -> list[Finding]:
     """A segment's findings in pyx12's order (segment_if.is_valid_errors)."""
+    return check_segment_around(node, elements, icvn, component)[0]
+
+
+def check_segment_around(
+    node: SegmentNode,
+    elements: tuple[tuple[str, ...], ...],
+    icvn: str,
+    component: str = ":",
+    skip: int | None = None,
+) -> tuple[list[Finding], int]:
+    """`check_segment` leaving out the simple element at index `skip`, and where in the
+    findings that element's own would stand."""
+    at = 0
     found: list[Finding] = []
     rules = node.elements
     if len(elements) > len(rules):
@@ -233,6 +253,9 @@ def check_segment(
     qualifier_types: list[str] = []
     for index, rule in enumerate(rules):
         given = elements[index] if index < len(elements) else None
+        if index == skip:
+            at = len(found)
+            continue
         if isinstance(rule, CompositeRule):
             if given is not None and len(given) > len(rule.components) and rule.usage != "N":
                 raise Unreadable("a composite with more components than its map")
@@ -253,9 +276,9 @@ def check_segment(
             found += check_value(rule, given[0], icvn, dtp_type)
         elif rule.data_element == "1251" and qualifier_types:
             found += check_value(rule, given[0], icvn, tuple(qualifier_types))
-        else:
+        elif given[0] not in rule.known_good:  # what it holds passed every check
             found += check_value(rule, given[0], icvn)
     for kind, positions in node.syntax:
         if not syntax_holds(kind, positions, elements):
             found.append((SEGMENT_LEVEL, "10" if kind == "E" else "2", None))
-    return found
+    return found, at

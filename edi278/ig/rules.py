@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from operator import itemgetter
 
 from edi278.x12.faults import Fault, ik3, ik4
 from edi278.x12.segment import Segment
@@ -26,6 +27,7 @@ PARENT_LEVELS: dict[str, frozenset[str]] = {
     "SS": frozenset({"EV"}),
 }
 LOOPS = {"20": "2000A", "21": "2000B", "22": "2000C", "23": "2000D", "EV": "2000E", "SS": "2000F"}
+DATE_QUALIFIERS = frozenset({"D8", "RD8"})
 TRACE_ORIGINATOR_KINDS = "139"  # TRN03 starts 1 (EIN), 3 (DUNS) or 9 (user assigned)
 
 
@@ -66,13 +68,43 @@ def check(segments: list[Segment], response: bool, review: bool = True) -> list[
     """Every rule for a transaction set. `review` is true for X217 (request for review and
     its response): one event per request and a decision per processed event are its
     rules; the inquiry and notification guides are held to the others only."""
-    tree = levels(segments)
-    faults = [*hierarchy(tree), *segment_rules(segments)]
+    heads, found = _scan(segments)
+    faults = [*hierarchy(heads), *found]
     if review:
-        faults += events(tree, segments, response)
+        faults += events(heads, segments, response)
         if response:
-            faults += decisions(tree)
+            faults += decisions(levels(segments))
     return faults
+
+
+# An HL that opens a level: its position, the segment and HL01 to HL04
+Head = tuple[int, Segment, tuple[str, str, str, str]]
+_VALUES = itemgetter(2)
+
+
+def _scan(segments: list[Segment]) -> tuple[list[Head], list[Fault]]:
+    """One pass over the set: the HLs that open a level (as `levels` finds them: each
+    one closed by the next HL or by SE), and what the one-segment rules find."""
+    heads: list[Head] = []
+    found: list[Fault] = []
+    opened: Head | None = None
+    for position, segment in enumerate(segments, start=1):
+        segment_id, texts, simple = segment.id, segment.texts(), segment.simple
+        if segment_id == "HL" or segment_id == "SE":
+            if opened is not None:
+                heads.append(opened)
+            is_hl = segment_id == "HL"
+            opened = (position, segment, _hl_values(segment, texts, simple)) if is_hl else None
+        elif segment_id == "UM":
+            found += immediate_appeal(position, segment)
+        elif segment_id == "TRN":
+            found += trace_number(position, segment)
+        if simple:  # each element one value: the texts are the values
+            if not DATE_QUALIFIERS.isdisjoint(texts):
+                found += _simple_dates(position, segment, texts)
+        elif "D8" in "".join(texts):  # a date qualifier (D8 or RD8) somewhere in it
+            found += _dates(position, segment)
+    return heads, found
 
 
 def _element_fault(
@@ -101,17 +133,42 @@ def _element_fault(
     ]
 
 
-def hierarchy(tree: list[Level]) -> list[Fault]:
+def _hl_values(hl: Segment, texts: tuple[str, ...], simple: bool) -> tuple[str, str, str, str]:
+    """HL01 to HL04, "" where absent: read from the texts when they are the values."""
+    if simple and len(texts) >= 4:
+        return texts[0], texts[1], texts[2], texts[3]
+    return hl.value(1), hl.value(2), hl.value(3), hl.value(4)
+
+
+# Hierarchies (each level's HL01 to HL04) known to break no rule: most sets of a batch
+# share a handful. A dict for its order, cleared when full.
+_SOUND_HIERARCHIES: dict[tuple[tuple[str, str, str, str], ...], None] = {}
+SOUND_HIERARCHIES_LIMIT = 4096
+
+
+def hierarchy(heads: list[Head]) -> list[Fault]:
     """HL01 counts 1, 2, 3 ...; HL02 names an earlier HL of the level above; HL04 says
     whether children follow. Faults: IK403 I12 (implementation pattern match failure)."""
+    key = tuple(map(_VALUES, heads))
+    if key in _SOUND_HIERARCHIES:
+        return []
+    faults = _hierarchy_faults(heads)
+    if not faults:
+        if len(_SOUND_HIERARCHIES) >= SOUND_HIERARCHIES_LIMIT:
+            _SOUND_HIERARCHIES.clear()
+        _SOUND_HIERARCHIES[key] = None
+    return faults
+
+
+def _hierarchy_faults(heads: list[Head]) -> list[Fault]:
     faults: list[Fault] = []
     level_of: dict[str, str] = {}
     children: dict[str, int] = {}
-    for number, level in enumerate(tree, start=1):
-        hl, loop_id = level.hl, level.loop_id
-        if hl.value(1) != str(number):
+    for number, (position, hl, (given, parent, code, _)) in enumerate(heads, start=1):
+        loop_id = LOOPS.get(code)
+        if given != str(number):
             faults += _element_fault(
-                level.position,
+                position,
                 hl,
                 1,
                 "628",
@@ -119,9 +176,9 @@ def hierarchy(tree: list[Level]) -> list[Fault]:
                 f"HL01 should be {number}: hierarchical IDs count 1, 2, 3",
                 loop_id,
             )
-        if level.code not in PARENT_LEVELS:  # no loop to name: "" keeps one from being guessed
+        if code not in PARENT_LEVELS:  # no loop to name: "" keeps one from being guessed
             faults += _element_fault(
-                level.position,
+                position,
                 hl,
                 3,
                 "735",
@@ -129,11 +186,10 @@ def hierarchy(tree: list[Level]) -> list[Fault]:
                 "HL03 is not a level of this guide (20, 21, 22, 23, EV, SS)",
                 loop_id="",
             )
-        parent = hl.value(2)
-        allowed = PARENT_LEVELS.get(level.code)
+        allowed = PARENT_LEVELS.get(code)
         if allowed and level_of.get(parent) not in allowed:
             faults += _element_fault(
-                level.position,
+                position,
                 hl,
                 2,
                 "734",
@@ -142,30 +198,29 @@ def hierarchy(tree: list[Level]) -> list[Fault]:
                 loop_id,
             )
         children[parent] = children.get(parent, 0) + 1
-        level_of.setdefault(hl.value(1), level.code)
-    for level in tree:
-        has_children = children.get(level.hl.value(1), 0) > 0
-        stated = level.hl.value(4)
+        level_of.setdefault(given, code)
+    for position, hl, (given, _, code, stated) in heads:
+        has_children = children.get(given, 0) > 0
         if stated in ("0", "1") and (stated == "1") != has_children:
             faults += _element_fault(
-                level.position,
-                level.hl,
+                position,
+                hl,
                 4,
                 "736",
                 "I12",
                 f"HL04 is {stated} but the level has "
                 f"{'children' if has_children else 'no children'}",
-                level.loop_id,
+                LOOPS.get(code),
             )
     return faults
 
 
-def events(tree: list[Level], segments: list[Segment], response: bool) -> list[Fault]:
+def events(heads: list[Head], segments: list[Segment], response: bool) -> list[Fault]:
     """A request carries exactly one patient event (2000E); a response carries one when
     the event was processed, so only the request is held to it."""
     if response:
         return []
-    found = [level for level in tree if level.code == "EV"]
+    found = [position for position, _, values in heads if values[2] == "EV"]
     if not found:
         return [
             ik3(
@@ -181,29 +236,11 @@ def events(tree: list[Level], segments: list[Segment], response: bool) -> list[F
             "4",
             "a request carries one patient event (2000E); this is another",
             segment_id="HL",
-            segment_position=extra.position,
+            segment_position=extra,
             loop_id="2000E",
         )
         for extra in found[1:]
     ]
-
-
-def segment_rules(segments: list[Segment]) -> list[Fault]:
-    """The rules that look at one segment at a time, in one pass over the set: a set
-    is walked once here rather than once per rule."""
-    faults: list[Fault] = []
-    for position, segment in enumerate(segments, start=1):
-        segment_id, texts = segment.id, segment.texts()
-        if segment_id == "UM":
-            faults += immediate_appeal(position, segment)
-        elif segment_id == "TRN":
-            faults += trace_number(position, segment)
-        if segment.simple:  # each element one value: the texts are the values
-            if "D8" in texts or "RD8" in texts:
-                faults += _simple_dates(position, segment, texts)
-        elif "D8" in "".join(texts):  # a date qualifier (D8 or RD8) somewhere in it
-            faults += _dates(position, segment)
-    return faults
 
 
 def immediate_appeal(position: int, segment: Segment) -> list[Fault]:

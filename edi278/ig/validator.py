@@ -17,7 +17,13 @@ from operator import itemgetter
 
 from edi278.ig.codes import ELEMENT_CODES, SEGMENT_CODES
 from edi278.ig.compiled import CompiledMap, ElementRule, LoopNode, SegmentNode, whole
-from edi278.ig.content import Unreadable, check_segment
+from edi278.ig.content import (
+    Finding,
+    Unreadable,
+    check_segment,
+    check_segment_around,
+    check_value,
+)
 from edi278.ig.walker import Walker, WalkFinding
 from edi278.x12.faults import Fault, ik3, ik4, ik5
 from edi278.x12.segment import Segment
@@ -28,6 +34,7 @@ _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 # the delimiter sets the bridge hands pyx12, in its order of preference: (element,
 # repetition, component, segment); the third (ASCII separators) is a last resort
 _FIRST, _SECOND = "*^:~", "|!>~"
+_OPEN_SET = object()  # the entry ST opens: the set's own, which the rest attach to
 
 
 @dataclass(slots=True)
@@ -64,6 +71,16 @@ class _Notes:
 
     def envelope(self) -> None:
         self.current, self._listed = None, True
+
+    def place(self, entry: object) -> None:
+        """A placed segment's entry, as `_entry` worked it out."""
+        if entry is _OPEN_SET:
+            self.open_set()
+        elif entry is None:
+            self.envelope()
+        else:
+            self.current = entry if self._open else None  # type: ignore[assignment]
+            self._listed = False
 
     def segment(self, name: str, segment_id: str, count: int) -> None:
         # built when the first note lands: most segments get none
@@ -148,9 +165,9 @@ def _component_separator(used: str) -> str | None:
     """The component separator of the delimiter set the bridge would give pyx12 for a
     set whose characters are `used`, or None when it would fall back to the last resort
     and pyx12 might split the data apart."""
-    if not any(char in used for char in _FIRST):
+    if not any(map(used.__contains__, _FIRST)):
         return _FIRST[2]
-    if not any(char in used for char in _SECOND):
+    if not any(map(used.__contains__, _SECOND)):
         return _SECOND[2]
     return None
 
@@ -165,11 +182,24 @@ def _elements(segment: Segment) -> tuple[tuple[str, ...], ...] | None:
 
 
 _READABLE_ISAS: dict[tuple[str, ...], bool] = {}
+# the ISA asked about last and the answer, read and replaced as one (threads share it)
+_LAST_ISA: list[tuple[Segment | None, bool]] = [(None, False)]
 
 
 def _readable_isa(isa: Segment) -> bool:
     """Whether pyx12 reads the ISA as we do: 16 elements of fixed width, a version it
-    knows, no character it would split on. Remembered: an interchange's sets share it."""
+    knows, no character it would split on. Remembered: an interchange's sets share it,
+    the very segment when they are read together."""
+    last, known = _LAST_ISA[0]
+    if last is isa:
+        return known
+    known = _readable_isa_text(isa)
+    _LAST_ISA[0] = (isa, known)
+    return known
+
+
+def _readable_isa_text(isa: Segment) -> bool:
+    """`_readable_isa` for an ISA not asked about last: remembered by its text."""
     key = isa.texts()
     known = _READABLE_ISAS.get(key)
     if known is None:
@@ -198,31 +228,87 @@ def _elements_of(reading: Reading) -> tuple[tuple[str, ...], ...]:
     return tuple(zip(key)) if elements is None else elements
 
 
-def _readings(gs: Segment, segments: list[Segment]) -> tuple[list[Reading], str] | None:
-    """Each segment as the walk reads it and every character of the set's data, in one
-    pass; None when the fast reading cannot stand for pyx12's reading of the same set in
-    an envelope of its own (an envelope segment inside, a repeated element)."""
+@dataclass(slots=True)
+class _Read:
+    """A set as the walk reads it: each segment's reading, the set's shape (what the
+    walk can see of each segment) and every character of its data.
+
+    The shape is flat, one or two items a segment: for a segment without composites
+    whose ID is keyed by one text (`CompiledMap.text_keys`), its ID and that text; for
+    any other, its `_signature` (a tuple) or, when nothing keys its ID, the ID alone.
+    Read from the start it gives back every segment's ID and key values, so sets of
+    one shape are walked alike."""
+
+    readings: list[Reading]
+    shape: tuple[object, ...]
+    used: str
+    # what reading noted of a segment by its index (an empty segment: 8, an ID that is
+    # not one: 1), handed on to the next placed one; most sets have none
+    noted: dict[int, list[str]]
+
+
+# IDs known to stand for themselves inside a set, and whether each is a valid one
+_BODY_IDS: dict[str, bool] = {}
+
+
+def _body_id(segment_id: str) -> bool | None:
+    """Whether a segment ID is a valid one (`_SEGMENT_ID`), None when pyx12 would not
+    read a segment with it inside a set as we do (an envelope segment, a blank it would
+    strip)."""
+    known = _BODY_IDS.get(segment_id)
+    if known is not None:
+        return known
+    if segment_id in ENVELOPE or not segment_id or segment_id != segment_id.strip():
+        return None
+    if len(_BODY_IDS) > 1000:
+        _BODY_IDS.clear()
+    known = _BODY_IDS[segment_id] = _SEGMENT_ID.fullmatch(segment_id) is not None
+    return known
+
+
+def _readings(gs: Segment, segments: list[Segment], compiled: CompiledMap) -> _Read | None:
+    """Each segment as the walk reads it, the set's shape and every character of its
+    data, in one pass; None when the fast reading cannot stand for pyx12's reading of
+    the same set in an envelope of its own (an envelope segment inside, a repeated
+    element)."""
     if len(segments) < 2 or segments[0].id != "ST" or segments[-1].id != "SE":
         return None
+    keys, text_keys = compiled.keys, compiled.text_keys
     readings: list[Reading] = []
+    shape: list[object] = []
+    noted: dict[int, list[str]] = {}
     parts = [gs.id, *gs.texts()]
     last = len(segments) - 1
     for index, segment in enumerate(segments):
         segment_id, texts = segment.id, segment.texts()
-        if 0 < index < last and (
-            segment_id in ENVELOPE or not segment_id or segment_id != segment_id.strip()
-        ):
-            return None
         parts.append(segment_id)
         parts += texts
         if segment.simple:
-            readings.append((segment_id, texts, None))
-            continue
-        view = _elements(segment)
-        if view is None:
-            return None
-        readings.append((segment_id, view, view))
-    return readings, "".join(parts)
+            reading: Reading = (segment_id, texts, None)
+            empty = not any(texts)
+        else:
+            view = _elements(segment)
+            if view is None:
+                return None
+            reading = (segment_id, view, view)
+            empty = not any(map(any, view))
+        if 0 < index < last:
+            valid = _BODY_IDS.get(segment_id)  # known: no call, for most segments
+            if valid is None:
+                valid = _body_id(segment_id)
+            if valid is None:
+                return None
+            if empty or not valid:
+                noted[index] = (["8"] if empty else []) + ([] if valid else ["1"])
+        readings.append(reading)
+        at = text_keys.get(segment_id) if reading[2] is None else None
+        if at is not None:
+            shape.append(segment_id)
+            shape.append(texts[at] if at < len(texts) else None)
+        else:
+            specs = keys.get(segment_id)
+            shape.append(_signature(reading, specs) if specs else segment_id)
+    return _Read(readings, tuple(shape), "".join(parts), noted)
 
 
 def validate(
@@ -232,15 +318,14 @@ def validate(
     each segment position stands in; None when only pyx12 can say."""
     if not _readable_isa(isa):
         return None
-    read = _readings(gs, segments)
+    read = _readings(gs, segments, compiled)
     if read is None:
         return None
-    readings, used = read
-    component = _component_separator(used)
+    component = _component_separator(read.used)
     if component is None:
         return None
     try:
-        return _walk(compiled, readings, component)
+        return _walk(compiled, read, component)
     except Unreadable as error:
         fault = ik5(
             "5",
@@ -258,12 +343,18 @@ def _bridge_name(error: Unreadable) -> str:
 MEMO_LIMIT = 16_384  # routes and segment findings remembered per map: some 8 MB at most
 
 
+# What the walk found for one segment: the node it stands at (None: no place), what
+# the walk noted on the way there, and the entry its own findings land on (see
+# `_Notes.place`), worked out once per route rather than once per set.
+_Step = tuple[SegmentNode | None, list[WalkFinding], object]
+
+
 @dataclass(slots=True)
 class _Route:
     """Where each segment of a set stands and what the walk found on the way there: a
     function of the segments' IDs and key values alone, so sets of one shape share it."""
 
-    steps: list[tuple[SegmentNode | None, list[WalkFinding]]]
+    steps: list[_Step]
     loop_at: dict[int, str | None]
 
 
@@ -301,17 +392,25 @@ def _route(compiled: CompiledMap, sequence, last: int) -> _Route:
     walker.force_loop_start(isa_loop, isa_node)
     walker.force_loop_start(gs_loop, gs_node)
     node: LoopNode | SegmentNode = gs_node
-    steps: list[tuple[SegmentNode | None, list[WalkFinding]]] = []
+    steps: list[_Step] = []
     loop_at: dict[int, str | None] = {}
     for index, (segment_id, elements) in enumerate(sequence, start=1):
         count = min(index, last - 1) if index > 1 else 1  # pyx12 counts ST..last body
         found, walked = walker.walk(node, segment_id, elements, count)
-        steps.append((found, walked))
+        steps.append((found, walked, _entry(found, segment_id, count)))
         if segment_id not in ("ST", "SE", "GE", "IEA"):
             loop_at[count] = _loop_id(found or node)
         if found is not None:
             node = found
     return _Route(steps, loop_at)
+
+
+def _entry(found: SegmentNode | None, segment_id: str, count: int) -> object:
+    """The error tree entry a placed segment opens: the set's own for ST, none (findings
+    dropped) for the other envelope segments, else one named after its node."""
+    if found is None or segment_id in ENVELOPE:
+        return _OPEN_SET if segment_id == "ST" else None
+    return (found.name, segment_id, count)
 
 
 def _remember(memo: dict, key: object, value: object) -> None:
@@ -321,70 +420,84 @@ def _remember(memo: dict, key: object, value: object) -> None:
 
 
 _TRAILER: list[Reading] = [("GE", ("1", "1"), None), ("IEA", ("1", "1"), None)]
-_VALID_IDS: set[str] = set()
 
 
-def _valid_id(segment_id: str) -> bool:
-    if segment_id in _VALID_IDS:
-        return True
-    if _SEGMENT_ID.fullmatch(segment_id):
-        _VALID_IDS.add(segment_id)
-        return True
-    return False
-
-
-def _walk(compiled: CompiledMap, readings: list[Reading], component: str):
-    icvn = compiled.icvn
-    last = len(readings)
+def _walk(compiled: CompiledMap, read: _Read, component: str):
+    readings = read.readings
     sequence = readings + _TRAILER
-    keys = compiled.keys
-    shape = tuple([_signature(r, specs) if (specs := keys.get(r[0])) else r[0] for r in sequence])
-    route = compiled.routes.get(shape)
+    route = compiled.routes.get(read.shape)  # the trailer is the same for every set
     if route is None:
-        route = _route(compiled, [(r[0], _elements_of(r)) for r in sequence], last)
-        _remember(compiled.routes, shape, route)
+        route = _route(compiled, [(r[0], _elements_of(r)) for r in sequence], len(readings))
+        _remember(compiled.routes, read.shape, route)
+    icvn = compiled.icvn
     notes = _Notes()
     checked = compiled.checked
     waiting: list[str] = []  # what reading a segment noted, handed on with the next placed one
-    steps = zip(sequence, route.steps, strict=True)
-    for index, (reading, (found, walked)) in enumerate(steps, start=1):
-        segment_id, seen_as, elements = reading
-        if segment_id not in ENVELOPE:
-            if not (any(seen_as) if elements is None else any(map(any, elements))):
-                waiting.append("8")  # an empty segment
-            if segment_id not in _VALID_IDS and not _valid_id(segment_id):
-                waiting.append("1")
-        for finding in walked:
-            if finding.node is not None:
-                notes.segment(finding.node.name, finding.segment_id, finding.count)
-            notes.note(finding.code)
+    noted = read.noted
+    for index, (reading, (found, walked, entry)) in enumerate(
+        zip(sequence, route.steps, strict=True)
+    ):
+        if noted and index in noted:
+            waiting += noted[index]
+        if walked:
+            _note_walk(notes, walked)
         if found is None:
             continue
-        if segment_id == "ST":
-            notes.open_set()
-        elif segment_id in ENVELOPE:
-            notes.envelope()
-        else:
-            count = min(index, last - 1) if index > 1 else 1  # pyx12 counts ST..last body
-            notes.segment(found.name, segment_id, count)
+        notes.place(entry)
         if waiting:
             for code in waiting:
                 notes.note(code)
             waiting = []
         if notes.current is None:
             continue  # an envelope entry: pyx12 drops what its elements show
-        key = (found, seen_as, component)
-        findings = checked.get(key)
+        findings = checked.get((found, reading[1], component))
         if findings is None:
-            findings = check_segment(found, _elements_of(reading), icvn, component)
-            _remember(checked, key, findings)
-        previous = None
-        for rule, code, value in findings:
-            if rule is None:
-                notes.note("8")
-                continue
-            if rule is not previous:
-                notes.element(rule)
-                previous = rule
-            notes.element_note(code, value)
+            findings = _check(checked, found, reading, icvn, component)
+        if findings:
+            _note_findings(notes, findings)
     return notes.faults(), route.loop_at
+
+
+_IDENTIFIER = "\x00"  # stands for a segment's reference identifier in a remembered key
+
+
+def _check(
+    checked: dict, found: SegmentNode, reading: Reading, icvn: str, component: str
+) -> list[Finding]:
+    """A segment's findings, not remembered yet. A segment holding a reference
+    identifier (`SegmentNode.identifier`), new in every set, is remembered without it
+    and the identifier checked on its own: the rest of the segment repeats."""
+    seen_as, at = reading[1], found.identifier
+    if at is None or reading[2] is not None or at >= len(seen_as) or not seen_as[at]:
+        findings = check_segment(found, _elements_of(reading), icvn, component)
+        _remember(checked, (found, seen_as, component), findings)
+        return findings
+    key = (found, (*seen_as[:at], _IDENTIFIER, *seen_as[at + 1 :]), component, _IDENTIFIER)
+    around = checked.get(key)
+    if around is None:
+        around = check_segment_around(found, _elements_of(reading), icvn, component, at)
+        _remember(checked, key, around)
+    rest, insert = around
+    rule = found.elements[at]
+    assert isinstance(rule, ElementRule)
+    own = check_value(rule, seen_as[at], icvn)
+    return [*rest[:insert], *own, *rest[insert:]] if own else rest
+
+
+def _note_walk(notes: _Notes, walked: list[WalkFinding]) -> None:
+    for finding in walked:
+        if finding.node is not None:
+            notes.segment(finding.node.name, finding.segment_id, finding.count)
+        notes.note(finding.code)
+
+
+def _note_findings(notes: _Notes, findings: list[Finding]) -> None:
+    previous = None
+    for rule, code, value in findings:
+        if rule is None:
+            notes.note("8")
+            continue
+        if rule is not previous:
+            notes.element(rule)
+            previous = rule
+        notes.element_note(code, value)

@@ -12,6 +12,8 @@ would cost more than the rest of reading it. Likewise a segment built from plain
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from edi278.x12.delimiters import DEFAULT, Delimiters
 
 Repetition = tuple[str, ...]
@@ -29,6 +31,13 @@ def _split(text: str, component: str, repetition: str | None) -> Element:
     if component in text:
         return (tuple(text.split(component)),)
     return ((text,),)  # the common case: a simple element
+
+
+@lru_cache(maxsize=4096)  # composite segments repeat across a batch; elements are immutable
+def _split_all(
+    texts: tuple[str, ...], component: str, repetition: str | None
+) -> tuple[Element, ...]:
+    return tuple(_split(text, component, repetition) for text in texts)
 
 
 # A plain value: a simple element, a composite, or a repeated element.
@@ -115,8 +124,7 @@ class Segment:
             elif separators is None or self._simple:
                 self._elements = tuple(zip(zip(texts)))  # each text as ((text,),)
             else:
-                component, repetition = separators
-                self._elements = tuple(_split(text, component, repetition) for text in texts)
+                self._elements = _split_all(texts, *separators)
         return self._elements
 
     @property
