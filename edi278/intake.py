@@ -350,7 +350,7 @@ class CaseDecider:
         keys = [case_key(self.sender, request, context.event) for context in contexts]
         unknown = set(keys) - set(self._known)
         if unknown - self._prepared_keys:  # not prepared for: look up now
-            with self.engine.begin() as connection:
+            with reading(self.engine).begin() as connection:
                 self._known.update(stored_decisions(connection, unknown))
         # Each event: a decision known already, the same as an earlier event of this
         # request (a repeated TRN), or new, with a fresh reference number.

@@ -17,6 +17,7 @@ from edi278.decide.outcome import Decider, EventDecision, Tracking
 from edi278.decide.policy import Policy
 from edi278.decide.request import Asked, asked_in
 from edi278.model import Transaction
+from edi278.store.database import reading
 from edi278.store.tables import (
     case_providers,
     cases,
@@ -45,7 +46,7 @@ class StoreDecider:
         self, request: Transaction, tracking: Tracking, now: datetime
     ) -> list[EventDecision]:
         asked = asked_in(request)
-        with self.engine.begin() as connection:
+        with reading(self.engine).begin() as connection:
             facts = facts_about(connection, asked)
         return decide(request, facts, self.policy, now, tracking, asked)
 
