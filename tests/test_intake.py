@@ -308,6 +308,57 @@ def test_an_interchange_is_known_by_its_own_bytes_wherever_it_lies(engine, stock
     assert [a.disposition for a in take(engine, second)] == ["replayed"]
 
 
+def dated(bht03: str, trn: str, dates: str) -> list[str]:
+    """The test request with event dates: `CCYYMMDD` or `CCYYMMDD-CCYYMMDD`."""
+    period = f"DTP*AAH*RD8*{dates}" if "-" in dates else f"DTP*AAH*D8*{dates}"
+    *body, diagnosis = request_with(bht03, trn)
+    return [*body, period, diagnosis]
+
+
+def hcr_of(answer: Answer) -> list[str]:
+    return [s for s in segments(answer.acknowledgements.responses) if s.startswith("HCR")]
+
+
+@pytest.mark.parametrize(
+    ("stored", "asked", "duplicate"),
+    [
+        ("20261201-20261210", "20261205-20261215", True),
+        ("20261201-20261210", "20261210", True),  # meets on the last day
+        ("20261201-20261210", "20261125-20261201", True),  # meets on the first day
+        ("20261201-20261210", "20261211-20261220", False),  # after it ended
+        ("20261201-20261210", "20261120-20261130", False),  # before it began
+        ("20261201-open", "20261125-20261203", True),  # an open-ended case: its start alone
+        ("20261201-open", "20261201", True),
+        ("20261201-open", "20261202-20261210", False),
+    ],
+)
+def test_a_stored_case_whose_dates_meet_the_request_makes_it_a_duplicate(
+    engine, stocked, stored, asked, duplicate
+):
+    start, _, end = stored.partition("-")
+    sent = start if end == "open" else stored
+    take(engine, interchange([group(sets=[transaction(1, dated("REQ1", "PE1", sent))])]))
+    if end == "open":  # no end on file: as a case whose service lines gave no end date
+        with engine.begin() as connection:
+            connection.execute(update(cases).values(event_end=None))
+    again = interchange([group(sets=[transaction(1, dated("REQ2", "PE2", asked))])], control=2)
+    (answer,) = take(engine, again)
+    assert (hcr_of(answer) == ["HCR*A3**0Q"]) is duplicate
+    assert answer.cases_created == 1
+
+
+def test_every_event_of_a_large_interchange_finds_its_stored_duplicate(engine, stocked):
+    """More events than one statement asks about (facts.WINDOWS_PER_STATEMENT), each
+    meeting one stored case of the same member: every one of them is a duplicate."""
+    days = [f"202612{day:02d}" for day in range(1, 21)]  # 20 single days, none meeting another
+    sets = [transaction(n, dated(f"REQ{n}", f"PE{n}", day)) for n, day in enumerate(days, 1)]
+    (first,) = take(engine, interchange([group(sets=sets)]))
+    assert "HCR*A3**0Q" not in hcr_of(first)
+    sets = [transaction(n, dated(f"NEW{n}", f"PX{n}", day)) for n, day in enumerate(days, 1)]
+    (second,) = take(engine, interchange([group(sets=sets)], control=2))
+    assert hcr_of(second) == ["HCR*A3**0Q"] * len(days)
+
+
 def test_the_same_service_asked_twice_in_one_interchange_is_a_duplicate(engine, stocked):
     """Two requests (their own TRNs) for the same member, service and dates, in one
     interchange: the second is a business duplicate of the first, not yet stored."""

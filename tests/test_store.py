@@ -35,6 +35,10 @@ def _columns(engine, table: str) -> set[str]:
     return {column["name"] for column in inspect(engine).get_columns(table)}
 
 
+def _case_indexes(engine) -> set[str]:
+    return {index["name"] for index in inspect(engine).get_indexes("cases")}
+
+
 def _procrastinate_routines(engine) -> int:
     if engine.dialect.name != "postgresql":
         return 0
@@ -50,7 +54,7 @@ def test_migrations_build_the_schema_the_code_describes(empty_database_url):
     engine = database.connect(empty_database_url)
     assert database.current_revision(engine) is None and _tables(engine) == set()
     database.upgrade(engine)
-    assert database.current_revision(engine) == database.head_revision() == "0006"
+    assert database.current_revision(engine) == database.head_revision() == "0007"
     with engine.connect() as connection:
         options = {"compare_type": True, "include_name": ours}  # procrastinate's are its own
         context = MigrationContext.configure(connection, opts=options)
@@ -66,6 +70,10 @@ def test_downgrade_one_step_and_upgrade_again(empty_database_url):
     assert _tables(engine) >= {"received_files", *procrastinate}
     assert bool(_procrastinate_routines(engine)) == bool(procrastinate)
     database.downgrade(engine, "-1")
+    assert database.current_revision(engine) == "0006"
+    indexes = _case_indexes(engine)
+    assert "ix_cases_member_id" in indexes and "ix_cases_member_dates" not in indexes
+    database.downgrade(engine, "-1")
     assert database.current_revision(engine) == "0005"
     assert "copy_bad_data" not in _columns(engine, "trading_partners")
     database.downgrade(engine, "-1")
@@ -79,7 +87,8 @@ def test_downgrade_one_step_and_upgrade_again(empty_database_url):
     assert "role" not in _columns(engine, "api_keys")
     assert "idempotency_keys" not in _tables(engine)
     database.upgrade(engine)
-    assert database.current_revision(engine) == "0006" and "role" in _columns(engine, "api_keys")
+    assert database.current_revision(engine) == "0007" and "role" in _columns(engine, "api_keys")
+    assert "ix_cases_member_dates" in _case_indexes(engine)
     database.downgrade(engine, "0002")
     assert "trace" not in _columns(engine, "decisions")
     database.upgrade(engine)

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import BindParameter, Connection, Engine, Select, and_, bindparam, func, or_, select
+from sqlalchemy import BindParameter, Connection, Engine, Select, and_, bindparam, or_, select
 
 from edi278.decide.engine import decide
 from edi278.decide.facts import Facts, Member, Plan, PriorCase, Provider, Span
@@ -30,7 +31,7 @@ from edi278.store.tables import (
     service_lines,
 )
 
-# The newest of a family's cases around the request's dates looked at for a duplicate: a
+# The newest of a family's cases around an event's dates looked at for a duplicate: a
 # family with more such cases than this is not a family, it is a load test.
 NEAREST_CASES = 50
 
@@ -109,7 +110,7 @@ def facts_about(connection: Connection, asked: Sequence[Asked]) -> Facts:
         plans=_plans(connection),
         providers=_providers(connection, npis),
         certifications=_certified(connection, numbers),
-        member_cases=tuple(_family_cases(connection, subscribers, asked)),
+        member_cases=tuple(_family_cases(connection, asked)),
     )
 
 
@@ -132,19 +133,32 @@ _PRIOR_CASE = select(  # what a PriorCase holds: not the whole case (its request
     cases.c.event_start,
     cases.c.event_end,
 ).order_by(cases.c.id.desc())
-_FAMILY = cases.c.member_id.in_(_expanding("subscribers"))
-# The family's cases whose dates meet the request's: where a duplicate could be.
-_FAMILY_CASES_AROUND = _PRIOR_CASE.where(
-    _FAMILY,
-    or_(
-        cases.c.event_start.is_(None),
-        and_(
-            cases.c.event_start <= bindparam("last"),
-            func.coalesce(cases.c.event_end, cases.c.event_start) >= bindparam("first"),
-        ),
-    ),
-).limit(bindparam("limit"))
-_FAMILY_CASES = _PRIOR_CASE.where(_FAMILY).limit(bindparam("limit"))
+# How many events' windows one statement asks about; more are asked in turns.
+WINDOWS_PER_STATEMENT = 16
+
+
+@cache
+def _family_cases_meeting(dated: int, undated: int) -> Select:
+    """The newest cases that could duplicate one of `dated` events with dates (`first`,
+    `last`) or `undated` events without: filed under the event's subscriber, with dates
+    that meet the event's, or with none. Every term is a search of ix_cases_member_dates
+    (the term for an open-ended case, too), so cases that ended before an event began
+    are never read."""
+    terms = []
+    for n in range(dated):
+        first, last = bindparam(f"first{n}"), bindparam(f"last{n}")
+        member = cases.c.member_id == bindparam(f"subscriber{n}")
+        starts_in_time = cases.c.event_start <= last
+        terms.append(and_(member, cases.c.event_end >= first, starts_in_time))
+        open_ended = cases.c.event_end.is_(None)
+        terms.append(and_(member, open_ended, cases.c.event_start >= first, starts_in_time))
+    for n in range(dated, dated + undated):
+        terms.append(
+            and_(cases.c.member_id == bindparam(f"subscriber{n}"), cases.c.event_start.is_(None))
+        )
+    return _PRIOR_CASE.where(or_(*terms)).limit(bindparam("limit"))
+
+
 _CERTIFIED_CASES = _PRIOR_CASE.where(
     cases.c.id.in_(
         select(decisions.c.case_id).where(
@@ -165,19 +179,23 @@ _PROCEDURES = select(service_lines.c.case_id, service_lines.c.procedure).where(
 )
 
 
-def _family_cases(
-    connection: Connection, subscribers: set[str], asked: Sequence[Asked]
-) -> Iterable[PriorCase]:
-    """The newest of the family's cases whose dates meet the events' (all of them when
-    no event has dates)."""
-    if not subscribers:
-        return []
-    starts = [a.start for a in asked if a.start]
-    ends = [a.end or a.start for a in asked if a.start]
-    wanted = {"subscribers": list(subscribers), "limit": NEAREST_CASES * len(subscribers)}
-    if starts:
-        return _cases(connection, _FAMILY_CASES_AROUND, first=min(starts), last=max(ends), **wanted)
-    return _cases(connection, _FAMILY_CASES, **wanted)
+def _family_cases(connection: Connection, asked: Sequence[Asked]) -> Iterable[PriorCase]:
+    """The newest of the family's cases that could be a duplicate of one of the events:
+    their dates meet the event's, as the engine's duplicate rule wants."""
+    windows = sorted(
+        {(a.subscriber.id, a.start, a.end or a.start) for a in asked if a.subscriber.id},
+        key=lambda w: (w[1] is None, w[0], w[1] or date.min),  # the dated first
+    )
+    found: list[PriorCase] = []
+    for at in range(0, len(windows), WINDOWS_PER_STATEMENT):
+        turn = windows[at : at + WINDOWS_PER_STATEMENT]
+        dated = sum(1 for _, first, _ in turn if first is not None)
+        wanted: dict[str, object] = {"limit": NEAREST_CASES * len(turn)}
+        for n, (subscriber, first, last) in enumerate(turn):
+            wanted |= {f"subscriber{n}": subscriber, f"first{n}": first, f"last{n}": last}
+        query = _family_cases_meeting(dated, len(turn) - dated)
+        found.extend(_cases(connection, query, **wanted))
+    return found
 
 
 def _members(connection: Connection, subscribers: set[str]) -> dict[str, Member]:

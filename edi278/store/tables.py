@@ -177,7 +177,7 @@ cases = Table(
     Column("trace_originator", String(10)),  # 2000E TRN03
     Column("requester_npi", String(80)),  # 2010B NM109 (an NPI, or whatever ID was sent)
     Column("requester_name", String(120), nullable=False),
-    Column("member_id", String(80), index=True),  # 2010C NM109
+    Column("member_id", String(80)),  # 2010C NM109
     Column("member_last_name", String(60), nullable=False),
     Column("member_first_name", String(35), nullable=False),
     Column("member_birth_date", Date),
@@ -206,6 +206,8 @@ cases = Table(
     Column("request", Text),
     UniqueConstraint("sender", "submitter_reference", "trace_number", "trace_originator"),
     Index("ix_cases_member_name", "member_last_name", "member_first_name"),
+    # Since 0007: a member's cases whose dates meet a request's, for the duplicate check.
+    Index("ix_cases_member_dates", "member_id", "event_end", "event_start"),
     Index("ix_cases_patient_name", "patient_last_name", "patient_first_name"),
 )
 
