@@ -10,7 +10,20 @@ from dataclasses import replace
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import BindParameter, Connection, Engine, Select, and_, bindparam, or_, select
+from sqlalchemy import (
+    BindParameter,
+    Column,
+    ColumnElement,
+    Connection,
+    Engine,
+    ScalarSelect,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+)
 
 from edi278.decide.engine import decide
 from edi278.decide.facts import Facts, Member, Plan, PriorCase, Provider, Span
@@ -124,7 +137,30 @@ _ELIGIBILITY = select(eligibility_spans).where(eligibility_spans.c.member_id.in_
 _PLANS = select(plans)
 _PROVIDERS = select(providers).where(providers.c.npi.in_(_expanding("npis")))
 _NETWORK = select(network_spans).where(network_spans.c.npi.in_(_expanding("npis")))
-_PRIOR_CASE = select(  # what a PriorCase holds: not the whole case (its request text, its clocks)
+# Between the values one column gathers: no accepted element holds a control character.
+_APART = "\x1f"
+
+
+def _latest_event_decision(column: Column, *conditions: ColumnElement[bool]) -> ScalarSelect:
+    return (
+        select(column)
+        .where(
+            decisions.c.case_id == cases.c.id, decisions.c.service_line_id.is_(None), *conditions
+        )
+        .order_by(decisions.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _gathered(column: Column, *conditions: ColumnElement[bool]) -> ScalarSelect:
+    return select(func.aggregate_strings(column, _APART)).where(*conditions).scalar_subquery()
+
+
+# What a PriorCase holds, in one statement: not the whole case (its request text, its
+# clocks), and its latest decision, facilities and procedures gathered beside it rather
+# than asked for in three more.
+_PRIOR_CASE = select(
     cases.c.id,
     cases.c.administrative_reference,
     cases.c.member_id,
@@ -132,6 +168,21 @@ _PRIOR_CASE = select(  # what a PriorCase holds: not the whole case (its request
     cases.c.service_type,
     cases.c.event_start,
     cases.c.event_end,
+    _latest_event_decision(decisions.c.action).label("action"),
+    _latest_event_decision(
+        decisions.c.certification_number,
+        decisions.c.certification_number.is_not(None),
+        decisions.c.certification_number != "",
+    ).label("certification_number"),
+    _gathered(
+        case_providers.c.npi, case_providers.c.case_id == cases.c.id, case_providers.c.role == "FA"
+    ).label("facilities"),
+    _gathered(
+        service_lines.c.procedure,
+        service_lines.c.case_id == cases.c.id,
+        service_lines.c.procedure.is_not(None),
+        service_lines.c.procedure != "",
+    ).label("procedures"),
 ).order_by(cases.c.id.desc())
 # How many events' windows one statement asks about; more are asked in turns.
 WINDOWS_PER_STATEMENT = 16
@@ -165,17 +216,6 @@ _CERTIFIED_CASES = _PRIOR_CASE.where(
             decisions.c.certification_number.in_(_expanding("numbers"))
         )
     )
-)
-_EVENT_DECISIONS = (
-    select(decisions.c.case_id, decisions.c.action, decisions.c.certification_number)
-    .where(decisions.c.case_id.in_(_expanding("ids")), decisions.c.service_line_id.is_(None))
-    .order_by(decisions.c.id)
-)
-_FACILITIES = select(case_providers.c.case_id, case_providers.c.npi).where(
-    case_providers.c.case_id.in_(_expanding("ids")), case_providers.c.role == "FA"
-)
-_PROCEDURES = select(service_lines.c.case_id, service_lines.c.procedure).where(
-    service_lines.c.case_id.in_(_expanding("ids"))
 )
 
 
@@ -259,36 +299,23 @@ def _certified(connection: Connection, numbers: set[str]) -> dict[str, PriorCase
     return found
 
 
-def _cases(connection: Connection, query: Select, **parameters: object) -> Iterable[PriorCase]:
-    rows = connection.execute(query, parameters).all()
-    if not rows:
-        return []
-    ids = {"ids": [row.id for row in rows]}
-    latest: dict[int, tuple[str, str]] = {}
-    certified: dict[int, str] = {}
-    for row in connection.execute(_EVENT_DECISIONS, ids):
-        latest[row.case_id] = (row.action, row.certification_number or "")
-        if row.certification_number:
-            certified[row.case_id] = row.certification_number
-    facilities: dict[int, list[str]] = defaultdict(list)
-    for row in connection.execute(_FACILITIES, ids):
-        facilities[row.case_id].append(row.npi)
-    procedures: dict[int, list[str]] = defaultdict(list)
-    for row in connection.execute(_PROCEDURES, ids):
-        if row.procedure:
-            procedures[row.case_id].append(row.procedure.split(":")[-1])
+def _cases(connection: Connection, query: Select, **parameters: object) -> list[PriorCase]:
     return [
         PriorCase(
             row.administrative_reference,
             row.member_id or "",
             row.patient_first_name,
-            certified.get(row.id, ""),
-            latest.get(row.id, ("", ""))[0],
-            tuple(facilities[row.id]),
-            tuple(procedures[row.id]),
+            row.certification_number or "",
+            row.action or "",
+            _apart(row.facilities),
+            tuple(procedure.split(":")[-1] for procedure in _apart(row.procedures)),
             row.service_type or "",
             row.event_start,
             row.event_end,
         )
-        for row in rows
+        for row in connection.execute(query, parameters)
     ]
+
+
+def _apart(gathered: str | None) -> tuple[str, ...]:
+    return tuple(sorted(gathered.split(_APART))) if gathered else ()
