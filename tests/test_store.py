@@ -35,8 +35,8 @@ def _columns(engine, table: str) -> set[str]:
     return {column["name"] for column in inspect(engine).get_columns(table)}
 
 
-def _case_indexes(engine) -> set[str]:
-    return {index["name"] for index in inspect(engine).get_indexes("cases")}
+def _indexes(engine, table: str) -> set[str]:
+    return {index["name"] for index in inspect(engine).get_indexes(table)}
 
 
 def _procrastinate_routines(engine) -> int:
@@ -71,7 +71,7 @@ def test_downgrade_one_step_and_upgrade_again(empty_database_url):
     assert bool(_procrastinate_routines(engine)) == bool(procrastinate)
     database.downgrade(engine, "-1")
     assert database.current_revision(engine) == "0006"
-    indexes = _case_indexes(engine)
+    indexes = _indexes(engine, "cases")
     assert "ix_cases_member_id" in indexes and "ix_cases_member_dates" not in indexes
     database.downgrade(engine, "-1")
     assert database.current_revision(engine) == "0005"
@@ -88,7 +88,9 @@ def test_downgrade_one_step_and_upgrade_again(empty_database_url):
     assert "idempotency_keys" not in _tables(engine)
     database.upgrade(engine)
     assert database.current_revision(engine) == "0007" and "role" in _columns(engine, "api_keys")
-    assert "ix_cases_member_dates" in _case_indexes(engine)
+    assert "ix_cases_member_dates" in _indexes(engine, "cases")
+    assert "ix_decisions_certification_number" in _indexes(engine, "decisions")
+    assert "ix_interchanges_sender_control" in _indexes(engine, "interchanges")
     database.downgrade(engine, "0002")
     assert "trace" not in _columns(engine, "decisions")
     database.upgrade(engine)

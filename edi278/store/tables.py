@@ -125,6 +125,9 @@ interchanges = Table(
         sqlite_where=text("claims_control_number"),
         postgresql_where=text("claims_control_number"),
     ),
+    # Since 0007: every interchange sent under an ISA13, claiming it or not (the index
+    # above is partial, so a lookup of them all cannot use it).
+    Index("ix_interchanges_sender_control", "sender", "control_number"),
 )
 
 answers = Table(
@@ -246,7 +249,7 @@ decisions = Table(
     Column("service_line_id", ForeignKey("service_lines.id")),  # none: the event itself
     Column("action", String(2), nullable=False),  # HCR01
     Column("reason", String(2), nullable=False),  # HCR03, "" when none
-    Column("certification_number", String(30)),  # HCR02
+    Column("certification_number", String(30), index=True),  # HCR02; since 0007 indexed
     Column("administrative_reference", String(30)),  # the REF NT sent with it
     Column("message", String(264), nullable=False),  # MSG01, "" when none
     Column("issued", Date),
