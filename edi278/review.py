@@ -22,7 +22,13 @@ from edi278.notices import Notice, render
 from edi278.pipeline import acknowledge, examine
 from edi278.respond import plain_text
 from edi278.store.audit import audit
-from edi278.store.cases import case_key, record_decision, status_of, stored_decisions
+from edi278.store.cases import (
+    STATUS,
+    case_key,
+    record_decision,
+    status_of,
+    stored_decisions,
+)
 from edi278.store.numbers import (
     DatabaseControlNumbers,
     assign_tracking_numbers,
@@ -114,22 +120,18 @@ class Reviewed:
 
 
 def pended_cases(connection: Connection, now: datetime) -> list[dict[str, Any]]:
-    """Cases whose latest event decision is a pend, soonest due first."""
-    latest = (
-        select(decisions.c.case_id, decisions.c.action)
-        .where(decisions.c.service_line_id.is_(None))
-        .order_by(decisions.c.id)
-    )
-    current = {row.case_id: row.action for row in connection.execute(latest)}
-    pended = [case_id for case_id, action in current.items() if action == Action.PENDED]
-    if not pended:
-        return []
-    rows = connection.execute(select(cases).where(cases.c.id.in_(pended))).all()
+    """Cases whose latest event decision is a pend, soonest due first. A case's status is
+    kept with its latest event decision (on receipt and on review), so the queue is an
+    index search, not a read of every decision ever made."""
+    rows = connection.execute(_PENDED).all()
     found = []
     for row in rows:
         due = row.internal_pend_due_at or row.regulatory_due_at
         found.append({**row._asdict(), "due_at": due, "overdue": due < now})
     return sorted(found, key=lambda case: case["due_at"])
+
+
+_PENDED = select(cases).where(cases.c.status == STATUS[Action.PENDED])
 
 
 def decide_case(

@@ -1,7 +1,7 @@
-"""No statement that answering an interchange or looking a case up runs reads a table
-that grows with every interchange whole: each is an index search (SQLite's own query
-plans). A scan costs nothing on a test's few rows and everything a year later, so only
-the plan shows it."""
+"""No statement that answering an interchange, looking a case up or listing the review
+queue runs reads a table that grows with every interchange whole: each is an index search
+(SQLite's own query plans). A scan costs nothing on a test's few rows and everything a
+year later, so only the plan shows it."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
+from edi278.review import pended_cases
 from edi278.store.database import open_database
 from edi278.store.inquiry import Question, find_cases
 from edi278.store.tables import cases, decisions
@@ -81,6 +82,7 @@ def test_answering_and_looking_up_read_no_growing_table_whole(tmp_path):
         with listening(remember):
             for question in questions:
                 assert find_cases(connection, question)  # the statements ran on real rows
+            assert pended_cases(connection, datetime.now(UTC))  # the review queue
     engine.dispose()
     assert len(statements) > 20
     assert _scans(path, statements) == {}

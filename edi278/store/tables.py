@@ -196,7 +196,8 @@ cases = Table(
     Column("event_start", Date),
     Column("event_end", Date),
     Column("administrative_reference", String(30), nullable=False, unique=True),  # REF NT
-    Column("status", String(20), nullable=False),  # the latest event decision, in words
+    # The latest event decision, in words, kept with it; since 0007 indexed (the review queue).
+    Column("status", String(20), nullable=False, index=True),
     Column("received_at", UtcDateTime, nullable=False),
     Column("regulatory_due_at", UtcDateTime, nullable=False),
     Column("internal_pend_due_at", UtcDateTime),

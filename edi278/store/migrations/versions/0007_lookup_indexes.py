@@ -10,6 +10,8 @@ whose size grows with everything ever received.
   before under the same ISA13 could not use it and scanned the table.
 - Decisions by certification number: an extension, revision or cancel names the number
   it refers to, and an inquiry may too; without an index each scanned every decision.
+- Cases by status: the review queue (the pended cases) read every event decision ever
+  made to find the latest of each case; the case's status says it.
 
 Revision ID: 0007
 Revises: 0006
@@ -29,9 +31,11 @@ def upgrade() -> None:
     op.drop_index("ix_cases_member_id", table_name="cases")
     op.create_index("ix_interchanges_sender_control", "interchanges", ["sender", "control_number"])
     op.create_index("ix_decisions_certification_number", "decisions", ["certification_number"])
+    op.create_index("ix_cases_status", "cases", ["status"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_status", table_name="cases")
     op.drop_index("ix_decisions_certification_number", table_name="decisions")
     op.drop_index("ix_interchanges_sender_control", table_name="interchanges")
     op.create_index("ix_cases_member_id", "cases", ["member_id"])
