@@ -9,7 +9,14 @@ import pytest
 from edi278.x12.reader import read_interchanges
 from edi278.x12.segment import Segment
 from edi278.x12.tokenizer import Header, Junk, tokenize
-from tests.conftest import group, interchange, report_of, reports_of, transaction
+from tests.conftest import (
+    REQUEST_BODY,
+    group,
+    interchange,
+    report_of,
+    reports_of,
+    transaction,
+)
 
 
 def structure(data: str | bytes) -> list[tuple[str, list[tuple[str, list[int]]]]]:
@@ -207,3 +214,194 @@ def test_the_same_text_read_with_other_separators_splits_by_its_own():
     assert parse("UM*AR*I*48*21:B>1**E", Delimiters("*", "^", ":", "~")).elements == (
         colon.elements
     )
+
+
+# --- the bulk read: stretches split at once, segments kept unsplit ------------------------
+
+
+def rotating() -> str:
+    """Four interchanges, each with its own delimiters and line breaks, as batch files
+    from different senders come concatenated."""
+    return "".join(
+        [
+            interchange(control=1),  # * : ^ ~ and a newline
+            with_delimiters(interchange(control=2), "|", ">", "!", "~", ""),
+            with_delimiters(interchange(control=3), "!", ">", "^", "~", "\r\n"),
+            with_delimiters(interchange(control=4), "*", ":", "^", "\n", ""),
+        ]
+    )
+
+
+def positioned(text: str, chunk_size: int) -> list[tuple]:
+    """Each token with its place: Segment equality leaves positions out."""
+    found = []
+    for token in tokenize(io.BytesIO(text.encode("latin-1")), chunk_size=chunk_size):
+        segment = token.segment if isinstance(token, Header) else token
+        found.append((token, segment.file_segment, segment.offset))
+    return found
+
+
+def test_rotating_delimiters_read_alike_at_every_chunk_boundary():
+    """Every chunk size puts a boundary somewhere new: inside an ID, between a terminator
+    and its CR LF, between the CR and the LF, inside the next ISA."""
+    text = rotating()
+    whole = positioned(text, 1 << 16)
+    for chunk_size in [*range(1, 140), 1000, 4096]:
+        assert positioned(text, chunk_size) == whole, chunk_size
+    shape = [(str(n).zfill(9), [("1", [13])]) for n in (1, 2, 3, 4)]
+    for chunk_size in (1, 7, 106, 1 << 16):
+        assert structure_in_chunks(text, chunk_size) == shape
+
+
+def structure_in_chunks(text: str, chunk_size: int) -> list:
+    shape = []
+    for item in read_interchanges(io.BytesIO(text.encode("latin-1")), chunk_size=chunk_size):
+        groups = [
+            (grp.control_number, [len(t.segments) for t in grp.transactions]) for grp in item.groups
+        ]
+        shape.append((item.control_number, groups))
+    return shape
+
+
+def test_each_segment_is_split_by_its_own_interchange_and_located_in_the_file():
+    text = rotating()
+    tokens = list(tokenize(io.BytesIO(text.encode("latin-1")), chunk_size=64))
+    element = "*"
+    for number, token in enumerate(tokens, start=1):
+        if isinstance(token, Header):
+            element = token.delimiters.element
+            token = token.segment
+        assert token.file_segment == number
+        written = text[token.offset :].split(element, 1)[0]
+        assert written == token.id  # the offset is where the segment's ID begins
+    him = [t for t in tokens if isinstance(t, Segment) and t.id == "HI"]
+    assert [hi.element(1) for hi in him] == [(("ABK", "M5416"),)] * 4
+    assert [um.value(4) for um in tokens if isinstance(um, Segment) and um.id == "UM"] == ["22"] * 4
+
+
+def test_a_crlf_cut_from_its_terminator_by_the_chunk_boundary():
+    text = with_delimiters(interchange(), "*", ":", "^", "~", "\r\n")
+    data = text.encode()
+    after_gs = data.index(b"~\r\nST*") + 1  # a chunk ends just after the terminator
+    for chunk_size in (after_gs, after_gs + 1, after_gs + 2):
+        tokens = positioned(text, chunk_size)
+        assert [t for t, *_ in tokens] == [t for t, *_ in positioned(text, 1 << 16)]
+        st = next(place for t, *place in tokens if isinstance(t, Segment) and t.id == "ST")
+        assert st == [3, after_gs + 2]
+
+
+def test_letters_isa_inside_a_segment_are_data():
+    body = ["NM1*IL*1*LISA*ISAAC****MI*ISA123", *REQUEST_BODY[1:]]
+    text = interchange(groups=[group(sets=[transaction(body=body)])])
+    assert structure(text) == [("000000001", [("1", [13])])]
+    nm1 = next(s for s in segments_in(text) if s.id == "NM1")
+    assert (nm1.value(3), nm1.value(4), nm1.value(9)) == ("LISA", "ISAAC", "ISA123")
+    assert report_of(text).all_faults() == []
+
+
+def segments_in(text: str) -> list[Segment]:
+    return [t for t in tokenize(io.BytesIO(text.encode("latin-1"))) if isinstance(t, Segment)]
+
+
+def test_empty_segments_and_blank_lines_are_skipped_wherever_they_are():
+    clean = interchange()
+    for messy in (
+        clean.replace("HL*2*", "~HL*2*"),  # two terminators in a row
+        clean.replace("~\nHL*3*", "~\n\n  \t~\nHL*3*"),  # a blank segment
+        clean.replace("~\n", "~").replace("~", "~\n", 1),  # only the ISA's line break
+        clean.replace("~\n", "~\r\n", 1).replace("~\nGE*", "~\r\n GE*"),  # mixed
+    ):
+        for chunk_size in (1, 5, 64, 1 << 16):
+            read = [(segment_of(t), *place) for t, *place in positioned(messy, chunk_size)]
+            assert [s for s, *_ in read] == [segment_of(t) for t, *_ in positioned(clean, 99)]
+            assert [number for _, number, _ in read] == list(range(1, len(read) + 1))
+            for segment, _, offset in read:
+                assert messy[offset:].startswith(segment.id + "*")
+
+
+def segment_of(token) -> Segment:
+    return token.segment if isinstance(token, Header) else token
+
+
+def test_junk_after_an_iea_read_in_the_same_stretch():
+    text = interchange(control=1) + "GARBAGE*1~MORE~" + interchange(control=2)
+    for chunk_size in (3, 64, 1 << 16):
+        tokens = list(tokenize(io.BytesIO(text.encode()), chunk_size=chunk_size))
+        junk = [t for t in tokens if isinstance(t, Junk)]
+        assert [(j.offset, j.length) for j in junk] == [(len(interchange()), 15)]
+        assert sum(isinstance(t, Header) for t in tokens) == 2
+
+
+def test_a_transaction_set_read_across_many_batches(monkeypatch):
+    from edi278.x12 import reader
+
+    body = [f"MSG*LINE {n}" for n in range(300)]
+    text = interchange(groups=[group(sets=[transaction(body=body), transaction(2)])])
+    for chunk_size in (1, 50, 1 << 16):
+        assert structure_in_chunks(text, chunk_size) == [("000000001", [("1", [302, 13])])]
+    monkeypatch.setattr(reader, "MAX_TRANSACTION_SEGMENTS", 100)
+    for chunk_size in (1, 50, 1 << 16):
+        kept = structure_in_chunks(text, chunk_size)[0][1][0][1]
+        assert kept == [101, 13]  # ST and 99 more kept, then the SE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DTP*472*D8*20261201",
+        "HI*ABK:M5416^ABF:E669*X",
+        "UM*HS*I*1**11:B",
+        "CRC*ZZ*Y*^",
+        "IEA",  # no element separator at all
+        "NM1*IL*1*DOE*JANE****",  # empty elements at the end
+        "*NO*ID",
+    ],
+)
+def test_a_segment_kept_unsplit_reads_as_the_parsed_one(text):
+    from edi278.x12.delimiters import DEFAULT, Delimiters
+    from edi278.x12.segment import parse, unsplit
+
+    other = Delimiters("|", "!", ">", "~")
+    for probe in (
+        lambda s: s.elements,
+        lambda s: s.simple,
+        len,
+        lambda s: [s.value(p) for p in range(0, 12)],
+        lambda s: [s.component(p, c) for p in range(1, 5) for c in (1, 2, 3)],
+        lambda s: s.texts(),
+        lambda s: s.texts(other),
+        lambda s: s.values(),
+        repr,
+    ):
+        parsed = parse(text, DEFAULT, 7, 70)
+        kept = unsplit(text.split("*", 1)[0], text, DEFAULT, 7, 70)
+        assert kept.id == parsed.id and (kept.file_segment, kept.offset) == (7, 70)
+        assert probe(kept) == probe(parsed)  # asked first, before anything split it
+        assert kept == parsed and parsed == kept
+
+
+def test_the_bulk_loop_builds_segments_as_unsplit_does():
+    """The tokenizer fills an unsplit segment's slots inline; it must fill the same."""
+    from edi278.x12.delimiters import DEFAULT
+    from edi278.x12.segment import Segment, unsplit
+
+    def filled(segment: Segment) -> set[str]:
+        return {name for name in Segment.__slots__ if hasattr(segment, name)}
+
+    read = segments_in(interchange())
+    bulk = [s for s in read if type(s) is not Segment]
+    assert len(bulk) >= 10
+    assert {frozenset(filled(s)) for s in bulk} == {
+        frozenset(filled(unsplit("DTP", "DTP*472", DEFAULT, 1, 0)))
+    }
+
+
+def test_an_isa_holding_the_terminator_reads_alike_first_or_after_another():
+    """The ISA's extent comes from its 16 element separators, wherever it stands: a
+    terminator character inside it does not cut it short after an earlier interchange
+    either."""
+    odd = interchange(control=2).replace("UMO12345 ", "UM~O12345", 1)
+    alone = [segment_of(t) for t in tokenize(io.BytesIO(odd.encode()))]
+    after = [segment_of(t) for t in tokenize(io.BytesIO((interchange() + odd).encode()))]
+    assert after[-len(alone) :] == alone
+    assert alone[0].value(8) == "UM~O12345      "

@@ -1,10 +1,10 @@
 """Tokens to envelopes, streaming: interchanges -> functional groups -> transaction sets.
 
 Interchanges and groups are read lazily from one shared token stream, so a file of any
-size is held one transaction set at a time. Iterate `interchange.groups` and
-`group.transactions` in order; the trailer (IEA, GE) and the structural faults of a level
-are known once its children have been read. A level the caller leaves half-read is
-skipped to its end before the next one starts.
+size is held one transaction set (and one batch of tokens) at a time. Iterate
+`interchange.groups` and `group.transactions` in order; the trailer (IEA, GE) and the
+structural faults of a level are known once its children have been read. A level the
+caller leaves half-read is skipped to its end before the next one starts.
 
 This module records what the structure *is* (a missing SE, a segment between groups);
 `checks` judges what the envelope segments *say* (counts, control numbers, versions).
@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from edi278.x12.faults import Fault, ik3, ik5, ta1
 from edi278.x12.segment import Segment
-from edi278.x12.tokenizer import Header, Junk, Oversize, Token, tokenize
+from edi278.x12.tokenizer import CHUNK_SIZE, Batch, Header, Junk, Oversize, Token, batches
 
 # A 278 is a few dozen segments and a few kilobytes; anything near these is an attack or
 # a broken file, and holding it would break the memory bound. Counting goes on, keeping
@@ -46,21 +46,53 @@ class TransactionSet:
 
 
 class _Cursor:
-    def __init__(self, tokens: Iterable[Token]) -> None:
-        self._tokens = iter(tokens)
-        self._next: Token | None = None
-        self._has_next = False
+    """The token stream, a batch at a time: one token (`peek`, `take`) or a run of plain
+    segments (`run`) at once."""
+
+    def __init__(self, batches: Iterable[Batch]) -> None:
+        self._batches = iter(batches)
+        self._tokens: list[Token] = []
+        self._stops: list[int] = []  # where the batch holds more than plain segments
+        self._index = 0
+        self._stop = 0  # into _stops: the first stop not behind _index
 
     def peek(self) -> Token | None:
-        if not self._has_next:
-            self._next = next(self._tokens, None)
-            self._has_next = True
-        return self._next
+        while self._index >= len(self._tokens):
+            batch = next(self._batches, None)
+            if batch is None:
+                return None
+            self._tokens, self._stops = batch
+            self._index = self._stop = 0
+        return self._tokens[self._index]
 
     def take(self) -> Token | None:
         token = self.peek()
-        self._has_next = False
+        self._index += token is not None
         return token
+
+    def skip(self) -> None:
+        """Move past the token just peeked at."""
+        self._index += 1
+
+    def run(self) -> tuple[list[Segment], Token | None]:
+        """The plain segments (no envelope segment, nothing but segments) from here up
+        to the next token that is not one, and the token after them, not taken (None at
+        the end). The run is empty when that token is the next."""
+        token = self.peek()
+        if token is None:
+            return [], None
+        tokens, stops, index, stop = self._tokens, self._stops, self._index, self._stop
+        while stop < len(stops) and stops[stop] < index:
+            stop += 1
+        self._stop = stop
+        if stop < len(stops):
+            end = stops[stop]
+            if end == index:
+                return [], token
+            self._index = end
+            return tokens[index:end], tokens[end]  # type: ignore[return-value]
+        self._index = len(tokens)
+        return tokens[index:], self.peek()  # type: ignore[return-value]
 
 
 def _is(token: Token | None, *ids: str) -> bool:
@@ -71,15 +103,7 @@ def _ends_interchange(token: Token | None) -> bool:
     return token is None or isinstance(token, Header | Junk) or _is(token, "IEA")
 
 
-ENVELOPE_SEGMENTS = frozenset({"ST", "GS", "GE", "IEA"})
-
-
-def _ends_transaction(token: Token | None) -> bool:
-    """Whether the token lies past a transaction set read so far: an envelope segment or
-    the end of the interchange (asked of every segment read)."""
-    if isinstance(token, Segment):
-        return token.id in ENVELOPE_SEGMENTS
-    return token is None or isinstance(token, Header | Junk)
+ENVELOPE_SEGMENTS = frozenset({"ST", "GS", "GE", "IEA"})  # those that end a set, SE apart
 
 
 class Group:
@@ -108,17 +132,22 @@ class Group:
         cursor = self._cursor
         while True:
             token = cursor.peek()
-            if _is(token, "GE"):
-                self.trailer = cursor.take()  # type: ignore[assignment]
-                return
-            if _ends_interchange(token) or _is(token, "GS"):
+            if isinstance(token, Segment):  # asked once a set: the tests are spelled out
+                if token.id == "ST":
+                    cursor.skip()
+                    self.count += 1
+                    yield _read_transaction(token, cursor)
+                    continue
+                if token.id == "GE":
+                    cursor.skip()
+                    self.trailer = token
+                    return
+                if token.id in ("GS", "IEA"):
+                    return  # GE missing: judged by checks
+            elif token is None or isinstance(token, Header | Junk):
                 return  # GE missing: judged by checks
-            cursor.take()
-            if _is(token, "ST"):
-                self.count += 1
-                yield _read_transaction(token, cursor)  # type: ignore[arg-type]
-            else:
-                self._interchange.faults.append(_stray(token, "between transaction sets"))
+            cursor.skip()
+            self._interchange.faults.append(_stray(token, "between transaction sets"))
 
     def drain(self) -> None:
         for _ in self.transactions:
@@ -204,65 +233,105 @@ def _stray(token: Token | None, where: str) -> Fault:
 
 def _read_transaction(header: Segment, cursor: _Cursor) -> TransactionSet:
     transaction = TransactionSet(header, [header], count=1)
+    kept = transaction.segments
     while True:
-        token = cursor.peek()
-        if _ends_transaction(token):
+        # The body in runs of plain segments, kept whole while within the limits; then
+        # the token a run stops at, one by one.
+        run, token = cursor.run()
+        if run:
+            count = transaction.count + len(run)
+            if transaction.truncated:
+                transaction.count = count
+            elif (
+                count <= MAX_TRANSACTION_SEGMENTS
+                and run[-1].offset - header.offset <= MAX_TRANSACTION_BYTES
+            ):
+                kept += run
+                transaction.count = count
+            else:
+                for segment in run:
+                    _add(transaction, segment)
+        if isinstance(token, Segment):
+            if token.id == "SE" and not transaction.truncated:  # the usual end, inline
+                if (
+                    transaction.count < MAX_TRANSACTION_SEGMENTS
+                    and token.offset - header.offset <= MAX_TRANSACTION_BYTES
+                ):
+                    cursor.skip()
+                    transaction.count += 1
+                    kept.append(token)
+                    transaction.trailer = token
+                    return transaction
+            elif token.id in ENVELOPE_SEGMENTS:
+                break
+        elif token is None or isinstance(token, Header | Junk):
+            break
+        cursor.skip()
+        if _add(transaction, token):
+            return transaction
+    transaction.faults.append(
+        ik5(
+            "2",
+            "transaction set trailer (SE) missing",
+            segment_id="ST",
+            file_segment=header.file_segment,
+            offset=header.offset,
+        )
+    )
+    return transaction
+
+
+def _add(transaction: TransactionSet, token: Segment | Oversize) -> bool:
+    """One more token of a transaction set, kept if within the limits; whether it was
+    the SE."""
+    transaction.count += 1
+    if isinstance(token, Oversize):
+        transaction.faults.append(
+            ik3(
+                "8",
+                f"segment is {token.length} bytes, beyond any valid segment",
+                segment_id=token.segment_id,
+                segment_position=transaction.count,
+                file_segment=token.file_segment,
+                offset=token.offset,
+            )
+        )
+        token = Segment(token.segment_id, (), token.file_segment, token.offset)
+    if not transaction.truncated:
+        size = token.offset - transaction.header.offset
+        if transaction.count > MAX_TRANSACTION_SEGMENTS or size > MAX_TRANSACTION_BYTES:
+            transaction.truncated = True
             transaction.faults.append(
                 ik5(
-                    "2",
-                    "transaction set trailer (SE) missing",
-                    segment_id="ST",
-                    file_segment=header.file_segment,
-                    offset=header.offset,
-                )
-            )
-            return transaction
-        cursor.take()
-        transaction.count += 1
-        if isinstance(token, Oversize):
-            transaction.faults.append(
-                ik3(
-                    "8",
-                    f"segment is {token.length} bytes, beyond any valid segment",
-                    segment_id=token.segment_id,
-                    segment_position=transaction.count,
+                    "5",
+                    f"transaction set is larger than {MAX_TRANSACTION_SEGMENTS} segments "
+                    f"or {MAX_TRANSACTION_BYTES >> 20} MiB; the rest was counted, not kept",
+                    segment_id=token.id,
                     file_segment=token.file_segment,
                     offset=token.offset,
                 )
             )
-            token = Segment(token.segment_id, (), token.file_segment, token.offset)
-        assert isinstance(token, Segment)
-        if not transaction.truncated:
-            size = token.offset - header.offset
-            if transaction.count > MAX_TRANSACTION_SEGMENTS or size > MAX_TRANSACTION_BYTES:
-                transaction.truncated = True
-                transaction.faults.append(
-                    ik5(
-                        "5",
-                        f"transaction set is larger than {MAX_TRANSACTION_SEGMENTS} segments "
-                        f"or {MAX_TRANSACTION_BYTES >> 20} MiB; the rest was counted, not kept",
-                        segment_id=token.id,
-                        file_segment=token.file_segment,
-                        offset=token.offset,
-                    )
-                )
-        if not transaction.truncated or token.id == "SE":
-            transaction.segments.append(token)
-        if token.id == "SE":
-            transaction.trailer = token
-            return transaction
+    if not transaction.truncated or token.id == "SE":
+        transaction.segments.append(token)
+    if token.id == "SE":
+        transaction.trailer = token
+        return True
+    return False
 
 
-def read_interchanges(source: BinaryIO) -> Iterator[Interchange]:
-    """Interchanges from a binary file object, lazily.
+def read_interchanges(source: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[Interchange]:
+    """Interchanges from a binary file object, lazily, read `chunk_size` bytes at a time.
 
     Bytes outside any interchange come as an Interchange whose header is None and whose
     `junk` says where they were."""
-    return interchanges_from(tokenize(source))
+    return _interchanges(_Cursor(batches(source, chunk_size)))
 
 
 def interchanges_from(tokens: Iterable[Token]) -> Iterator[Interchange]:
-    cursor = _Cursor(tokens)
+    return _interchanges(_Cursor(([token], [0]) for token in tokens))
+
+
+def _interchanges(cursor: _Cursor) -> Iterator[Interchange]:
     while True:
         token = cursor.take()
         if token is None:

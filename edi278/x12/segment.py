@@ -4,10 +4,11 @@ Every element has at least one repetition and every repetition at least one comp
 so "", "A" and "A:B" read as ((("",),), (("A",),), (("A", "B"),)) and write back the same.
 Positions are kept for error reports and do not take part in equality.
 
-A segment read from a file keeps its element texts as they came and splits them into
-components and repetitions only when asked: building that structure for every segment
-would cost more than the rest of reading it. Likewise a segment built from plain values
-(`Segment.of`) keeps them as given: most are only ever written, straight from them.
+A segment read from a file keeps its text as it came and splits it into elements, and
+those into components and repetitions, only when asked: building that structure for
+every segment would cost more than the rest of reading it. Likewise a segment built
+from plain values (`Segment.of`) keeps them as given: most are only ever written,
+straight from them.
 """
 
 from __future__ import annotations
@@ -55,8 +56,13 @@ def element_of(value: Value) -> Element:
 
 
 class Segment:
+    # A segment kept unsplit (`unsplit`) has only id, _raw, _delimiters, file_segment and
+    # offset set, the fewer the cheaper to build; the other slots are set when _raw is
+    # split (`_split_raw`), so a method reads none of them before it has checked _raw.
     __slots__ = (
+        "_delimiters",
         "_elements",
+        "_raw",
         "_separators",
         "_simple",
         "_texts",
@@ -70,6 +76,7 @@ class Segment:
         self, id: str, elements: tuple[Element, ...] = (), file_segment: int = 0, offset: int = 0
     ) -> None:
         self.id = id
+        self._raw: str | None = None  # the whole text as read, until split into _texts
         self._elements: tuple[Element, ...] | None = tuple(elements)
         self._texts: tuple[str, ...] | None = None
         self._separators: tuple[str, str | None] | None = None
@@ -88,7 +95,8 @@ class Segment:
         segment = cls.__new__(cls)
         segment.id = id
         segment._values = values[:count]
-        segment._elements = segment._texts = segment._separators = segment._simple = None
+        segment._raw = segment._elements = segment._texts = None
+        segment._separators = segment._simple = None
         segment.file_segment = segment.offset = 0
         return segment
 
@@ -110,13 +118,27 @@ class Segment:
         segment._texts = tuple(texts)
         segment._separators = separators
         segment._simple = True if separators is None else simple
-        segment._elements = segment._values = None
+        segment._raw = segment._elements = segment._values = None
         segment.file_segment = file_segment
         segment.offset = offset
         return segment
 
+    def _split_raw(self) -> tuple[str, ...]:
+        """The element texts of a segment kept unsplit, split now and from now on."""
+        raw, delimiters = self._raw, self._delimiters
+        assert raw is not None
+        component, repetition = delimiters.component, delimiters.repetition
+        self._separators = (component, repetition)
+        # known from the whole text, as `parse` knows it
+        self._simple = component not in raw and not (repetition and repetition in raw)
+        self._elements = self._values = self._raw = None
+        texts = self._texts = tuple(raw.split(delimiters.element)[1:])
+        return texts
+
     @property
     def elements(self) -> tuple[Element, ...]:
+        if self._raw is not None:
+            self._split_raw()
         if self._elements is None:
             texts, separators = self._texts or (), self._separators
             if self._values is not None:
@@ -131,6 +153,8 @@ class Segment:
     def simple(self) -> bool:
         """Whether every element is one plain value: no composite, no repetition. Known
         from the text for a segment as read, so that most segments are never split."""
+        if self._raw is not None:
+            self._split_raw()  # the validator asks this of a segment it goes on to read
         if self._simple is None:
             self._simple = all(len(e) == 1 and len(e[0]) == 1 for e in self.elements)
         return self._simple
@@ -149,6 +173,8 @@ class Segment:
         )
 
     def __len__(self) -> int:
+        if self._raw is not None:
+            return len(self._split_raw())
         if self._texts is not None:
             return len(self._texts)
         return len(self._values) if self._values is not None else len(self.elements)
@@ -161,7 +187,7 @@ class Segment:
 
     def value(self, position: int) -> str:
         """The first component of the first repetition of an element, "" when absent."""
-        texts = self._texts
+        texts = self._split_raw() if self._raw is not None else self._texts
         if texts is None:
             return self.element(position)[0][0]
         if not 1 <= position <= len(texts):
@@ -186,6 +212,8 @@ class Segment:
     def texts(self, delimiters: Delimiters | None = None) -> tuple[str, ...]:
         """Each element's text as written with `delimiters`; without, as received (or
         with the default delimiters for a segment that was built, not read)."""
+        if self._raw is not None:
+            self._split_raw()
         if self._texts is not None and delimiters is None:
             return self._texts
         delimiters = delimiters or DEFAULT
@@ -212,6 +240,28 @@ class Segment:
         raise ValueError(
             f"{self.id} has a repeated element and the delimiters no repetition separator"
         )
+
+
+class Unsplit(Segment):
+    """A segment as read and kept unsplit: made by calling the class bare, the cheapest
+    way to make an object (no __init__ runs), its slots filled by `unsplit` or, inline,
+    by the tokenizer's bulk loop (keep the two alike). It is a Segment in all else."""
+
+    __slots__ = ()
+    __init__ = object.__init__  # type: ignore[assignment]
+
+
+def unsplit(id: str, text: str, delimiters: Delimiters, file_segment: int, offset: int) -> Segment:
+    """A segment as read, kept as its whole `text` (ID included, terminator not) and
+    split by `delimiters` only when anything but its ID and position is asked for. `id`
+    is the text up to the first element separator."""
+    segment = Unsplit()
+    segment.id = id
+    segment._raw = text
+    segment._delimiters = delimiters
+    segment.file_segment = file_segment
+    segment.offset = offset
+    return segment
 
 
 def parse(text: str, delimiters: Delimiters, file_segment: int = 0, offset: int = 0) -> Segment:

@@ -4,6 +4,10 @@ Each interchange announces its own delimiters, so they are read again at every I
 Bytes are decoded as Latin-1: one byte is one character, nothing is ever undecodable,
 writing back gives the same bytes, and a character offset is a byte offset.
 Memory is bounded by the chunk size plus the longest segment, never by the file.
+
+Tokens come in batches (`batches`), a stretch of the window at a time: the bulk of an
+interchange is split on its terminator at once and its segments built in one loop, kept
+unsplit, with no call per segment. `tokenize` flattens the batches.
 """
 
 from __future__ import annotations
@@ -20,8 +24,12 @@ from edi278.x12.segment import Segment
 BOM = "\xef\xbb\xbf"  # the UTF-8 byte-order mark, read as Latin-1
 CHUNK_SIZE = 1 << 16
 MAX_SEGMENT_LENGTH = 1 << 20  # far beyond any real segment; guards memory against a lost terminator
-SPLIT_AHEAD = 8192  # characters split on the terminator at once
 ISA_SEARCH_LIMIT = 4096  # how far to look for the ISA's 16 separators
+SPLIT_AHEAD = 8192  # characters split at once when read piece by piece
+
+# The envelope segments: a reader taking segments in bulk stops at these to look.
+ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
+_LOOK_AT = ENVELOPE_IDS | {""}  # "": an empty piece between two terminators, or an empty ID
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +64,10 @@ class Oversize:
 
 
 Token = Header | Segment | Junk | Oversize
+
+# Tokens in file order, and the indices of those a reader taking segments in bulk must
+# look at one by one: every token that is not a Segment, and the envelope segments.
+Batch = tuple[list[Token], list[int]]
 
 
 class _Window:
@@ -95,10 +107,11 @@ class _Window:
                 return False
         return True
 
-    def skip_whitespace(self) -> None:
+    def skip_whitespace(self, also: str = "") -> None:
+        skipped = WHITESPACE + also
         while True:
             text, pos = self.text, self.pos
-            while pos < len(text) and text[pos] in WHITESPACE:
+            while pos < len(text) and text[pos] in skipped:
                 pos += 1
             self.pos = pos
             if pos < len(text) or not self.more():
@@ -106,6 +119,11 @@ class _Window:
 
 
 def tokenize(source: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[Token]:
+    for tokens, _ in batches(source, chunk_size):
+        yield from tokens
+
+
+def batches(source: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[Batch]:
     window = _Window(source, chunk_size)
     counter = [0]  # segments so far, shared with the interchange reader below
     window.ensure(3)
@@ -119,15 +137,15 @@ def tokenize(source: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[Token]:
             return
         window.ensure(ISA_SEARCH_LIMIT)
         if not window.text.startswith("ISA", window.pos):
-            yield from _junk_until_isa(window, "data outside an interchange (no ISA)", skip=0)
+            yield [_junk_until_isa(window, "data outside an interchange (no ISA)", skip=0)], [0]
             continue
         try:
             header = _header(window, window.pos, counter, byte_order_mark)
         except DelimiterError as error:
-            yield from _junk_until_isa(window, str(error), skip=3, code=error.code)
+            yield [_junk_until_isa(window, str(error), skip=3, code=error.code)], [0]
             continue
         byte_order_mark = False
-        yield header
+        yield [header], [0]
         yield from _interchange_segments(window, header.delimiters, counter)
 
 
@@ -142,85 +160,174 @@ def _header(window: _Window, start: int, counter: list[int], byte_order_mark: bo
 
 def _interchange_segments(
     window: _Window, delimiters: Delimiters, counter: list[int]
-) -> Iterator[Token]:
-    """Segments up to the IEA, then on through any following interchanges that use the
-    same delimiters. Returns where the generic ISA detection must take over: after an
-    IEA, before an ISA with other delimiters, before junk, at end of file.
+) -> Iterator[Batch]:
+    """The segments after an ISA, in batches, up to where the generic ISA detection must
+    take over: after the IEA, before the next ISA (its IEA missing), at end of file.
 
-    The window is split on the terminator in bulk, one chunk at a time; positions are
-    kept by adding up the lengths of the pieces."""
+    What the window holds up to its last terminator is read in bulk when it is plain:
+    no "ISA" in it, no segment beginning with whitespace but for the line break the ISA
+    announced. Anything else is read piece by piece, as carefully as ever."""
     terminator = delimiters.segment
-    strip_carriage_return = terminator == "\n"
-    parse = segments.parse
-    after_iea = False
+    bulk = terminator not in WHITESPACE
     while True:
+        window.skip_whitespace()
         text, pos = window.text, window.pos
-        # Split a bounded stretch at a time: an interchange with other delimiters sends
-        # the rest back to be split again, which must not cost a whole chunk each time.
-        last = text.rfind(terminator, pos, pos + SPLIT_AHEAD)
-        if last < 0:
-            last = text.find(terminator, pos + SPLIT_AHEAD)
+        if pos >= len(text):
+            return
+        last = text.rfind(terminator, pos)
         if last < 0:  # no complete segment held
             if len(text) - pos > MAX_SEGMENT_LENGTH:
                 counter[0] += 1
-                yield _skip_oversize(window, terminator, counter[0])
+                yield [_skip_oversize(window, terminator, counter[0])], [0]
                 continue
             if window.more():
                 continue
             last = len(text)  # end of file: what is left is one unterminated segment
-        cursor = pos
-        for piece in text[pos:last].split(terminator):
-            piece_start = cursor
-            cursor += len(piece) + 1
-            stripped = piece.lstrip(WHITESPACE)
-            if not stripped:
-                continue
-            start = piece_start + len(piece) - len(stripped)
-            if strip_carriage_return and stripped[-1] == "\r":
-                stripped = stripped[:-1]
-            if len(piece) > MAX_SEGMENT_LENGTH:
-                window.pos = min(cursor, len(text))
-                counter[0] += 1
-                yield Oversize(stripped[:3], counter[0], window.base + start, len(piece))
-                continue
-            if stripped.startswith("ISA") and _is_separator_like(stripped[3:4]):
-                # A new interchange, after an IEA or in place of one. Its delimiters are
-                # read afresh; while they match ours, the bulk split goes on.
-                if cursor >= last or not _same_delimiters(text, start, delimiters):
-                    window.pos = start
-                    return
-                window.pos = start
-                header = _header(window, start, counter, False)
-                window.pos = cursor
-                yield header
-                after_iea = False
-                continue
-            if after_iea:  # anything but an ISA after an IEA is for the generic path
-                window.pos = start
-                return
-            counter[0] += 1
-            window.pos = min(cursor, len(text))
-            segment = parse(stripped, delimiters, counter[0], window.base + start)
-            yield segment
-            after_iea = segment.id == "IEA"
-        window.pos = min(cursor, len(text))
-        if last == len(text) and window.eof:
+        end, tried = last, False
+        if bulk:
+            isa = text.find("ISA", pos, last)  # an ISA, or data that merely holds the letters
+            if isa >= 0:
+                end = text.rfind(terminator, pos, isa)
+            if pos < end < len(text) and end - pos <= MAX_SEGMENT_LENGTH:
+                read = _bulk(window, end, delimiters, counter)
+                if read is not None:
+                    yield read[:2]
+                    if read[2]:
+                        break
+                    continue
+                tried = True  # not plain: the same stretch, ISA-free, piece by piece
+            elif isa >= 0:  # the piece that holds it, alone
+                end = text.find(terminator, isa)
+                end = last if end < 0 else end
+        if end - pos > SPLIT_AHEAD and not tried:  # bounded: the rest may be another ISA's
+            bounded = text.rfind(terminator, pos, pos + SPLIT_AHEAD)
+            if bounded < pos:
+                bounded = text.find(terminator, pos + SPLIT_AHEAD, end)
+            end = end if bounded < 0 else bounded
+        tokens: list[Token] = []
+        stops: list[int] = []
+        ended = _careful(window, end, delimiters, counter, tokens, stops)
+        if tokens:
+            yield tokens, stops
+        if ended == "IEA":
+            break
+        if ended == "ISA":
             return
+    # After an IEA only empty segments may come before the generic path takes over.
+    window.skip_whitespace(terminator)
 
 
-def _same_delimiters(text: str, start: int, delimiters: Delimiters) -> bool:
-    try:
-        found, _, faults = detect(text, start)
-    except DelimiterError:
+def _bulk(
+    window: _Window, end: int, delimiters: Delimiters, counter: list[int]
+) -> tuple[list[Token], list[int], bool] | None:
+    """The segments from the window's position up to the terminator at `end`, split at
+    once; None, having read nothing, when that stretch is not plain. The last item says
+    whether an IEA ended the batch."""
+    terminator, line_break, pos = delimiters.segment, delimiters.line_break, window.pos
+    separator = terminator + line_break
+    text = window.text[pos:end]
+    pieces = text.split(separator)
+    if not _plain(text, len(pieces) - 1, terminator, line_break):
+        return None
+    step = len(separator)
+    element = delimiters.element
+    number, offset = counter[0], window.base + pos
+    tokens: list[Token] = []
+    stops: list[int] = []
+    append, stop, new = tokens.append, stops.append, segments.Unsplit
+    iea = False
+    for piece in pieces:
+        id = piece.partition(element)[0]
+        if id in _LOOK_AT:
+            if not piece:  # two terminators in a row: nothing between
+                offset += step
+                continue
+            stop(len(tokens))
+            iea = id == "IEA"
+        # segments.unsplit, inline: a call per segment would cost a fifth of the read.
+        number += 1
+        segment = new()
+        segment.id = id
+        segment._raw = piece
+        segment._delimiters = delimiters
+        segment.file_segment = number
+        segment.offset = offset
+        append(segment)
+        offset += len(piece) + step
+        if iea:
+            break
+    counter[0] = number
+    window.pos = min(offset - window.base, end + 1)
+    return tokens, stops, iea
+
+
+def _plain(text: str, separators: int, terminator: str, line_break: str) -> bool:
+    """Whether a stretch split into `separators` + 1 pieces on the terminator and line
+    break needs nothing more: every terminator followed by the line break, and no piece
+    beginning with whitespace. Counted and searched for a character at a time where
+    that settles it, the quicker scans."""
+    if line_break and text.count(terminator) != separators:
         return False
-    return found == delimiters and not faults
+    separator = terminator + line_break
+    for space in WHITESPACE:
+        expected = line_break.count(space) * separators
+        if expected:  # all of them in the line breaks, or the careful way
+            if text.count(space) != expected:
+                return False
+        elif space in text and separator + space in text:
+            return False
+    return True
+
+
+def _careful(
+    window: _Window,
+    last: int,
+    delimiters: Delimiters,
+    counter: list[int],
+    tokens: list[Token],
+    stops: list[int],
+) -> str:
+    """The pieces from the window's position up to `last`, one by one: whitespace before
+    each, a carriage return before a newline terminator, oversize segments, an ISA in
+    place of the IEA. Returns "IEA" after an IEA, "ISA" with the window left at an ISA
+    for the generic path, "" otherwise, the window left after the last piece read."""
+    terminator, text, pos = delimiters.segment, window.text, window.pos
+    strip_carriage_return = terminator == "\n"
+    cursor = pos
+    for piece in text[pos:last].split(terminator):
+        piece_start = cursor
+        cursor += len(piece) + 1
+        stripped = piece.lstrip(WHITESPACE)
+        if not stripped:
+            continue
+        start = piece_start + len(piece) - len(stripped)
+        if strip_carriage_return and stripped[-1] == "\r":
+            stripped = stripped[:-1]
+        if len(piece) > MAX_SEGMENT_LENGTH:
+            counter[0] += 1
+            stops.append(len(tokens))
+            tokens.append(Oversize(stripped[:3], counter[0], window.base + start, len(piece)))
+            continue
+        if stripped.startswith("ISA") and _is_separator_like(stripped[3:4]):
+            window.pos = start  # a new interchange, in place of the IEA or after it
+            return "ISA"
+        counter[0] += 1
+        segment = segments.parse(stripped, delimiters, counter[0], window.base + start)
+        if segment.id in ENVELOPE_IDS:
+            stops.append(len(tokens))
+        tokens.append(segment)
+        if segment.id == "IEA":
+            window.pos = min(cursor, len(text))
+            return "IEA"
+    window.pos = min(cursor, len(text))
+    return ""
 
 
 def _is_separator_like(char: str) -> bool:
     return len(char) == 1 and not char.isalnum() and char not in WHITESPACE
 
 
-def _junk_until_isa(window: _Window, reason: str, skip: int, code: str = "022") -> Iterator[Junk]:
+def _junk_until_isa(window: _Window, reason: str, skip: int, code: str = "022") -> Junk:
     """Skip to the next "ISA" that could open an interchange, reporting what was skipped."""
     start = window.offset
     window.pos += skip
@@ -229,15 +336,13 @@ def _junk_until_isa(window: _Window, reason: str, skip: int, code: str = "022") 
         while index >= 0:
             if _is_separator_like(window.text[index + 3 : index + 4]):
                 window.pos = index
-                yield Junk(start, window.offset - start, reason, code)
-                return
+                return Junk(start, window.offset - start, reason, code)
             index = window.text.find("ISA", index + 1)
         # keep two characters: an "ISA" may straddle the chunk boundary
         window.pos = max(window.pos, len(window.text) - 3)
         if not window.more():
             window.pos = len(window.text)
-            yield Junk(start, window.offset - start, reason, code)
-            return
+            return Junk(start, window.offset - start, reason, code)
 
 
 def _skip_oversize(window: _Window, terminator: str, file_segment: int) -> Oversize:
