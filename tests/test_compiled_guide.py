@@ -212,3 +212,47 @@ def test_an_interchange_pyx12_reads_otherwise_is_left_to_it_after_one_it_reads_a
     assert validate(compiled, isa, gs, segments) is not None
     assert validate(compiled, other, gs, segments) is None
     assert validate(compiled, isa, gs, segments) is not None
+
+
+def _findings(body: list[str], **isa_options) -> set[tuple[str, str | None, str | None]]:
+    """The compiled engine's findings of a set, checked against pyx12's first."""
+    data = interchange(groups=[group(sets=[transaction(body=body)])], **isa_options).encode()
+    ((isa, gs, segments),) = sets_in(data)
+    assert_same_findings(isa, gs, segments)
+    found = COMPILED.validate(isa, gs, segments)
+    return {(fault.code, fault.segment_id, fault.bad_value) for fault in found}
+
+
+def _with_component(body: list[str], separator: str) -> list[str]:
+    return [line.replace(":", separator) for line in body]
+
+
+def test_segments_remembered_as_read_are_read_afresh_with_other_separators():
+    """What a segment reads as (and what it was found to hold) is remembered by its ID
+    and texts; the same texts read with another component separator are another
+    segment: UM04 "21:B" is one value, too long for a code, where ":" is data, and a code
+    and qualifier where ":" separates components. Findings are remembered with each
+    component separator the set is handed to pyx12 with."""
+    body = _with_component(REQUEST, "@")
+    as_value = change(body, "UM*AR*I*48*21@B**E", "UM*AR*I*48*21:B**E")
+    for _ in range(2):
+        assert ("5", "UM", "21:B") in _findings(as_value, c="@")
+        assert not _findings(REQUEST)
+    bad_code = change(body, "UM*AR*I*48*21@B**E", "UM*AR*I*48*21@Q**E")
+    clashing = change(bad_code, "ACME HEALTH PLAN", "ACME:HEALTH PLAN")  # ">" given to pyx12
+    for _ in range(2):
+        assert ("7", "UM", "Q") in _findings(bad_code, c="@")
+        assert ("7", "UM", "Q") in _findings(clashing, c="@")
+
+
+def test_what_the_rules_find_is_asked_of_every_segment_remembered_without_its_identifier():
+    """A segment with a reference identifier (TRN02) is remembered without it, but the
+    rules read the identifier too: TRN02 "D8" makes TRN03 a date to check. Its second
+    reference identifier (TRN04) is checked with the rest of the segment."""
+    assert not _findings(REQUEST)
+    dated = change(REQUEST, "TRN*1*PE1*9SUBMIT001", "TRN*1*D8*9SUBMIT001")
+    assert ("8", "TRN", "9SUBMIT001") in _findings(dated)
+    assert not _findings(change(REQUEST, "TRN*1*PE1*9SUBMIT001", "TRN*1*PE7*9SUBMIT001*AB"))
+    long = change(REQUEST, "TRN*1*PE1*9SUBMIT001", f"TRN*1*PE8*9SUBMIT001*{'A' * 51}")
+    assert "5" in {code for code, segment_id, _ in _findings(long) if segment_id == "TRN"}
+    assert not _findings(REQUEST)

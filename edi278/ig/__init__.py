@@ -136,6 +136,11 @@ class Guide:
             found = validator.validate(self._compiled_map(filename), isa, gs, segments)
             if found is not None:
                 return found
+        return self._bridge_walk(filename, isa, gs, segments)
+
+    def _bridge_walk(
+        self, filename: str, isa: Segment, gs: Segment, segments: list[Segment]
+    ) -> tuple[list[Fault], dict[int, str | None]]:
         from edi278.ig import bridge  # pyx12 is imported only when it is asked
 
         return bridge.validate(self._map(filename), isa, gs, segments)
@@ -183,13 +188,26 @@ class Guide:
             raise ValueError(f"no map for {guide!r}: the envelope checks take only mapped guides")
         filename = filename or maps[0]  # no BHT: the request side names what is missing
         catalog, others = self._catalogs_of(filename, maps)
-        found = too_many_components(segments, catalog)
+        # the compiled engine reads every segment once, for the walk and what the
+        # component counts and the rules look at; None: pyx12 is to read the set
+        compiled = self._compiled_map(filename) if self.engine == "compiled" else None
+        read = validator.read_set(compiled, isa, gs, segments) if compiled else None
+        composites = read.composites if read is not None else None
+        found = too_many_components(segments, catalog, composites)
         loop_at: dict[int, str | None] = {}
         if not found:  # pyx12 cannot read a composite longer than its map (IndexError)
-            raw, loop_at = self.walk(filename, isa, gs, segments)
+            if compiled is not None and read is not None:
+                raw, loop_at = validator.walk(compiled, read)
+            else:
+                raw, loop_at = self._bridge_walk(filename, isa, gs, segments)
             found = renamed(raw, segments, catalog, others)
         review = guide == "005010X217"
-        found += rules.check(segments, response=purpose in RESPONSES, review=review)
+        found += rules.check(
+            segments,
+            response=purpose in RESPONSES,
+            review=review,
+            positions=read.scanned if read is not None else None,
+        )
         if not found:
             return found
         return _ordered(_unique([_locate(f, segments, loop_at) for f in found]))
@@ -201,12 +219,17 @@ def _maps_of(guide: str) -> tuple[str, ...]:
     return tuple(f for (convention, _), f in MAPS.items() if convention == guide)
 
 
-def too_many_components(segments: list[Segment], catalog: Catalog) -> list[Fault]:
-    """IK403 13 for an element with more components than the guide gives it."""
+def too_many_components(
+    segments: list[Segment], catalog: Catalog, composites: list[int] | None = None
+) -> list[Fault]:
+    """IK403 13 for an element with more components than the guide gives it.
+    `composites`, when given, are the positions (from ST = 1) of every segment that is
+    not `simple`: only those can have one."""
     faults: list[Fault] = []
-    for position, segment in enumerate(segments, start=1):
-        if segment.simple:
-            continue
+    if composites is None:
+        composites = [p for p, s in enumerate(segments, start=1) if not s.simple]
+    for position in composites:
+        segment = segments[position - 1]
         for index, given, allowed in catalog.excess(segment.id, segment.elements):
             where = {"segment_id": segment.id, "segment_position": position}
             faults += [

@@ -91,7 +91,7 @@ class SegmentNode:
     # how a data segment is recognised as this one: the key element (position, component
     # or None) and the codes it must hold; None when the ID alone decides
     key: tuple[int, int | None, frozenset[str]] | None = None
-    # the index of its one reference identifier (data element 127, no codes: BHT03,
+    # the index of its (first) reference identifier (data element 127, no codes: BHT03,
     # TRN02), which differs in every set: the validator checks it on its own
     identifier: int | None = None
     is_segment: bool = True
@@ -170,6 +170,11 @@ class CompiledMap:
     # what the validator remembers between sets: walks by shape, findings by segment
     routes: dict[object, object] = field(default_factory=dict)
     checked: dict[object, object] = field(default_factory=dict)
+    # and what a segment reads as, by its ID and texts (see validator._Facts)
+    seen: dict[object, object] = field(default_factory=dict)
+    # per segment ID whose every node has its reference identifier (`SegmentNode.
+    # identifier`) at one index, no key element's: that index
+    identifiers: dict[str, int] = field(default_factory=dict)
 
     def node(self, path: str) -> LoopNode | SegmentNode:
         return self.nodes[path]
@@ -308,13 +313,15 @@ def _segment(node: ET.Element, parent: LoopNode) -> SegmentNode:
 
 
 def _identifier(elements: tuple[ElementRule | CompositeRule, ...], segment_id: str) -> int | None:
-    """See `SegmentNode.identifier`; none in DTP, whose values qualify one another."""
+    """See `SegmentNode.identifier`; none in DTP, whose values qualify one another. Of
+    two (TRN02, the trace number, and TRN04), the first: the other is checked with the
+    rest of the segment, as any element is."""
     found = [
         index
         for index, rule in enumerate(elements)
         if isinstance(rule, ElementRule) and rule.data_element == "127" and not rule.codes
     ]
-    return found[0] if len(found) == 1 and segment_id != "DTP" else None
+    return found[0] if found and segment_id != "DTP" else None
 
 
 def _loop(node: ET.Element, parent: LoopNode | None, is_root: bool = False) -> LoopNode:
@@ -389,7 +396,25 @@ def compile_map(path: Path) -> CompiledMap:
             for segment_id, specs in specs_of.items()
             if len(specs) == 1 and specs[0][1] in (None, 1)
         },
+        identifiers=_identifiers(nodes, specs_of),
     )
+
+
+def _identifiers(
+    nodes: dict[str, LoopNode | SegmentNode], keys: dict[str, tuple[tuple[int, int | None], ...]]
+) -> dict[str, int]:
+    """See `CompiledMap.identifiers`."""
+    found: dict[str, set[int | None]] = {}
+    for node in nodes.values():
+        if isinstance(node, SegmentNode):
+            found.setdefault(node.id, set()).add(node.identifier)
+    return {
+        segment_id: at
+        for segment_id, indexes in found.items()
+        if len(indexes) == 1
+        and (at := next(iter(indexes))) is not None
+        and all(position != at + 1 for position, _ in keys.get(segment_id, ()))
+    }
 
 
 def _first_listed(root: ET.Element) -> str:

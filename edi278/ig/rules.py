@@ -7,7 +7,7 @@ chosen are pinned in tests and explained in schemas/README.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -64,11 +64,18 @@ def levels(segments: list[Segment]) -> list[Level]:
     return found
 
 
-def check(segments: list[Segment], response: bool, review: bool = True) -> list[Fault]:
+def check(
+    segments: list[Segment],
+    response: bool,
+    review: bool = True,
+    positions: list[int] | None = None,
+) -> list[Fault]:
     """Every rule for a transaction set. `review` is true for X217 (request for review and
     its response): one event per request and a decision per processed event are its
-    rules; the inquiry and notification guides are held to the others only."""
-    heads, found = _scan(segments)
+    rules; the inquiry and notification guides are held to the others only.
+    `positions` (from ST = 1), when given, are those of every segment `scanned` takes:
+    a caller that reads (and remembers) each segment anyway saves the rules a pass."""
+    heads, found = _scan(segments, positions)
     faults = [*hierarchy(heads), *found]
     if review:
         faults += events(heads, segments, response)
@@ -82,29 +89,58 @@ Head = tuple[int, Segment, tuple[str, str, str, str]]
 _VALUES = itemgetter(2)
 
 
-def _scan(segments: list[Segment]) -> tuple[list[Head], list[Fault]]:
-    """One pass over the set: the HLs that open a level (as `levels` finds them: each
-    one closed by the next HL or by SE), and what the one-segment rules find."""
+_LEVEL_IDS = ("HL", "SE")  # the segments that open and close a level
+
+
+def scanned(segment: Segment, texts: tuple[str, ...], simple: bool) -> bool:
+    """Whether `_scan` must see a segment (given with its texts and whether each of its
+    elements is one value): one that opens or closes a level, or one in which a
+    one-segment rule finds a fault. A function of the segment's content alone."""
+    segment_id = segment.id
+    return segment_id in _LEVEL_IDS or bool(_own(0, segment, segment_id, texts, simple))
+
+
+def _scan(
+    segments: list[Segment], positions: list[int] | None = None
+) -> tuple[list[Head], list[Fault]]:
+    """One pass over the set (or the `positions` given: see `check`): the HLs that open
+    a level (as `levels` finds them: each one closed by the next HL or by SE), and what
+    the one-segment rules find."""
     heads: list[Head] = []
     found: list[Fault] = []
     opened: Head | None = None
-    for position, segment in enumerate(segments, start=1):
+    if positions is None:
+        visited: Iterable[tuple[int, Segment]] = enumerate(segments, start=1)
+    else:
+        visited = zip(positions, [segments[p - 1] for p in positions], strict=True)
+    for position, segment in visited:
         segment_id, texts, simple = segment.id, segment.texts(), segment.simple
         if segment_id == "HL" or segment_id == "SE":
             if opened is not None:
                 heads.append(opened)
             is_hl = segment_id == "HL"
             opened = (position, segment, _hl_values(segment, texts, simple)) if is_hl else None
-        elif segment_id == "UM":
-            found += immediate_appeal(position, segment)
-        elif segment_id == "TRN":
-            found += trace_number(position, segment)
-        if simple:  # each element one value: the texts are the values
-            if not DATE_QUALIFIERS.isdisjoint(texts):
-                found += _simple_dates(position, segment, texts)
-        elif "D8" in "".join(texts):  # a date qualifier (D8 or RD8) somewhere in it
-            found += _dates(position, segment)
+            if simple and DATE_QUALIFIERS.isdisjoint(texts):
+                continue  # nothing else `_own` could find in it
+        found += _own(position, segment, segment_id, texts, simple)
     return heads, found
+
+
+def _own(
+    position: int, segment: Segment, segment_id: str, texts: tuple[str, ...], simple: bool
+) -> list[Fault]:
+    """What the one-segment rules find in a segment."""
+    found: list[Fault] = []
+    if segment_id == "UM":
+        found += immediate_appeal(position, segment)
+    elif segment_id == "TRN":
+        found += trace_number(position, segment)
+    if simple:  # each element one value: the texts are the values
+        if not DATE_QUALIFIERS.isdisjoint(texts):
+            found += _simple_dates(position, segment, texts)
+    elif "D8" in "".join(texts):  # a date qualifier (D8 or RD8) somewhere in it
+        found += _dates(position, segment)
+    return found
 
 
 def _element_fault(

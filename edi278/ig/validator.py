@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+from edi278.ig import rules
 from edi278.ig.codes import ELEMENT_CODES, SEGMENT_CODES
 from edi278.ig.compiled import CompiledMap, ElementRule, LoopNode, SegmentNode, whole
 from edi278.ig.content import (
@@ -161,24 +162,19 @@ def _loop_id(node: LoopNode | SegmentNode) -> str | None:
     return loop_id if loop_id and loop_id[:1].isdigit() else None
 
 
-def _component_separator(used: str) -> str | None:
-    """The component separator of the delimiter set the bridge would give pyx12 for a
-    set whose characters are `used`, or None when it would fall back to the last resort
-    and pyx12 might split the data apart."""
-    if not any(map(used.__contains__, _FIRST)):
-        return _FIRST[2]
-    if not any(map(used.__contains__, _SECOND)):
-        return _SECOND[2]
-    return None
+# Which of the delimiter sets the bridge prefers a text collides with: bit 1 the
+# first, bit 2 the second. By the bits of all a set's characters, the component
+# separator the bridge would give pyx12, None when it would fall back to the last resort
+# and pyx12 might split the data apart.
+_SEPARATORS = (_FIRST[2], _SECOND[2], _FIRST[2], None)
+_DELIMITERS = re.compile("[" + re.escape(_FIRST + _SECOND) + "]")
 
 
-def _elements(segment: Segment) -> tuple[tuple[str, ...], ...] | None:
-    """The segment's elements as pyx12 reads them, None for a repeated element (pyx12
-    reads the repetition separator as data)."""
-    elements = segment.elements
-    if elements and max(map(len, elements)) != 1:
-        return None
-    return tuple(map(_first, elements))
+def _clash(text: str) -> int:
+    if _DELIMITERS.search(text) is None:  # most texts: none of them
+        return 0
+    first = any(c in text for c in _FIRST)
+    return (1 if first else 0) | (2 if any(c in text for c in _SECOND) else 0)
 
 
 _READABLE_ISAS: dict[tuple[str, ...], bool] = {}
@@ -230,8 +226,9 @@ def _elements_of(reading: Reading) -> tuple[tuple[str, ...], ...]:
 
 @dataclass(slots=True)
 class _Read:
-    """A set as the walk reads it: each segment's reading, the set's shape (what the
-    walk can see of each segment) and every character of its data.
+    """A set as the walk reads it: each segment's facts (`_Facts`: its reading first),
+    the set's shape (what the walk can see of each segment) and the component separator
+    pyx12 would be given.
 
     The shape is flat, one or two items a segment: for a segment without composites
     whose ID is keyed by one text (`CompiledMap.text_keys`), its ID and that text; for
@@ -239,12 +236,21 @@ class _Read:
     Read from the start it gives back every segment's ID and key values, so sets of
     one shape are walked alike."""
 
-    readings: list[Reading]
+    facts: list[_Facts]
     shape: tuple[object, ...]
-    used: str
+    component: str
     # what reading noted of a segment by its index (an empty segment: 8, an ID that is
     # not one: 1), handed on to the next placed one; most sets have none
     noted: dict[int, list[str]]
+    # the positions (from ST = 1) of the segments with a composite or a repetition, and
+    # of those the rules must see (`rules.scanned`): found here, so no other pass reads
+    # every segment again
+    composites: list[int]
+    scanned: list[int]
+
+    @property
+    def readings(self) -> list[Reading]:
+        return list(map(_READING, self.facts))
 
 
 # IDs known to stand for themselves inside a set, and whether each is a valid one
@@ -266,49 +272,119 @@ def _body_id(segment_id: str) -> bool | None:
     return known
 
 
+_FOREIGN = ("foreign",)  # noted codes of an ID pyx12 reads otherwise inside a set
+
+
+# What a segment reads as, a function of its ID and texts alone (and, for one with a
+# composite, of its elements: the texts hold the separators): its reading, its items of
+# the shape, what reading notes of it inside a set (or _FOREIGN), its `_clash`, whether
+# the rules must see it (`rules.scanned`) and its findings as last checked with each
+# component separator ((node, findings) with the first of `_SEPARATORS`, then with the
+# second: most segments stand at one node in every set). Remembered per map, by its
+# key: (ID, texts) for a segment without composites or repetitions, (ID, texts,
+# elements) for another; most segments of a batch are seen before, and then cost one
+# lookup. The facts of a segment with its identifier apart (see `_facts`) hold, last,
+# those findings of the rest of it and the identifier's index.
+_Facts = tuple[Reading, tuple[object, ...], tuple[str, ...], int, bool, list | tuple]
+_READING = itemgetter(0)
+
+
+def _facts(compiled: CompiledMap, key: tuple, segment: Segment) -> _Facts | None:
+    """The facts of a segment not remembered yet (None: a repeated element). One with a
+    reference identifier (`CompiledMap.identifiers`), new in every set, is remembered
+    without it, under a key no segment has: the rest repeats, and the identifier is in
+    no key the shape holds. What the rules say of it is asked every time."""
+    segment_id, texts = key[0], key[1]
+    simple = len(key) == 2
+    at = compiled.identifiers.get(segment_id) if simple else None
+    if at is None or at >= len(texts) or not texts[at]:
+        facts = _reckon(compiled, segment_id, texts, key[2] if not simple else None)
+        if facts is None:
+            return None
+        facts = (*facts, rules.scanned(segment, texts, simple), [None, None])
+        _remember(compiled.seen, key, facts)
+        return facts
+    masked = (segment_id, (*texts[:at], _IDENTIFIER, *texts[at + 1 :]), _IDENTIFIER)
+    around = compiled.seen.get(masked)
+    if around is None:  # noted as the segment is: non-empty where the identifier is
+        around = (*_reckon(compiled, segment_id, masked[1], None), [None, None])
+        _remember(compiled.seen, masked, around)
+    _, items, codes, clash, last = around  # type: ignore[misc]
+    scan = rules.scanned(segment, texts, True)
+    reading = (segment_id, texts, None)
+    return reading, items, codes, clash | _clash(texts[at]), scan, (last, at)
+
+
+def _reckon(
+    compiled: CompiledMap, segment_id: str, texts: tuple[str, ...], elements: tuple | None
+) -> tuple[Reading, tuple[object, ...], tuple[str, ...], int] | None:
+    """`_facts` but the rules' word, of a segment's texts and (with a composite or a
+    repetition) elements."""
+    at = None
+    if elements is None:
+        reading: Reading = (segment_id, texts, None)
+        empty = not any(texts)
+        at = compiled.text_keys.get(segment_id)
+    elif elements and max(map(len, elements)) != 1:
+        return None  # pyx12 reads the repetition separator as data
+    else:
+        view = tuple(map(_first, elements))
+        reading = (segment_id, view, view)
+        empty = not any(map(any, view))
+    if at is not None:
+        items: tuple[object, ...] = (segment_id, texts[at] if at < len(texts) else None)
+    else:
+        specs = compiled.keys.get(segment_id)
+        items = (_signature(reading, specs) if specs else segment_id,)
+    valid = _body_id(segment_id)
+    if valid is None:
+        codes: tuple[str, ...] = _FOREIGN
+    else:
+        codes = (("8",) if empty else ()) + (() if valid else ("1",))
+    return reading, items, codes, _clash(segment_id + "".join(texts))
+
+
 def _readings(gs: Segment, segments: list[Segment], compiled: CompiledMap) -> _Read | None:
-    """Each segment as the walk reads it, the set's shape and every character of its
-    data, in one pass; None when the fast reading cannot stand for pyx12's reading of
-    the same set in an envelope of its own (an envelope segment inside, a repeated
-    element)."""
+    """Each segment's facts, the set's shape and the component separator, in one pass;
+    None when the fast reading cannot stand for pyx12's reading of the same set in an
+    envelope of its own (an envelope segment inside, a repeated element, data colliding
+    with every delimiter set)."""
     if len(segments) < 2 or segments[0].id != "ST" or segments[-1].id != "SE":
         return None
-    keys, text_keys = compiled.keys, compiled.text_keys
-    readings: list[Reading] = []
+    seen = compiled.seen
+    found: list[_Facts] = []
     shape: list[object] = []
     noted: dict[int, list[str]] = {}
-    parts = [gs.id, *gs.texts()]
+    composites: list[int] = []
+    scanned: list[int] = []
+    clash = _clash(gs.id + "".join(gs.texts()))
     last = len(segments) - 1
     for index, segment in enumerate(segments):
-        segment_id, texts = segment.id, segment.texts()
-        parts.append(segment_id)
-        parts += texts
+        texts = segment.texts()
         if segment.simple:
-            reading: Reading = (segment_id, texts, None)
-            empty = not any(texts)
+            key: tuple = (segment.id, texts)
         else:
-            view = _elements(segment)
-            if view is None:
+            key = (segment.id, texts, segment.elements)
+            composites.append(index + 1)
+        facts = seen.get(key)
+        if facts is None:
+            facts = _facts(compiled, key, segment)
+            if facts is None:
                 return None
-            reading = (segment_id, view, view)
-            empty = not any(map(any, view))
-        if 0 < index < last:
-            valid = _BODY_IDS.get(segment_id)  # known: no call, for most segments
-            if valid is None:
-                valid = _body_id(segment_id)
-            if valid is None:
+        found.append(facts)
+        _, items, codes, bits, scan, _ = facts
+        shape += items
+        clash |= bits
+        if scan:
+            scanned.append(index + 1)
+        if codes and 0 < index < last:
+            if codes is _FOREIGN:
                 return None
-            if empty or not valid:
-                noted[index] = (["8"] if empty else []) + ([] if valid else ["1"])
-        readings.append(reading)
-        at = text_keys.get(segment_id) if reading[2] is None else None
-        if at is not None:
-            shape.append(segment_id)
-            shape.append(texts[at] if at < len(texts) else None)
-        else:
-            specs = keys.get(segment_id)
-            shape.append(_signature(reading, specs) if specs else segment_id)
-    return _Read(readings, tuple(shape), "".join(parts), noted)
+            noted[index] = list(codes)
+    component = _SEPARATORS[clash]
+    if component is None:
+        return None
+    return _Read(found, tuple(shape), component, noted, composites, scanned)
 
 
 def validate(
@@ -316,16 +392,23 @@ def validate(
 ) -> tuple[list[Fault], dict[int, str | None]] | None:
     """Faults of one transaction set (ST..SE) against a compiled map, and the guide loop
     each segment position stands in; None when only pyx12 can say."""
+    read = read_set(compiled, isa, gs, segments)
+    return None if read is None else walk(compiled, read)
+
+
+def read_set(
+    compiled: CompiledMap, isa: Segment, gs: Segment, segments: list[Segment]
+) -> _Read | None:
+    """The set as `walk` takes it; None when only pyx12 can say."""
     if not _readable_isa(isa):
         return None
-    read = _readings(gs, segments, compiled)
-    if read is None:
-        return None
-    component = _component_separator(read.used)
-    if component is None:
-        return None
+    return _readings(gs, segments, compiled)
+
+
+def walk(compiled: CompiledMap, read: _Read) -> tuple[list[Fault], dict[int, str | None]]:
+    """`validate` of a set already read."""
     try:
-        return _walk(compiled, read, component)
+        return _walk(compiled, read)
     except Unreadable as error:
         fault = ik5(
             "5",
@@ -340,7 +423,7 @@ def _bridge_name(error: Unreadable) -> str:
     return "IndexError" if "components" in str(error) else "ValueError"
 
 
-MEMO_LIMIT = 16_384  # routes and segment findings remembered per map: some 8 MB at most
+MEMO_LIMIT = 16_384  # routes, segment facts, findings per map: some 10 MB each at most
 
 
 # What the walk found for one segment: the node it stands at (None: no place), what
@@ -356,6 +439,11 @@ class _Route:
 
     steps: list[_Step]
     loop_at: dict[int, str | None]
+    # whether the walk found nothing on the way (most routes do): then a segment's own
+    # findings are all that can land, each on its own entry, and `checks` says where
+    quiet: bool
+    # (index, node, entry) of each segment whose findings land on an entry of the set
+    checks: list[tuple[int, SegmentNode, object]]
 
 
 def _signature(reading: Reading, specs) -> tuple[object, ...]:
@@ -402,7 +490,16 @@ def _route(compiled: CompiledMap, sequence, last: int) -> _Route:
             loop_at[count] = _loop_id(found or node)
         if found is not None:
             node = found
-    return _Route(steps, loop_at)
+    checks: list[tuple[int, SegmentNode, object]] = []
+    opened = False  # _Notes drops what lands before ST opens the set's entry
+    for index, (found, _, entry) in enumerate(steps):
+        if found is None:
+            continue
+        if entry is _OPEN_SET:
+            opened = True
+        elif entry is not None and opened:
+            checks.append((index, found, entry))
+    return _Route(steps, loop_at, not any(walked for _, walked, _ in steps), checks)
 
 
 def _entry(found: SegmentNode | None, segment_id: str, count: int) -> object:
@@ -422,20 +519,22 @@ def _remember(memo: dict, key: object, value: object) -> None:
 _TRAILER: list[Reading] = [("GE", ("1", "1"), None), ("IEA", ("1", "1"), None)]
 
 
-def _walk(compiled: CompiledMap, read: _Read, component: str):
-    readings = read.readings
-    sequence = readings + _TRAILER
+def _walk(compiled: CompiledMap, read: _Read):
+    component = read.component
     route = compiled.routes.get(read.shape)  # the trailer is the same for every set
     if route is None:
-        route = _route(compiled, [(r[0], _elements_of(r)) for r in sequence], len(readings))
+        sequence = read.readings + _TRAILER
+        route = _route(compiled, [(r[0], _elements_of(r)) for r in sequence], len(read.facts))
         _remember(compiled.routes, read.shape, route)
     icvn = compiled.icvn
-    notes = _Notes()
     checked = compiled.checked
+    if route.quiet and not read.noted:
+        return _quiet_walk(route, read.facts, checked, icvn, component), route.loop_at
+    notes = _Notes()
     waiting: list[str] = []  # what reading a segment noted, handed on with the next placed one
     noted = read.noted
     for index, (reading, (found, walked, entry)) in enumerate(
-        zip(sequence, route.steps, strict=True)
+        zip(read.readings + _TRAILER, route.steps, strict=True)
     ):
         if noted and index in noted:
             waiting += noted[index]
@@ -456,6 +555,33 @@ def _walk(compiled: CompiledMap, read: _Read, component: str):
         if findings:
             _note_findings(notes, findings)
     return notes.faults(), route.loop_at
+
+
+def _quiet_walk(
+    route: _Route, facts: list[_Facts], checked: dict, icvn: str, component: str
+) -> list[Fault]:
+    """`_walk` of a set whose walk found nothing and whose reading noted nothing: only
+    the segments `route.checks` names can have findings, each on its own entry."""
+    notes = None  # made when the first finding lands: most sets have none
+    slot = _SEPARATORS.index(component)  # where the facts keep findings with it
+    for index, found, entry in route.checks:
+        reading, last = facts[index][0], facts[index][5]
+        if last.__class__ is not list:  # (findings without its identifier, its index)
+            findings = _apart(checked, found, reading, last, icvn, component, slot)
+        elif (kept := last[slot]) is not None and kept[0] is found:
+            findings = kept[1]
+        else:
+            findings = checked.get((found, reading[1], component))
+            if findings is None:
+                findings = _check(checked, found, reading, icvn, component)
+            last[slot] = found, findings  # one store: threads may share the facts
+        if findings:
+            if notes is None:
+                notes = _Notes()
+                notes.open_set()
+            notes.place(entry)
+            _note_findings(notes, findings)
+    return [] if notes is None else notes.faults()
 
 
 _IDENTIFIER = "\x00"  # stands for a segment's reference identifier in a remembered key
@@ -481,6 +607,35 @@ def _check(
     rule = found.elements[at]
     assert isinstance(rule, ElementRule)
     own = check_value(rule, seen_as[at], icvn)
+    return [*rest[:insert], *own, *rest[insert:]] if own else rest
+
+
+def _apart(
+    checked: dict,
+    found: SegmentNode,
+    reading: Reading,
+    apart: tuple[list, int],
+    icvn: str,
+    component: str,
+    slot: int,
+) -> list[Finding]:
+    """`_check` of a segment whose identifier its facts keep apart: the findings of the
+    rest as last checked (`_Facts`), or remembered, and the identifier's own."""
+    last, at = apart
+    if (kept := last[slot]) is not None and kept[0] is found:
+        rest, insert = kept[1]
+    else:
+        texts = reading[1]
+        key = (found, (*texts[:at], _IDENTIFIER, *texts[at + 1 :]), component, _IDENTIFIER)
+        around = checked.get(key)
+        if around is None:
+            around = check_segment_around(found, _elements_of(reading), icvn, component, at)
+            _remember(checked, key, around)
+        last[slot] = found, around
+        rest, insert = around
+    rule = found.elements[at]
+    assert isinstance(rule, ElementRule) and found.identifier == at
+    own = check_value(rule, reading[1][at], icvn)
     return [*rest[:insert], *own, *rest[insert:]] if own else rest
 
 
