@@ -4,13 +4,14 @@ notes (IK3/IK4/IK5) it must draw, read from the 999 we send."""
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edi278.ig import Guide
+from edi278.ig import SCHEMAS, Guide
 from edi278.pipeline import acknowledge, examine
 from edi278.x12.control import MemoryControlNumbers
 from edi278.x12.segment import Segment
@@ -91,6 +92,21 @@ def remove(body: list[str], start: str) -> list[str]:
 def test_the_base_request_and_response_are_valid():
     assert notes_for(REQUEST) == ["IK5*A"]
     assert notes_for(RESPONSE) == ["IK5*A"]
+
+
+@pytest.mark.parametrize("engine", ["compiled", "pyx12"])
+def test_a_warmed_guide_has_every_map_of_both_directions_in_hand(tmp_path, engine):
+    """What a server does before its first request: after warm() the map files are not
+    read again, so a request and a response validate with them gone."""
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, schemas)
+    guide = Guide(schemas, engine=engine)
+    guide.warm()
+    for path in schemas.glob("*.xml"):
+        path.unlink()
+    assert notes_for(REQUEST, guide) == ["IK5*A"]
+    assert notes_for(RESPONSE, guide) == ["IK5*A"]
+    assert notes_for(change(REQUEST, "UM*AR*I", "UM*XX*I"), guide)[-1] == "IK5*R*5"
 
 
 # name: (transaction set body, the 999 notes it must draw). Positions count ST as 1.

@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edi278 import log
 from edi278.channels import answer_bytes, intake_for
+from edi278.decide import clocks
 from edi278.decide.policy import Policy
 from edi278.decide.tracking import TrackingNumberError
 from edi278.ig import Guide
@@ -251,12 +252,20 @@ class Admission:
 
 
 @asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The work of a request is CPU and SQLite, one writer at a time: threads past a few
     # only take turns at the interpreter lock, each turn costing them all. The rest of
     # the requests in hand wait for a thread (still counted against --max-inflight).
     to_thread.current_default_thread_limiter().total_tokens = ANSWERING_THREADS
+    await to_thread.run_sync(_warm, app.state.service)
     yield
+
+
+def _warm(service: Service) -> None:
+    """What the first request would otherwise load, loaded before the server takes one:
+    the guide's maps and the holiday calendar (about 400 ms between them)."""
+    service.guide.warm()
+    clocks.warm(datetime.now(UTC).date())
 
 
 def _problem(status: int, message: str, code: str) -> JSONResponse:

@@ -39,6 +39,13 @@ def _federal(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("US", years=year))
 
 
+def warm(today: date) -> None:
+    """Read this year's and next year's federal holidays now: the first read loads the
+    holiday library's country module, about 150 ms a server's first caller would wait."""
+    for year in (today.year, today.year + 1):
+        _federal(year)
+
+
 def _weekdays_after(low: date, high: date) -> int:
     """Mondays to Fridays in (low, high], counted by the week rather than day by day."""
     weeks, rest = divmod((high - low).days, 7)
