@@ -192,9 +192,10 @@ WINDOWS_PER_STATEMENT = 16
 def _family_cases_meeting(dated: int, undated: int) -> Select:
     """The newest cases that could duplicate one of `dated` events with dates (`first`,
     `last`) or `undated` events without: filed under the event's subscriber, with dates
-    that meet the event's, or with none. Every term is a search of ix_cases_member_dates
-    (the term for an open-ended case, too), so cases that ended before an event began
-    are never read."""
+    that meet the event's, or with none. A dated event's terms (for a case with an end
+    and for an open-ended one) are range searches of ix_cases_member_dates, so cases that
+    ended before the event began are never read; an undated event's reads the
+    subscriber's cases for the few without dates."""
     terms = []
     for n in range(dated):
         first, last = bindparam(f"first{n}"), bindparam(f"last{n}")
