@@ -307,7 +307,8 @@ def stored_decisions(
         _CASES_BY_KEY,
         {"senders": list({k[0] for k in wanted}), "references": list({k[1] for k in wanted})},
     )
-    by_case = {row.id: row for row in rows if _key_of(row) in wanted}
+    keyed = ((_key_of(row), row) for row in rows)
+    by_case = {row.id: (key, row) for key, row in keyed if key in wanted}
     if not by_case:
         return {}
     latest: dict[int, dict[int | None, Outcome]] = {case_id: {} for case_id in by_case}
@@ -318,11 +319,11 @@ def stored_decisions(
         if row.service_line_id is not None:
             line_numbers[row.service_line_id] = row.line_number
     answers = {}
-    for case_id, row in by_case.items():
+    for case_id, (key, row) in by_case.items():
         outcomes = latest[case_id]
         lines = sorted((k for k in outcomes if k is not None), key=line_numbers.__getitem__)
         decision = EventDecision(outcomes[None], tuple(outcomes[k] for k in lines))
-        answers[_key_of(row)] = (row.administrative_reference, decision)
+        answers[key] = (row.administrative_reference, decision)
     return answers
 
 
