@@ -3,6 +3,7 @@ concurrent workers, history that cannot be rewritten, and SQLite writers taking 
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy.exc import DBAPIError
 
 from edi278.decide.tracking import Kind, parse_number
@@ -293,3 +294,52 @@ def test_a_reading_transaction_reads_beside_a_writer_and_sees_what_was_committed
 def _counter(engine) -> list[int]:
     with engine.begin() as connection:
         return list(connection.execute(select(counters.c.value)).scalars())
+
+
+def _counter_in_database_file(path) -> int | None:
+    """Counter n as the database file alone holds it: what checkpoints have put there,
+    not what still waits in the WAL."""
+    alone = path.parent / "alone" / path.name
+    alone.parent.mkdir(exist_ok=True)
+    alone.write_bytes(path.read_bytes())
+    connection = sqlite3.connect(alone)
+    try:
+        row = connection.execute("SELECT value FROM counters WHERE name = 'n'").fetchone()
+    except sqlite3.OperationalError:  # not even the schema has reached the file yet
+        row = None
+    finally:
+        connection.close()
+        alone.unlink()
+    return row[0] if row else None
+
+
+def test_the_wal_is_checkpointed_every_so_many_writes_with_the_writers_turn_given_back(
+    tmp_path, monkeypatch
+):
+    path = tmp_path / "edi278.db"
+    engine = database.open_database(f"sqlite:///{path}")
+    engine.dispose()  # connections made from here on are watched
+    turn = database._turn_for(str(path))
+    checkpoints: list[bool] = []  # for each checkpoint: whether the turn was held then
+
+    @event.listens_for(engine, "connect")
+    def _watch(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        def seen(statement: str) -> None:
+            if "wal_checkpoint" in statement:
+                checkpoints.append(turn.threads.locked())
+
+        dbapi_connection.set_trace_callback(seen)
+
+    monkeypatch.setattr(database, "CHECKPOINT_EVERY", 3)
+    turn.commits = 0
+    on_disk = []
+    for _ in range(7):
+        with engine.begin() as connection:
+            advance(connection, "n", 1)
+        on_disk.append(_counter_in_database_file(path))
+    assert on_disk == [None, None, 3, 3, 3, 6, 6]  # SQLite's own checkpoints are off
+    assert checkpoints == [False, False]  # run after the turn was given back
+    with database.reading(engine).begin() as connection:  # reading commits count for none
+        connection.execute(select(counters.c.value)).all()
+    assert turn.commits == 7
+    engine.dispose()
