@@ -211,6 +211,7 @@ class Intake:
         texts = (acknowledgements.ta1, acknowledgements.functional, acknowledgements.responses)
         sent = {kind: text for kind, text in zip(("ta1", "999", "278"), texts, strict=True) if text}
         sender = _sender(report)
+        taken = _with_requests(decider.taken, report)  # before the turn: others wait on it
         with self.engine.begin() as connection:
             received = Received(
                 _partner(connection, report, now),
@@ -233,7 +234,6 @@ class Intake:
                 f"cases={len(decider.taken)} replayed={decider.replayed}",
                 interchange_id=interchange_id,
             )  # fmt: skip
-            taken = _with_requests(decider.taken, report)
             case_ids = insert_cases(connection, taken, interchange_id, now, decider.decided_by)
             owners = {
                 number: case_id
