@@ -44,10 +44,11 @@ from edi278.store.cases import (
 from edi278.store.database import reading
 from edi278.store.facts import StoreDecider
 from edi278.store.interchanges import (
+    KnownSender,
     Prior,
     Received,
-    copies_bad_data,
     find_prior,
+    known_sender,
     partner_for,
     record_interchange,
     stored_answers,
@@ -168,7 +169,7 @@ class Intake:
         requests = [t.request for t in _taken(report)] if report.accepted else []
         with reading(self.engine).begin() as connection:  # all it reads, at one moment
             prior = find_prior(connection, sender, control, fingerprint.sha256)
-            copy_bad_data = copies_bad_data(connection, sender)
+            known = known_sender(connection, sender)
             if prior.same_bytes is None and not prior.claimed:
                 decider.read(connection, requests)
         if prior.same_bytes is not None:
@@ -186,9 +187,9 @@ class Intake:
                 )
             )
         decider.prepare(requests)
-        acknowledgements = acknowledge(report, now, self.numbers, decider, copy_bad_data)
+        acknowledgements = acknowledge(report, now, self.numbers, decider, known.copy_bad_data)
         status = "duplicate" if duplicate else _status(report)
-        self._record(report, fingerprint, source, now, status, acknowledgements, decider)
+        self._record(report, fingerprint, source, now, status, acknowledgements, decider, known)
         return Answer(
             acknowledgements,
             "duplicate" if duplicate else "processed",
@@ -206,6 +207,7 @@ class Intake:
         status: str,
         acknowledgements: Acknowledgements,
         decider: CaseDecider,
+        known: KnownSender,
     ) -> None:
         """One transaction: the interchange, what was sent for it, its new cases."""
         texts = (acknowledgements.ta1, acknowledgements.functional, acknowledgements.responses)
@@ -214,7 +216,7 @@ class Intake:
         taken = _with_requests(decider.taken, report)  # before the turn: others wait on it
         with self.engine.begin() as connection:
             received = Received(
-                _partner(connection, report, now),
+                _partner(connection, report, now, known),
                 sender,
                 report.header.segment.value(13) if report.header else None,
                 [group.header.value(6) for group in report.groups],
@@ -227,13 +229,6 @@ class Intake:
                 report.header is not None and report.accepted,
             )
             interchange_id = record_interchange(connection, received, sent)
-            sets = sum(len(group.transactions) for group in report.groups)
-            audit(
-                connection, now, self.actor, "received", "interchange", interchange_id,
-                f"status={status} channel={self.channel} sets={sets} "
-                f"cases={len(decider.taken)} replayed={decider.replayed}",
-                interchange_id=interchange_id,
-            )  # fmt: skip
             case_ids = insert_cases(connection, taken, interchange_id, now, decider.decided_by)
             owners = {
                 number: case_id
@@ -241,20 +236,30 @@ class Intake:
                 for number in _numbers_of(case)
             }
             assign_tracking_numbers(connection, owners)
-            audit_many(
+            sets = sum(len(group.transactions) for group in report.groups)
+            entry = {"at": now, "actor": self.actor, "interchange_id": interchange_id}
+            audit_many(  # one statement: the interchange received, then each case decided
                 connection,
                 [
                     {
-                        "at": now,
-                        "actor": self.actor,
-                        "action": "decided",
-                        "object_type": "case",
-                        "object_id": str(case_id),
-                        "detail": _decision_summary(case, decider.decided_by),
-                        "interchange_id": interchange_id,
-                        "case_id": case_id,
-                    }
-                    for case_id, case in zip(case_ids, taken, strict=True)
+                        **entry,
+                        "action": "received",
+                        "object_type": "interchange",
+                        "object_id": str(interchange_id),
+                        "detail": f"status={status} channel={self.channel} sets={sets} "
+                        f"cases={len(decider.taken)} replayed={decider.replayed}",
+                    },
+                    *(
+                        {
+                            **entry,
+                            "action": "decided",
+                            "object_type": "case",
+                            "object_id": str(case_id),
+                            "detail": _decision_summary(case, decider.decided_by),
+                            "case_id": case_id,
+                        }
+                        for case_id, case in zip(case_ids, taken, strict=True)
+                    ),
                 ],
             )
 
@@ -505,10 +510,14 @@ def _sender(report: InterchangeReport) -> str | None:
     return f"{isa.value(5).strip()}:{isa.value(6).strip()}"
 
 
-def _partner(connection: Connection, report: InterchangeReport, now: datetime) -> int | None:
+def _partner(
+    connection: Connection, report: InterchangeReport, now: datetime, known: KnownSender
+) -> int | None:
     """Senders whose envelope was taken are registered partners; others are not."""
     if report.header is None or not report.accepted:
         return None
+    if known.partner_id is not None:  # read before the writer's turn was taken
+        return known.partner_id
     isa = report.header.segment
     gs_code = report.groups[0].header.value(2) if report.groups else ""
     return partner_for(connection, isa.value(5).strip(), isa.value(6).strip(), gs_code, now)

@@ -37,7 +37,7 @@ _PRIOR_BY_HASH = _PRIOR.where(  # bytes outside any envelope: known by their has
     interchanges.c.sender.is_(None), interchanges.c.sha256 == bindparam("sha256")
 )
 _PARTNER = partners.c.isa_qualifier == bindparam("qualifier"), partners.c.isa_id == bindparam("id")
-_COPIES_BAD_DATA = select(partners.c.copy_bad_data).where(*_PARTNER)
+_SENDER = select(partners.c.id, partners.c.copy_bad_data).where(*_PARTNER)
 _PARTNER_ID = select(partners.c.id).where(*_PARTNER)
 
 
@@ -59,16 +59,23 @@ def stored_answers(connection: Connection, interchange_id: int) -> dict[str, str
     return {row.kind: row.content for row in rows}
 
 
-def copies_bad_data(connection: Connection, sender: str | None) -> bool:
-    """Whether this sender's 999s may copy bad data into IK404: yes unless the partner
-    is registered with it off."""
+@dataclass(frozen=True, slots=True)
+class KnownSender:
+    """What the store holds of an interchange's sender before it is answered."""
+
+    partner_id: int | None  # None: not registered (yet)
+    copy_bad_data: bool  # its 999s may copy bad data into IK404: yes unless turned off
+
+
+def known_sender(connection: Connection, sender: str | None) -> KnownSender:
+    """The registered partner behind ISA05:ISA06, read once for the whole answer."""
     if sender is None:
-        return True
+        return KnownSender(None, True)
     qualifier, _, identifier = sender.partition(":")
-    found = connection.execute(
-        _COPIES_BAD_DATA, {"qualifier": qualifier, "id": identifier}
-    ).scalar_one_or_none()
-    return found is not False
+    row = connection.execute(_SENDER, {"qualifier": qualifier, "id": identifier}).first()
+    if row is None:
+        return KnownSender(None, True)
+    return KnownSender(row.id, row.copy_bad_data is not False)
 
 
 def partner_for(
