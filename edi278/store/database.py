@@ -9,6 +9,7 @@ psycopg 3 when EDI278_DB names it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -68,7 +69,9 @@ class QueuedWrites(sqlite3.Connection):
         finally:
             self._end_turn()
         if checkpoint:  # after the turn is given back: the next writer need not wait
-            self.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+            # A failure leaves the transaction standing; the next copies these frames too.
+            with contextlib.suppress(sqlite3.Error):
+                self.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
 
     def rollback(self) -> None:
         try:
