@@ -58,7 +58,6 @@ from edi278.store.numbers import (
     assign_tracking_numbers,
     issue_tracking_numbers,
 )
-from edi278.writer import write_transaction
 from edi278.x12 import envelope
 from edi278.x12.faults import ta1
 from edi278.x12.report import InterchangeReport, TransactionReport
@@ -465,19 +464,21 @@ def _decided(key: CaseKey, reference: str, decision: EventDecision) -> Decided:
 
 def _with_requests(taken: list[NewCase], report: InterchangeReport) -> list[NewCase]:
     """Each new case with its request as an interchange of its own: the ISA and GS it
-    came under around its transaction set, so that it can be answered again later."""
+    came under around its transaction set as received, so that it can be answered again
+    later."""
     header = report.header
     if header is None:
         return taken
     delimiters = header.delimiters
-    groups = {id(t.request): g for g in report.groups for t in g.transactions}
+    sets = {id(t.request): (g, t.segments) for g in report.groups for t in g.transactions}
     # The envelope around a request: the same for every request of a group, written once,
     # and only for a group a case came from (another's GS06 may not even be a number).
     envelopes: dict[int, tuple[str, str]] = {}
+    texts: dict[int, str] = {}  # a request of several events is one text, held once
     kept = []
     for case in taken:
-        group = groups.get(id(case.request))
-        if group is None:
+        group, segments = sets.get(id(case.request), (None, None))
+        if group is None or segments is None:
             kept.append(case)
             continue
         around = envelopes.get(id(group))
@@ -492,8 +493,10 @@ def _with_requests(taken: list[NewCase], report: InterchangeReport) -> list[NewC
                     delimiters,
                 ),
             )
-        opening, closing = around
-        text = opening + write(write_transaction(case.request), delimiters) + closing
+        text = texts.get(id(case.request))
+        if text is None:
+            opening, closing = around
+            text = texts[id(case.request)] = opening + write(segments, delimiters) + closing
         kept.append(replace(case, request_text=text))
     return kept
 

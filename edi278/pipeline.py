@@ -116,6 +116,7 @@ def _examine_group(
         )
         if guide is not None and complete and entry.accepted and _is_request(transaction):
             entry.request = read_transaction(transaction.segments)  # validated: safe to read
+            entry.segments = transaction.segments
         report.transactions.append(entry)
     report.trailer = group.trailer  # known once the transaction sets have been read
     report.received = group.count

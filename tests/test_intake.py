@@ -255,6 +255,30 @@ def test_the_same_request_twice_in_one_interchange_makes_one_case(engine, stocke
     assert first == second
 
 
+def test_each_case_keeps_its_request_as_received_in_an_envelope_of_its_own(engine, stocked):
+    # A request is kept as its set came, in the delimiters it came with, under its own
+    # ISA and GS with trailers counting one: an interchange that can be read again alone.
+    sets = [transaction(n, request_with(f"REQ{n + 5}", f"PE{n + 5}")) for n in (1, 2)]
+    data = interchange([group(5, [transaction(9, request_with("REQ5", "PE5"))]), group(6, sets)],
+                       control=77).replace("*", "|").replace("~", "!")  # fmt: skip
+    (answer,) = take(engine, data)
+    assert answer.cases_created == 3
+    with engine.connect() as connection:
+        stored = connection.execute(
+            select(cases.c.submitter_reference, cases.c.request).order_by(cases.c.id)
+        ).all()
+    lines = data.splitlines()
+    isa, iea = lines[0], lines[-1]
+    gs5, gs6 = (line for line in lines if line.startswith("GS|"))
+    for reference, gs, control, st in (("REQ5", gs5, 5, "0009"), ("REQ6", gs6, 6, "0001"),
+                                       ("REQ7", gs6, 6, "0002")):  # fmt: skip
+        start = lines.index(f"ST|278|{st}|005010X217!")
+        end = next(n for n, line in enumerate(lines) if n > start and line.startswith("SE|"))
+        expected = [isa, gs, *lines[start : end + 1], f"GE|1|{control}!", "IEA|1|000000077!"]
+        assert dict(stored)[reference] == "\n".join(expected) + "\n"
+    assert iea == "IEA|2|000000077!"
+
+
 def test_decisions_refuse_to_be_rewritten(engine, stocked):
     take(engine, interchange())
     for statement in (update(decisions).values(action="A1"), decisions.delete()):

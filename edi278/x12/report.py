@@ -22,6 +22,9 @@ class TransactionReport:
     convention: str  # ST03
     faults: tuple[Fault, ...] = ()
     request: Transaction | None = None  # an accepted X217 request, read for its response
+    # The request's segments as received (ST .. SE), kept beside the model so that it can
+    # be stored as it came rather than written out again.
+    segments: list[Segment] | None = None
 
     @property
     def accepted(self) -> bool:
