@@ -32,7 +32,7 @@ from edi278.decide.tracking import Kind
 from edi278.log import get as get_logger
 from edi278.log import protect
 from edi278.model import Transaction
-from edi278.pipeline import Acknowledgements, acknowledge
+from edi278.pipeline import Acknowledgements, acknowledge, reply_counts
 from edi278.store.audit import audit, audit_many
 from edi278.store.cases import (
     CaseKey,
@@ -54,9 +54,10 @@ from edi278.store.interchanges import (
     stored_answers,
 )
 from edi278.store.numbers import (
-    DatabaseControlNumbers,
+    TakenControlNumbers,
     assign_tracking_numbers,
     issue_tracking_numbers,
+    take_before_deciding,
 )
 from edi278.x12 import envelope
 from edi278.x12.faults import ta1
@@ -127,7 +128,6 @@ class Intake:
         self.decider = decider or StoreDecider(engine, default_policy())
         self.channel = channel
         self.actor = actor
-        self.numbers = DatabaseControlNumbers(engine)
 
     def answer(
         self, report: InterchangeReport, fingerprint: Fingerprint, source: str, now: datetime
@@ -185,8 +185,14 @@ class Intake:
                     element=13,
                 )
             )
-        decider.prepare(requests)
-        acknowledgements = acknowledge(report, now, self.numbers, decider, known.copy_bad_data)
+        # The reference numbers and the reply's control numbers, in one transaction.
+        ours, theirs = (party.key for party in envelope.reply_parties(report.header))
+        before = take_before_deciding(
+            self.engine, decider.fresh, ours, theirs, reply_counts(report), now
+        )
+        decider.prepare(requests, before.references)
+        control = TakenControlNumbers(ours, theirs, before.control)
+        acknowledgements = acknowledge(report, now, control, decider, known.copy_bad_data)
         status = "duplicate" if duplicate else _status(report)
         self._record(report, fingerprint, source, now, status, acknowledgements, decider, known)
         return Answer(
@@ -301,7 +307,7 @@ class CaseDecider:
     _numbers: deque[str] = field(default_factory=deque)  # issued, not yet given out
     _prepared_keys: set[CaseKey] = field(default_factory=set)
     _ready: dict[int, tuple[Transaction, list[Answered]]] = field(default_factory=dict)
-    _fresh: int = 0  # events read as new: each needs a reference number
+    fresh: int = 0  # events read as new: each needs a reference number
 
     decided_by: str = "engine"
 
@@ -315,18 +321,17 @@ class CaseDecider:
         ]
         self._known.update(stored_decisions(connection, set(keys) - set(self._known)))
         self._prepared_keys.update(keys)
-        self._fresh = len([k for k in keys if k[2] is None]) + len(
+        self.fresh = len([k for k in keys if k[2] is None]) + len(
             {k for k in keys if k[2] is not None and k not in self._known}
         )
         bind = getattr(self.decider, "bound_to", None)  # a decider that reads facts in batch
         if bind is not None and requests:
             self.decider = bind(requests, connection)
 
-    def prepare(self, requests: list[Transaction]) -> None:
-        """Once read: issue the new events their references, decide them all, then
-        issue their certification numbers (each issue a short transaction of its own)."""
-        fresh, self._fresh = self._fresh, 0
-        self._numbers.extend(issue_tracking_numbers(self.engine, Kind.REFERENCE, fresh, self.now))
+    def prepare(self, requests: list[Transaction], references: list[str]) -> None:
+        """Once read, and given references for the `fresh` events: decide them all, then
+        issue their certification numbers (a short transaction of its own)."""
+        self._numbers.extend(references)
         self._decide_all(requests)
 
     def _decide_all(self, requests: list[Transaction]) -> None:

@@ -15,6 +15,7 @@ from edi278.respond import EventDecision, respond
 from edi278.writer import write_transaction
 from edi278.x12 import acks, checks, envelope
 from edi278.x12.control import ControlNumbers
+from edi278.x12.control import Kind as ControlKind
 from edi278.x12.delimiters import Delimiters
 from edi278.x12.faults import Fault, Level, ta1
 from edi278.x12.reader import Group, Interchange, TransactionSet, read_interchanges
@@ -165,15 +166,12 @@ class _Reply:
         report: InterchangeReport,
         now: datetime,
         numbers: ControlNumbers,
-        interchanges: int,
-        groups: int,
+        counts: dict[ControlKind, int],
     ) -> _Reply:
         """A reply of so many interchanges and functional groups, their control numbers
         taken at once."""
         sender, receiver = envelope.reply_parties(report.header)
-        taken = numbers.take(
-            sender.key, receiver.key, {"interchange": interchanges, "group": groups}
-        )
+        taken = numbers.take(sender.key, receiver.key, counts)
         return cls(
             sender,
             receiver,
@@ -217,17 +215,10 @@ def acknowledge(
     """The TA1 and the 999 an interchange is owed and, with a decision source, the 278
     responses to the requests it carried that were taken. `copy_bad_data` off keeps the
     999 free of IK404 copies, for partners who want no member data in it."""
-    functional = bool(report.groups and report.accepted)  # a rejected interchange: no 999
-    answered = (
-        [g for g in report.groups if _requests(g)] if functional and decide is not None else []
-    )
-    reply = _Reply.to(  # a TA1, a 999 and a 278 interchange as owed, and their groups
-        report,
-        now,
-        numbers,
-        interchanges=int(report.needs_ta1) + int(functional) + int(bool(answered)),
-        groups=int(functional) + len(answered),
-    )
+    functional = _owes_999(report)
+    answering = decide is not None
+    answered = [g for g in report.groups if _requests(g)] if functional and answering else []
+    reply = _Reply.to(report, now, numbers, reply_counts(report, answering))
     ta1_text = reply.interchange([acks.ta1(report, now)], 0) if report.needs_ta1 else None
     if not functional:
         return Acknowledgements(ta1_text, None)
@@ -240,6 +231,23 @@ def acknowledge(
     )
     responses = _responses(answered, reply, decide) if decide is not None else None
     return Acknowledgements(ta1_text, functional_text, responses)
+
+
+def reply_counts(report: InterchangeReport, answering: bool = True) -> dict[ControlKind, int]:
+    """The interchanges and functional groups `acknowledge` sends for a report (with a
+    decision source when `answering`): a TA1, a 999 and a 278 interchange as owed, and
+    their groups. Known before anything is decided, so that their control numbers can
+    be taken beforehand."""
+    functional = _owes_999(report)
+    answered = sum(1 for g in report.groups if _requests(g)) if functional and answering else 0
+    return {
+        "interchange": int(report.needs_ta1) + int(functional) + int(bool(answered)),
+        "group": int(functional) + answered,
+    }
+
+
+def _owes_999(report: InterchangeReport) -> bool:
+    return bool(report.groups and report.accepted)  # a rejected interchange: no 999
 
 
 def _requests(group: GroupReport) -> list[Transaction]:

@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from edi278.ig import Guide
 from edi278.intake import Answer, Fingerprint, Intake
 from edi278.pipeline import examine
+from edi278.store.database import READING
 from edi278.store.tables import (
     answers,
     audit_log,
@@ -175,6 +176,24 @@ def test_a_first_receipt_records_the_interchange_its_answers_and_a_case_per_even
         actions = connection.execute(select(audit_log.c.action, audit_log.c.detail)).all()
     assert [a for a, _ in actions] == ["received", "decided", "decided"]
     assert all("DOE" not in detail and "W555000111" not in detail for _, detail in actions)
+
+
+def test_an_interchange_takes_the_writers_turn_three_times_however_many_requests(engine, stocked):
+    """Every writer waits for the one before it: an interchange reads once, then writes
+    its reference and control numbers together, its certification numbers once decided,
+    and its record."""
+    began: list[str] = []
+
+    def note(connection) -> None:  # type: ignore[no-untyped-def]
+        began.append("read" if connection.get_execution_options().get(READING) else "write")
+
+    event.listen(engine, "begin", note)
+    try:
+        (answer,) = take(engine, (SAMPLES / "dependent-mri-batch.edi").read_bytes())
+    finally:
+        event.remove(engine, "begin", note)
+    assert answer.cases_created == 2 and answer.acknowledgements.responses
+    assert began == ["read", "write", "write", "write"]
 
 
 def test_a_byte_identical_resubmission_gets_the_same_answers_and_creates_nothing(engine, stocked):

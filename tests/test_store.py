@@ -19,7 +19,13 @@ from sqlalchemy.exc import DBAPIError
 from edi278.decide.tracking import Kind, parse_number
 from edi278.store import database
 from edi278.store.audit import audit
-from edi278.store.numbers import DatabaseControlNumbers, advance, issue_tracking_numbers
+from edi278.store.numbers import (
+    DatabaseControlNumbers,
+    TakenControlNumbers,
+    advance,
+    issue_tracking_numbers,
+    take_before_deciding,
+)
 from edi278.store.tables import audit_log, counters, metadata, ours, tracking_numbers
 
 NOW = datetime(2026, 11, 22, 14, 0, tzinfo=UTC)
@@ -143,19 +149,61 @@ def test_tracking_numbers_are_recorded_as_issued(engine):
         ]
 
 
+def test_numbers_taken_before_deciding_come_from_the_same_counters_in_one_go(engine):
+    numbers = DatabaseControlNumbers(engine)
+    assert numbers.next("ZZ:A", "ZZ:B", "group") == 1
+    assert issue_tracking_numbers(engine, Kind.REFERENCE, 1, NOW) == ["R26000000015"]
+    before = take_before_deciding(engine, 2, "ZZ:A", "ZZ:B", {"interchange": 3, "group": 2}, NOW)
+    assert before.references == ["R26000000028", "R26000000031"]
+    assert before.control == {"interchange": range(1, 4), "group": range(2, 4)}
+    # and the counters go on from there, whoever takes next
+    assert numbers.next("ZZ:A", "ZZ:B", "interchange") == 4
+    assert issue_tracking_numbers(engine, Kind.REFERENCE, 1, NOW) == ["R26000000044"]
+    with engine.connect() as connection:
+        issued = connection.execute(
+            select(tracking_numbers.c.number).where(tracking_numbers.c.kind == "reference")
+        )
+        assert sorted(issued.scalars()) == ["R26000000015", "R26000000028", "R26000000031",
+                                            "R26000000044"]  # fmt: skip
+    nothing = take_before_deciding(engine, 0, "ZZ:A", "ZZ:C", {"interchange": 0, "group": 0}, NOW)
+    assert nothing.references == [] and nothing.control == {"interchange": range(1, 1),
+                                                            "group": range(1, 1)}  # fmt: skip
+    assert numbers.next("ZZ:A", "ZZ:C", "interchange") == 1  # asking for none took none
+
+
+def test_control_numbers_taken_beforehand_are_handed_out_once_and_only_as_taken():
+    taken = {"interchange": range(7, 9), "group": range(4, 5)}
+    numbers = TakenControlNumbers("ZZ:A", "ZZ:B", taken)
+    with pytest.raises(ValueError, match="not those taken beforehand"):
+        numbers.take("ZZ:A", "ZZ:B", {"interchange": 3, "group": 1})
+    with pytest.raises(ValueError, match="not those taken beforehand"):
+        numbers.take("ZZ:A", "ZZ:C", {"interchange": 2, "group": 1})
+    assert numbers.take("ZZ:A", "ZZ:B", {"interchange": 2, "group": 1}) == taken
+    with pytest.raises(ValueError, match="handed out already"):
+        numbers.take("ZZ:A", "ZZ:B", {"interchange": 2, "group": 1})
+
+
 DRAW = """
 import random, sys
 from datetime import UTC, datetime
 from edi278.decide.tracking import Kind
 from edi278.store.database import open_database
-from edi278.store.numbers import issue_tracking_numbers
+from edi278.store.numbers import issue_tracking_numbers, take_before_deciding
 
 engine = open_database(sys.argv[1])
-rng, drawn = random.Random(int(sys.argv[2])), []
+rng, drawn, controls = random.Random(int(sys.argv[2])), [], []
 while len(drawn) < 10_000:
     count = min(rng.randint(1, 40), 10_000 - len(drawn))
-    drawn += issue_tracking_numbers(engine, Kind.REFERENCE, count, datetime.now(UTC))
-print("\\n".join(drawn))
+    if rng.random() < 0.5:
+        drawn += issue_tracking_numbers(engine, Kind.REFERENCE, count, datetime.now(UTC))
+    else:  # with a reply's control numbers, all counters advanced in one statement
+        groups = rng.randint(0, 2)
+        before = take_before_deciding(engine, count, "ZZ:US", "ZZ:THEM",
+                                      {"interchange": 1, "group": groups}, datetime.now(UTC))
+        drawn += before.references
+        controls += [f"I{n}" for n in before.control["interchange"]]
+        controls += [f"G{n}" for n in before.control["group"]]
+print("\\n".join(drawn + controls))  # references begin with R, control numbers I or G
 """
 
 
@@ -170,12 +218,17 @@ def test_four_workers_draw_forty_thousand_numbers_without_a_repeat_or_a_gap(data
         )
         for seed in range(4)
     ]
-    drawn = []
+    drawn, controls = [], []
     for worker in workers:
         out, err = worker.communicate(timeout=600)
         assert worker.returncode == 0, err
-        drawn += out.split()
+        drawn += [each for each in out.split() if each[0] == "R"]
+        controls += [each for each in out.split() if each[0] != "R"]
     assert len(drawn) == 40_000 and len(set(drawn)) == 40_000
+    # control numbers drawn beside them: none repeated, none skipped
+    for kind in "IG":
+        values = sorted(int(c[1:]) for c in controls if c[0] == kind)
+        assert values and values == list(range(1, len(values) + 1))
     sequences = sorted(parse_number(number).sequence for number in drawn)  # every check holds
     assert sequences == list(range(1, 40_001))
     engine = database.open_database(database_url)
