@@ -30,27 +30,22 @@ def advance(connection: Connection, name: str, count: int = 1) -> int:
 
 
 def advance_all(connection: Connection, counts: Mapping[str, int]) -> dict[str, int]:
-    """Take `counts[name]` values of each counter in one statement; returns the last
-    value taken of each. The rows are named in one order by every caller, so that two
-    workers advancing the same counters on PostgreSQL lock them in the same order."""
-    names = sorted(counts)
-    statement = _advance_statement(connection.dialect.name, len(names))
-    values = {}
-    for n, name in enumerate(names):
-        values[f"name_{n}"], values[f"count_{n}"] = name, counts[name]
-    return {name: int(value) for name, value in connection.execute(statement, values)}
+    """Take `counts[name]` values of each counter in one statement (SQLAlchemy sends the
+    rows as one multi-row upsert); returns the last value taken of each. The rows go in
+    one order for every caller, so that two workers advancing the same counters on
+    PostgreSQL lock them in the same order."""
+    statement = _advance_statement(connection.dialect.name)
+    rows = [{"name": name, "count": counts[name]} for name in sorted(counts)]
+    return {name: int(value) for name, value in connection.execute(statement, rows)}
 
 
 @cache
-def _advance_statement(dialect_name: str, rows: int) -> Insert:
-    """The upsert `advance_all` runs for so many counters, built once per dialect and
-    size: building it costs more than running it."""
+def _advance_statement(dialect_name: str) -> Insert:
+    """The upsert `advance_all` runs, built once per dialect: building it costs more
+    than running it (and one built for several rows at once could not be cached)."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     insert = dialect.insert(counters).values(
-        [
-            {"name": bindparam(f"name_{n}"), "value": bindparam(f"count_{n}", type_=BigInteger)}
-            for n in range(rows)
-        ]
+        name=bindparam("name"), value=bindparam("count", type_=BigInteger)
     )
     return insert.on_conflict_do_update(
         index_elements=[counters.c.name],
