@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from edi278 import __version__, log
+from edi278 import __version__, heap, log
 from edi278.batch import input_files, process_file
 from edi278.channels import answerer, intake_for
 from edi278.channels.folder import watch
@@ -132,6 +132,8 @@ def process(
         sys.exit(queue_files(queued_to, list(input_files(list(paths))), outbox, quiet, as_json))
 
     guide = Guide(engine=engine_name)
+    guide.warm()
+    heap.settle()  # the maps loaded with the rest: kept out of the collector's way
     totals = {"files": 0, "unanswered": 0, "received": 0, "accepted": 0, "decisions": 0}
     decided: list[tuple[str, dict[str, str]]] = []  # the table's rows
     listed = None if as_json else 0 if quiet else TABLE_ROWS  # --json lists every one

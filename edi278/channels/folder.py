@@ -63,6 +63,7 @@ import click
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from edi278 import heap
 from edi278.batch import ANSWER_SUFFIXES, Answerer, FileSummary, process_file
 from edi278.channels import answerer, intake_for
 from edi278.cli_store import DATABASE, POLICY, STATE_DIR, database, policy
@@ -702,8 +703,11 @@ def watch(
     engine = database(db_url, state_dir)
     intake = intake_for(engine, "folder", "watch", policy(policy_path))
     wakeups = Wakeups()
+    guide = Guide()
+    guide.warm()
+    heap.settle()
     watcher = Watcher(
-        folders, answerer(intake), Guide(), max_size, printer(as_json), lambda: wakeups.stopped
+        folders, answerer(intake), guide, max_size, printer(as_json), lambda: wakeups.stopped
     )
     if queue:
         watcher.queue = queue_for(engine, hold or state_dir / "held", "folder")

@@ -37,7 +37,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Engine, select, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from edi278 import log
+from edi278 import heap, log
 from edi278.channels import answer_bytes, intake_for
 from edi278.decide import clocks
 from edi278.decide.policy import Policy
@@ -266,6 +266,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     sqlite = service.engine.dialect.name == "sqlite"
     service.answering = CapacityLimiter(1 if sqlite else WORKING_THREADS)
     await to_thread.run_sync(_warm, service)
+    heap.settle()  # no request is waiting yet for the one full collection it runs
     yield
 
 

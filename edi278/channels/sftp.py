@@ -58,7 +58,7 @@ import click
 import yaml
 from sqlalchemy.exc import SQLAlchemyError
 
-from edi278 import log
+from edi278 import heap, log
 from edi278.batch import Answerer, process_file
 from edi278.channels import answerer, intake_for
 from edi278.cli_store import DATABASE, POLICY, STATE_DIR, database, policy
@@ -824,6 +824,9 @@ def sftp(
         for box in settings.mailboxes
     }
     queued_to = queue_for(engine, hold or state_dir / "held", "sftp") if queue else None
-    poller = Poller(answerers, Guide(), _emitter(as_json), asyncio.Event(), queued_to)
+    guide = Guide()
+    guide.warm()
+    heap.settle()
+    poller = Poller(answerers, guide, _emitter(as_json), asyncio.Event(), queued_to)
     clean = asyncio.run(_serve(settings, poller, once))
     sys.exit(0 if clean else 1)

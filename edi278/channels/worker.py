@@ -34,7 +34,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from edi278 import log
+from edi278 import heap, log
 from edi278.batch import FileSummary, process_file
 from edi278.channels import answerer, intake_for
 from edi278.channels.folder import answer_again, describe
@@ -251,6 +251,8 @@ def worker(
     logging.getLogger("procrastinate").setLevel(logging.INFO)
     name = f"{socket.gethostname()}:{os.getpid()}"
     services = Services(database(url, state_dir), policy(policy_path), Guide(), stalled_after, name)
+    services.guide.warm()
+    heap.settle()
     queues = [queue_name(path.resolve()) for path in outboxes]
     app = build_app(libpq(url), stalled_after)
     app.run_worker(
