@@ -59,7 +59,10 @@ def test_answering_and_looking_up_read_no_growing_table_whole(tmp_path):
     statements: dict[str, object] = {}
 
     def remember(_connection, _cursor, statement, parameters, _context, executemany):
-        statements.setdefault(statement, parameters[0] if executemany else parameters)
+        # A batch SQLAlchemy rendered as one multi-row statement (insertmanyvalues) comes
+        # as executemany with its values flat: they are the one set of parameters.
+        many = executemany and isinstance(parameters[0], (tuple, list, dict))
+        statements.setdefault(statement, parameters[0] if many else parameters)
 
     with listening(remember):
         # every sample: new requests, a resubmission, duplicates, extension, revision, cancel
