@@ -139,3 +139,71 @@ def test_the_cli_load_reports_counts_or_the_bad_row(tmp_path, demo):
     )
     assert bad.returncode == 1
     assert "nothing changed" in bad.stderr and "members.csv line 17: birth_date" in bad.stderr
+
+
+def test_a_family_comes_with_its_coverage_in_span_order_and_only_the_plans_covering_it(stocked):
+    from datetime import date
+
+    from edi278.decide.facts import Plan, Span
+    from edi278.store.facts import _members, _providers
+
+    person = {"relationship": "child", "last_name": "ROE", "birth_date": date(1980, 1, 2),
+              "gender": "F", "plan_id": "PPO02", "pcp_npi": None, "medicare_primary": False,
+              "medicare_product": "", "coordination_notes": ""}  # fmt: skip
+    with stocked.begin() as connection:
+        connection.execute(
+            members.insert(),
+            [
+                {
+                    **person,
+                    "member_id": "X1",
+                    "subscriber_id": "X1",
+                    "first_name": "ANN",
+                    "relationship": "subscriber",
+                },
+                {**person, "member_id": "X101", "subscriber_id": "X1", "first_name": "BO"},
+            ],
+        )
+        span = {"member_id": "X101", "end_date": None}
+        connection.execute(  # loaded in this order, read back in it
+            eligibility_spans.insert(),
+            [
+                {
+                    **span,
+                    "plan_id": "PPO02",
+                    "start_date": date(2020, 1, 1),
+                    "end_date": date(2020, 12, 31),
+                },
+                {**span, "plan_id": "PPO01", "start_date": date(2021, 1, 1)},
+            ],
+        )
+        connection.execute(
+            providers.insert(),
+            dict(
+                npi="9999999991",
+                name="NOWHERE CLINIC",
+                kind="facility",
+                taxonomy="261QR0200X",
+                cost_tier=1,
+            ),
+        )
+        all_plans = {row.plan_id: row for row in connection.execute(select(plans))}
+    with stocked.connect() as connection:
+        family, covering = _members(connection, {"X1"})
+        found = _providers(connection, {"9999999991", "1234567893"})
+
+    assert set(family) == {"X1", "X101"}
+    assert family["X1"].eligibility == ()  # on file, covered by nothing
+    assert family["X101"].first_name == "BO" and family["X101"].subscriber_id == "X1"
+    assert family["X101"].eligibility == (
+        Span("PPO02", date(2020, 1, 1), date(2020, 12, 31)),
+        Span("PPO01", date(2021, 1, 1), None),
+    )
+    assert len(all_plans) > 2 and set(covering) == {"PPO01", "PPO02"}
+    for plan_id, plan in covering.items():
+        row = all_plans[plan_id]
+        assert plan == Plan(plan_id, row.product_type, row.medical_management,
+                            row.referral_required, row.out_of_network_benefit)  # fmt: skip
+    assert found["9999999991"].name == "NOWHERE CLINIC" and found["9999999991"].network == ()
+    assert found["1234567893"].network[0].value == "in-network"
+    assert _members(connection, set()) == ({}, {}) and _providers(connection, set()) == {}

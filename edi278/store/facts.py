@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Row,
     ScalarSelect,
     Select,
     and_,
@@ -117,10 +118,10 @@ def facts_about(connection: Connection, asked: Sequence[Asked]) -> Facts:
     subscribers = {a.subscriber.id for a in asked if a.subscriber.id}
     npis = {n for a in asked for n in (a.requester_npi, *a.servicing_npis) if n}
     numbers = {a.previous_certification for a in asked if a.previous_certification}
-    family = _members(connection, subscribers)
+    family, covering = _members(connection, subscribers)
     return Facts(
         members=family,
-        plans=_plans(connection),
+        plans=covering,
         providers=_providers(connection, npis),
         certifications=_certified(connection, numbers),
         member_cases=tuple(_family_cases(connection, asked)),
@@ -132,11 +133,41 @@ def _expanding(name: str) -> BindParameter:
 
 
 # The statements are built once: building one costs more than running it.
-_MEMBERS = select(members).where(members.c.subscriber_id.in_(_expanding("subscribers")))
-_ELIGIBILITY = select(eligibility_spans).where(eligibility_spans.c.member_id.in_(_expanding("ids")))
-_PLANS = select(plans)
-_PROVIDERS = select(providers).where(providers.c.npi.in_(_expanding("npis")))
-_NETWORK = select(network_spans).where(network_spans.c.npi.in_(_expanding("npis")))
+# A family with its coverage, and a provider with its network, each in one statement:
+# a row per span (one with nulls for a member or provider without any), in span order.
+_FAMILY = (
+    select(
+        members,
+        eligibility_spans.c.id.label("span_id"),
+        eligibility_spans.c.plan_id.label("span_plan"),
+        eligibility_spans.c.start_date,
+        eligibility_spans.c.end_date,
+        plans.c.plan_id.label("covered_by"),
+        plans.c.product_type,
+        plans.c.medical_management,
+        plans.c.referral_required,
+        plans.c.out_of_network_benefit,
+    )
+    .select_from(
+        members.outerjoin(
+            eligibility_spans, eligibility_spans.c.member_id == members.c.member_id
+        ).outerjoin(plans, plans.c.plan_id == eligibility_spans.c.plan_id)
+    )
+    .where(members.c.subscriber_id.in_(_expanding("subscribers")))
+    .order_by(members.c.member_id, eligibility_spans.c.id)
+)
+_NETWORKS = (
+    select(
+        providers.c.npi,
+        providers.c.name,
+        network_spans.c.status,
+        network_spans.c.start_date,
+        network_spans.c.end_date,
+    )
+    .select_from(providers.outerjoin(network_spans, network_spans.c.npi == providers.c.npi))
+    .where(providers.c.npi.in_(_expanding("npis")))
+    .order_by(providers.c.npi, network_spans.c.id)
+)
 # Between the values one column gathers: no accepted element holds a control character.
 _APART = "\x1f"
 
@@ -239,15 +270,30 @@ def _family_cases(connection: Connection, asked: Sequence[Asked]) -> Iterable[Pr
     return found
 
 
-def _members(connection: Connection, subscribers: set[str]) -> dict[str, Member]:
+def _members(
+    connection: Connection, subscribers: set[str]
+) -> tuple[dict[str, Member], dict[str, Plan]]:
+    """The subscribers' families with their eligibility, and the plans that cover them
+    (the only plans a rule can reach: through a member's eligibility on a day)."""
     if not subscribers:
-        return {}
-    rows = connection.execute(_MEMBERS, {"subscribers": list(subscribers)})
-    found = {row.member_id: row for row in rows}
+        return {}, {}
+    found: dict[str, Row] = {}
     spans: dict[str, list[Span]] = defaultdict(list)
-    for span in connection.execute(_ELIGIBILITY, {"ids": list(found)}):
-        spans[span.member_id].append(Span(span.plan_id, span.start_date, span.end_date))
-    return {
+    covering: dict[str, Plan] = {}
+    for row in connection.execute(_FAMILY, {"subscribers": list(subscribers)}):
+        found.setdefault(row.member_id, row)
+        if row.span_id is None:  # no eligibility on file
+            continue
+        spans[row.member_id].append(Span(row.span_plan, row.start_date, row.end_date))
+        if row.covered_by is not None and row.covered_by not in covering:
+            covering[row.covered_by] = Plan(
+                row.covered_by,
+                row.product_type,
+                row.medical_management,
+                row.referral_required,
+                row.out_of_network_benefit,
+            )
+    family = {
         member_id: Member(
             member_id,
             row.subscriber_id,
@@ -262,32 +308,19 @@ def _members(connection: Connection, subscribers: set[str]) -> dict[str, Member]
         )
         for member_id, row in found.items()
     }
-
-
-def _plans(connection: Connection) -> dict[str, Plan]:
-    return {
-        row.plan_id: Plan(
-            row.plan_id,
-            row.product_type,
-            row.medical_management,
-            row.referral_required,
-            row.out_of_network_benefit,
-        )
-        for row in connection.execute(_PLANS)
-    }
+    return family, covering
 
 
 def _providers(connection: Connection, npis: set[str]) -> dict[str, Provider]:
     if not npis:
         return {}
-    wanted = {"npis": list(npis)}
+    names: dict[str, str] = {}
     spans: dict[str, list[Span]] = defaultdict(list)
-    for span in connection.execute(_NETWORK, wanted):
-        spans[span.npi].append(Span(span.status, span.start_date, span.end_date))
-    return {
-        row.npi: Provider(row.npi, row.name, tuple(spans[row.npi]))
-        for row in connection.execute(_PROVIDERS, wanted)
-    }
+    for row in connection.execute(_NETWORKS, {"npis": list(npis)}):
+        names.setdefault(row.npi, row.name)
+        if row.status is not None:  # None: no network span on file
+            spans[row.npi].append(Span(row.status, row.start_date, row.end_date))
+    return {npi: Provider(npi, name, tuple(spans[npi])) for npi, name in names.items()}
 
 
 def _certified(connection: Connection, numbers: set[str]) -> dict[str, PriorCase]:
