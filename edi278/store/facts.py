@@ -1,6 +1,6 @@
 """Gathering what the engine may know about one request: the subscriber's family and
-their coverage, the plans, the providers the request names, the certifications it
-refers to, and the family's cases on file."""
+their coverage with the plans that give it, the providers the request names, the
+certifications it refers to, and the family's cases on file."""
 
 from __future__ import annotations
 
