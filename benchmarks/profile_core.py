@@ -47,6 +47,7 @@ from guide_latency import requests_file
 from edi278 import log
 from edi278.batch import process_file
 from edi278.channels import answerer, intake_for
+from edi278.clock import fixed_clock
 from edi278.decide.engine import decide as engine_decide
 from edi278.decide.outcome import Tracking
 from edi278.decide.policy import default_policy
@@ -169,7 +170,7 @@ def stage_process(data: bytes, folder: str) -> Callable[[], Run]:
     def setup() -> Run:
         number = next(runs)
         engine = open_database(fresh_database(folder, f"process{number}"))
-        answer = answerer(intake_for(engine, "file", "bench"))
+        answer = answerer(intake_for(engine, "file", "bench"), fixed_clock(NOW))
 
         def run() -> None:
             outbox = Path(folder) / f"outbox{number}"

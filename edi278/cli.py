@@ -23,19 +23,21 @@ from edi278 import __version__, heap, log
 from edi278.batch import input_files, process_file
 from edi278.channels import answerer, intake_for
 from edi278.channels.folder import watch
-from edi278.channels.sftp import sftp
 from edi278.channels.worker import worker
-from edi278.cli_channels import partner, serve
+from edi278.cli_channels import partner, serve, sftp
 from edi278.cli_store import (
     DATABASE,
     POLICY,
+    RECEIVED_AT,
     STATE_DIR,
     database,
     db,
     inquire,
     policy,
+    received_time,
     reference,
     review,
+    service_clock,
 )
 from edi278.ig import ENGINES, Guide
 from edi278.jsonform import JsonFormError, check_document, from_json, to_json
@@ -85,6 +87,7 @@ ENGINE = click.option(
 @QUEUE
 @HOLD
 @ENGINE
+@RECEIVED_AT
 @STATE_DIR
 @DATABASE
 @POLICY
@@ -95,6 +98,7 @@ def process(
     quiet: bool,
     queue: bool,
     engine_name: str,
+    received_at: str | None,
     hold: Path | None,
     state_dir: Path,
     db_url: str | None,
@@ -124,10 +128,15 @@ def process(
     Example:
       edi278 process samples/inbox --outbox var/outbox
     """
+    rules = policy(policy_path)
+    received = received_time(received_at, rules)
     engine = database(db_url, state_dir)
-    intake = intake_for(engine, "file", "cli:process", policy(policy_path))
-    answer = answerer(intake)
-    queued_to = queue_for(engine, hold or state_dir / "held", "file") if queue else None
+    intake = intake_for(engine, "file", "cli:process", rules)
+    clock = service_clock()
+    answer = answerer(intake, clock, received)
+    queued_to = (
+        queue_for(engine, hold or state_dir / "held", "file", clock, received) if queue else None
+    )
     if queued_to is not None:
         sys.exit(queue_files(queued_to, list(input_files(list(paths))), outbox, quiet, as_json))
 

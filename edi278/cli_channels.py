@@ -1,14 +1,24 @@
-"""The commands that run a channel or set one up: `serve` (the HTTP API) and
-`partner add` (a trading partner's API key)."""
+"""The commands that run a channel or set one up: `serve` (the HTTP API), `sftp` (the
+partners' mailboxes) and `partner add` (a trading partner's API key). A channel's module
+is imported when its command runs, not by every command."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import sys
 from pathlib import Path
 
 import click
 
-from edi278.cli_store import DATABASE, POLICY, STATE_DIR, database, policy
+from edi278.cli_store import (
+    DATABASE,
+    POLICY,
+    RECEIVED_AT,
+    STATE_DIR,
+    database,
+    policy,
+    service_clock,
+)
+from edi278.queue import HOLD, QUEUE
 from edi278.store.partners import ROLES, add_key, revoke, set_copy_bad_data
 
 
@@ -77,7 +87,8 @@ def serve(
     options = {"host": host, "port": port, "log_level": "warning", "http": "httptools",
                "loop": "uvloop", "timeout_graceful_shutdown": 5}  # fmt: skip
     if workers == 1:
-        uvicorn.run(http.create_app(engine, chosen, max_body, max_inflight), **options)
+        app = http.create_app(engine, chosen, max_body, max_inflight, service_clock())
+        uvicorn.run(app, **options)
         return
     engine.dispose()  # each worker process opens its own
     url = engine.url.render_as_string(hide_password=False)
@@ -110,7 +121,7 @@ def partner_add(
       edi278 partner add --isa-id SUBMITTER01 --name "Submitter One"
     """
     caller, key = add_key(
-        database(db_url, state_dir), qualifier, isa_id, name, datetime.now(UTC), role
+        database(db_url, state_dir), qualifier, isa_id, name, service_clock()(), role
     )
     click.echo(key)
     click.echo(f"(a {role} key for {caller.sender}; shown once, keep it)", err=True)
@@ -137,7 +148,7 @@ def partner_set(
       edi278 partner set --isa-id SUBMITTER01 --no-copy-bad-data
     """
     engine = database(db_url, state_dir)
-    set_copy_bad_data(engine, qualifier, isa_id, copy_bad_data, datetime.now(UTC))
+    set_copy_bad_data(engine, qualifier, isa_id, copy_bad_data, service_clock()())
     click.echo(f"{qualifier}:{isa_id}: IK404 copies of bad data {'on' if copy_bad_data else 'off'}")
 
 
@@ -153,6 +164,64 @@ def partner_revoke(key: str, state_dir: Path, db_url: str | None) -> None:
     Example:
       edi278 partner revoke e278_...
     """
-    if not revoke(database(db_url, state_dir), key, datetime.now(UTC)):
+    if not revoke(database(db_url, state_dir), key, service_clock()()):
         raise click.ClickException("no live API key matches")
     click.echo("revoked")
+
+
+@click.command(short_help="Answer the files in partners' SFTP mailboxes.")
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="EDI278_SFTP_CONFIG",
+    help="The mailboxes (YAML; see samples/sftp.yaml). Env: EDI278_SFTP_CONFIG.",
+)
+@click.option("--once", is_flag=True, help="One round over every mailbox, then exit.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
+@QUEUE
+@HOLD
+@RECEIVED_AT
+@STATE_DIR
+@DATABASE
+@POLICY
+def sftp(
+    config_path: Path,
+    once: bool,
+    as_json: bool,
+    queue: bool,
+    hold: Path | None,
+    received_at: str | None,
+    state_dir: Path,
+    db_url: str | None,
+    policy_path: Path | None,
+) -> None:
+    """Poll partners' SFTP mailboxes: answer each file of a remote inbox with NAME.999,
+    NAME.ta1 and NAME.278 in the remote outbox, then remove the file (or archive it).
+    One line per file: partner, file, status, answers uploaded.
+
+    A file leaves the inbox only after its answers are uploaded, so a dropped connection
+    or a crash loses nothing; the next round takes it again and the partner gets each
+    answer once. Connection failures are retried after 1 s, doubling up to 60 s (the
+    config's retry section). The server's host key must be the one pinned in the config.
+
+    With --queue on PostgreSQL, each file is held (--hold) and queued for `edi278 worker`,
+    which answers it into WORK_DIR/<partner>/answers; each round uploads the answers
+    found there. On SQLite files are answered here, as without --queue.
+
+    Exit status with --once: 0 when every file of every mailbox was answered (or
+    queued), 1 otherwise.
+    Without --once it polls until SIGTERM or SIGINT, finishing the file at hand.
+
+    \b
+    Example:
+      edi278 sftp --config samples/sftp.yaml --once
+    """
+    from edi278.channels import sftp as mailboxes  # asyncssh: only for this command
+
+    sys.exit(
+        mailboxes.run(
+            config_path, once, as_json, queue, hold, received_at, state_dir, db_url, policy_path
+        )
+    )

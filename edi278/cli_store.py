@@ -6,8 +6,9 @@ import json
 import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
@@ -16,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from edi278.clock import Clock, from_environment, parse_instant
 from edi278.decide.policy import Policy, PolicyError, default_policy, load_policy
 from edi278.decide.tracking import TrackingNumberError
 from edi278.outbox import AtomicFile, answer_stem
@@ -50,6 +52,35 @@ POLICY = click.option(
     help="The payer policy (YAML, schemas/policy.schema.json). Default: samples/policy.yaml. "
     "Env: EDI278_POLICY.",
 )
+
+
+RECEIVED_AT = click.option(
+    "--received-at",
+    "received_at",
+    metavar="ISO-8601",
+    envvar="EDI278_RECEIVED_AT",
+    help="When the files were received, if not now (e.g. a backfill of yesterday's batch: "
+    "its clocks start yesterday): 2026-11-20T10:00:00-05:00, or without an offset in the "
+    "plan's time zone. Env: EDI278_RECEIVED_AT.",
+)
+
+
+def service_clock() -> Clock:
+    """The command's clock: the system's, or the one EDI278_CLOCK starts."""
+    try:
+        return from_environment()
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def received_time(text: str | None, rules: Policy) -> datetime | None:
+    """--received-at as an instant (None when not given)."""
+    if text is None:
+        return None
+    try:
+        return parse_instant(text, ZoneInfo(rules.payer.time_zone), "--received-at")
+    except ValueError as error:
+        raise click.BadParameter(str(error).removeprefix("--received-at: ")) from None
 
 
 def policy(path: Path | None) -> Policy:
@@ -317,7 +348,7 @@ def review_list(as_json: bool, state_dir: Path, db_url: str | None) -> None:
     Example:
       edi278 review list
     """
-    now = datetime.now(UTC)
+    now = service_clock()()
     with database(db_url, state_dir).begin() as connection:
         found = pended_cases(connection, now)
     if as_json:
@@ -397,7 +428,7 @@ def review_decide(
     engine = database(db_url, state_dir)
     decision = Review(action, reason.upper(), note, reviewer, quantity)
     try:
-        reviewed = decide_case(engine, case, decision, policy(policy_path), datetime.now(UTC))
+        reviewed = decide_case(engine, case, decision, policy(policy_path), service_clock()())
     except ReviewError as error:
         raise click.ClickException(str(error)) from error
     documents = {".278": reviewed.response,

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import BinaryIO
+from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import Connection, Engine
@@ -123,27 +124,38 @@ class Intake:
         decider: Decider | None = None,
         channel: str = "file",
         actor: str = "edi278",
+        zone: ZoneInfo | None = None,
     ) -> None:
         self.engine = engine
         self.decider = decider or StoreDecider(engine, default_policy())
         self.channel = channel
         self.actor = actor
+        # Answers are dated in the plan's time zone, as its letters and screens are.
+        self.zone = zone or ZoneInfo(default_policy().payer.time_zone)
 
     def answer(
-        self, report: InterchangeReport, fingerprint: Fingerprint, source: str, now: datetime
+        self,
+        report: InterchangeReport,
+        fingerprint: Fingerprint,
+        source: str,
+        now: datetime,
+        received_at: datetime | None = None,
     ) -> Answer:
+        """Answer one interchange at `now`, as received at `received_at` (by default
+        `now`): the receipt time starts the case's clocks and dates its decision and
+        answers (a backfill keeps the day it was received); `now` dates the audit log."""
         correlation = fingerprint.sha256[:16]  # the same bytes, the same id, on any channel
         with (
             structlog.contextvars.bound_contextvars(interchange=correlation),
             protect(_phi_of(report)),
         ):
             try:
-                answer = self._answer(report, fingerprint, source, now)
+                answer = self._answer(report, fingerprint, source, received_at or now, now)
             except IntegrityError:
                 # Another worker stored the same interchange or request first: what it
                 # stored is now the answer (its numbers stand; ours are left unused).
                 LOG.info("interchange.raced", channel=self.channel)
-                answer = self._answer(report, fingerprint, source, now)
+                answer = self._answer(report, fingerprint, source, received_at or now, now)
             LOG.info(
                 "interchange.answered",
                 channel=self.channel,
@@ -160,11 +172,17 @@ class Intake:
             return answer
 
     def _answer(
-        self, report: InterchangeReport, fingerprint: Fingerprint, source: str, now: datetime
+        self,
+        report: InterchangeReport,
+        fingerprint: Fingerprint,
+        source: str,
+        at: datetime,
+        now: datetime,
     ) -> Answer:
+        """`at` is the receipt time, `now` the time it is processed."""
         sender = _sender(report)
         control = report.header.segment.value(13) if report.header else None
-        decider = CaseDecider(self.engine, self.decider, sender or "", now)
+        decider = CaseDecider(self.engine, self.decider, sender or "", at)
         requests = [t.request for t in _taken(report)] if report.accepted else []
         with reading(self.engine).begin() as connection:  # all it reads, at one moment
             prior = find_prior(connection, sender, control, fingerprint.sha256)
@@ -188,13 +206,16 @@ class Intake:
         # The reference numbers and the reply's control numbers, in one transaction.
         ours, theirs = (party.key for party in envelope.reply_parties(report.header))
         before = take_before_deciding(
-            self.engine, decider.fresh, ours, theirs, reply_counts(report), now
+            self.engine, decider.fresh, ours, theirs, reply_counts(report), at
         )
         decider.prepare(requests, before.references)
         control = TakenControlNumbers(ours, theirs, before.control)
-        acknowledgements = acknowledge(report, now, control, decider, known.copy_bad_data)
+        dated = at.astimezone(self.zone)
+        acknowledgements = acknowledge(report, dated, control, decider, known.copy_bad_data)
         status = "duplicate" if duplicate else _status(report)
-        self._record(report, fingerprint, source, now, status, acknowledgements, decider, known)
+        self._record(
+            report, fingerprint, source, (at, now), status, acknowledgements, decider, known
+        )
         return Answer(
             acknowledgements,
             "duplicate" if duplicate else "processed",
@@ -208,33 +229,35 @@ class Intake:
         report: InterchangeReport,
         fingerprint: Fingerprint,
         source: str,
-        now: datetime,
+        times: tuple[datetime, datetime],
         status: str,
         acknowledgements: Acknowledgements,
         decider: CaseDecider,
         known: KnownSender,
     ) -> None:
-        """One transaction: the interchange, what was sent for it, its new cases."""
+        """One transaction: the interchange, what was sent for it, its new cases.
+        `times` are its receipt time and the time it was processed (for the audit log)."""
+        at, now = times
         texts = (acknowledgements.ta1, acknowledgements.functional, acknowledgements.responses)
         sent = {kind: text for kind, text in zip(("ta1", "999", "278"), texts, strict=True) if text}
         sender = _sender(report)
         taken = _with_requests(decider.taken, report)  # before the turn: others wait on it
         with self.engine.begin() as connection:
             received = Received(
-                _partner(connection, report, now, known),
+                _partner(connection, report, at, known),
                 sender,
                 report.header.segment.value(13) if report.header else None,
                 [group.header.value(6) for group in report.groups],
                 fingerprint.sha256,
                 fingerprint.size,
-                now,
+                at,
                 self.channel,
                 source,
                 status,
                 report.header is not None and report.accepted,
             )
             interchange_id = record_interchange(connection, received, sent)
-            case_ids = insert_cases(connection, taken, interchange_id, now, decider.decided_by)
+            case_ids = insert_cases(connection, taken, interchange_id, at, decider.decided_by)
             owners = {
                 number: case_id
                 for case_id, case in zip(case_ids, taken, strict=True)

@@ -24,6 +24,7 @@ import click
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from edi278.clock import Clock, system_clock
 from edi278.outbox import AtomicFile
 from edi278.store.received import NewFile, find_held, record, set_job
 
@@ -91,11 +92,13 @@ class Queue:
     engine: Engine
     hold: Path
     channel: str  # file, folder, sftp: recorded with the file's interchanges
+    clock: Clock = system_clock
+    received_at: datetime | None = None  # stated (--received-at); else when queued
 
     def submit(self, path: Path, outbox: Path, source: str, slot: str | None = None) -> Queued:
         """Hold a copy of `path` and queue it to be answered into `outbox` (answers named
         after it), once per slot."""
-        now = datetime.now(UTC)
+        now = self.clock()
         held_at = (self.hold / (slot or fresh_slot(now)) / path.name).resolve()
         outbox = outbox.resolve()
         if slot is not None:  # a fresh slot is known to no row
@@ -106,14 +109,23 @@ class Queue:
         sha256, size = hold_copy(path, held_at)
         new = NewFile(self.channel, path.name, source, held_at, sha256, size, outbox)
         with self.engine.begin() as connection:
-            file_id = record(connection, new, now)
+            file_id = record(connection, new, self.received_at or now)
             set_job(connection, file_id, defer_job(connection, queue_name(outbox), file_id))
         return Queued(file_id, held_at, new=True)
 
 
-def queue_for(engine: Engine, hold: Path, channel: str) -> Queue | None:
-    """A queue on PostgreSQL; None on SQLite, where files are answered in-process."""
-    return Queue(engine, hold, channel) if engine.dialect.name == "postgresql" else None
+def queue_for(
+    engine: Engine,
+    hold: Path,
+    channel: str,
+    clock: Clock = system_clock,
+    received_at: datetime | None = None,
+) -> Queue | None:
+    """A queue on PostgreSQL; None on SQLite, where files are answered in-process. The
+    workers answer each file as received when it was queued, or at `received_at`."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return Queue(engine, hold, channel, clock, received_at)
 
 
 def queue_files(queue: Queue, files: list[Path], outbox: Path, quiet: bool, as_json: bool) -> int:

@@ -144,7 +144,7 @@ def decide_case(
     if review.action in CERTIFYING:
         number = issue_tracking_numbers(engine, Kind.CERTIFICATION, 1, now)[0]
     outcome = _outcome(case, review, number, policy, now)
-    response = _response(engine, case, outcome, now)
+    response = _response(engine, case, outcome, BusinessCalendar.of(policy).local(now))
     with engine.begin() as connection:
         line_ids = list(
             connection.scalars(

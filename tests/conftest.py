@@ -8,7 +8,7 @@ import secrets
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -16,13 +16,20 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from edi278.clock import CLOCK_VARIABLE
 from edi278.pipeline import acknowledge, examine
 from edi278.store.database import connect, open_database, upgrade
 from edi278.store.tables import metadata
 from edi278.x12.control import MemoryControlNumbers
 from edi278.x12.report import InterchangeReport
 
-NOW = datetime(2026, 11, 22, 9, 30)
+NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+# When the sample requests are taken as received (samples/requests/README.md): their
+# service dates lie ahead of it. Every process the tests start runs on a clock that
+# starts there (EDI278_CLOCK, edi278.clock), so the suite gives the same answers in any
+# year; a test about the wall clock itself says so and removes it.
+SAMPLES_RECEIVED = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # 10:00 America/New_York
+os.environ[CLOCK_VARIABLE] = SAMPLES_RECEIVED.isoformat()
 
 REQUEST_BODY = [
     "BHT*0007*13*REQ1*20261120*0930",

@@ -12,9 +12,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from edi278.channels import answer_bytes, intake_for
+from edi278.clock import fixed_clock
 from edi278.ig import Guide
 from edi278.store.database import open_database
 from edi278.store.reference import load_reference
+from tests.conftest import NOW
 
 ROOT = Path(__file__).parents[1]
 SEEDS = sorted(
@@ -84,7 +86,7 @@ def fresh_control_number(data: bytes) -> bytes:
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=mutated())
 def test_every_mutated_input_is_answered_and_nothing_raises(intake, data):
-    answers = answer_bytes(intake, GUIDE, fresh_control_number(data), "fuzz")
+    answers = answer_bytes(intake, GUIDE, fresh_control_number(data), "fuzz", fixed_clock(NOW))
     assert answers, "even an empty input gets a TA1"
     for answer in answers:
         sent = answer.acknowledgements

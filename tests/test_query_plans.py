@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import event, select
@@ -19,6 +19,7 @@ from edi278.review import pended_cases
 from edi278.store.database import open_database
 from edi278.store.inquiry import Question, find_cases
 from edi278.store.tables import cases, decisions
+from tests.conftest import NOW
 
 SAMPLES = Path(__file__).parents[1] / "samples"
 sys.path.insert(0, str(SAMPLES))
@@ -85,7 +86,7 @@ def test_answering_and_looking_up_read_no_growing_table_whole(tmp_path):
         with listening(remember):
             for question in questions:
                 assert find_cases(connection, question)  # the statements ran on real rows
-            assert pended_cases(connection, datetime.now(UTC))  # the review queue
+            assert pended_cases(connection, NOW)  # the review queue
     engine.dispose()
     assert len(statements) > 20
     assert _scans(path, statements) == {}

@@ -18,6 +18,7 @@ from edi278.pipeline import examine
 from edi278.reader import read_requests
 from edi278.review import Review, ReviewError, decide_case, pended_cases
 from edi278.store.tables import audit_log, cases, decisions
+from tests.conftest import SAMPLES_RECEIVED
 from tests.test_samples import GUIDE, answer_samples
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -107,7 +108,7 @@ def test_a_review_that_cannot_be_recorded_says_why(reviewed_store, reference, re
 
 def test_the_commands_list_and_decide_and_write_into_the_outbox(tmp_path):
     state = ["--state-dir", str(tmp_path / "var")]
-    answer_samples(f"sqlite:///{tmp_path / 'var' / 'edi278.db'}", datetime.now(UTC))
+    answer_samples(f"sqlite:///{tmp_path / 'var' / 'edi278.db'}", SAMPLES_RECEIVED)
     listed = subprocess.run([str(EDI278), "review", "list", "--json", *state],
                             capture_output=True, text=True)  # fmt: skip
     assert listed.returncode == 0, listed.stderr

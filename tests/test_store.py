@@ -195,11 +195,11 @@ rng, drawn, controls = random.Random(int(sys.argv[2])), [], []
 while len(drawn) < 10_000:
     count = min(rng.randint(1, 40), 10_000 - len(drawn))
     if rng.random() < 0.5:
-        drawn += issue_tracking_numbers(engine, Kind.REFERENCE, count, datetime.now(UTC))
+        drawn += issue_tracking_numbers(engine, Kind.REFERENCE, count, NOW)
     else:  # with a reply's control numbers, all counters advanced in one statement
         groups = rng.randint(0, 2)
         before = take_before_deciding(engine, count, "ZZ:US", "ZZ:THEM",
-                                      {"interchange": 1, "group": groups}, datetime.now(UTC))
+                                      {"interchange": 1, "group": groups}, NOW)
         drawn += before.references
         controls += [f"I{n}" for n in before.control["interchange"]]
         controls += [f"G{n}" for n in before.control["group"]]
@@ -263,6 +263,7 @@ _HOLDER = """
 import sys, time
 from edi278.store.database import open_database
 from edi278.store.numbers import advance
+from tests.conftest import NOW
 engine = open_database(sys.argv[1])
 with engine.begin() as connection:
     advance(connection, "held", 1)

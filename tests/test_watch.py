@@ -11,13 +11,12 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from edi278.batch import stateless
 from edi278.channels.folder import Folders, Settler, Wakeups, Watcher, run
 from edi278.x12.control import MemoryControlNumbers
-from tests.conftest import REQUEST_BODY, group, interchange, transaction
+from tests.conftest import NOW, REQUEST_BODY, group, interchange, transaction
 
 ROOT = Path(__file__).parents[1]
 EDI278 = ROOT / ".venv" / "bin" / "edi278"
@@ -261,7 +260,7 @@ def test_a_file_that_raises_goes_to_error_with_the_exception_and_the_watcher_goe
     folders = Folders.beside(tmp_path / "inbox", tmp_path / "outbox")
     for folder in (*folders.moved_between, folders.outbox):
         folder.mkdir()
-    plain = stateless(datetime.now(UTC), MemoryControlNumbers())
+    plain = stateless(NOW, MemoryControlNumbers())
 
     def answer(report, fingerprint, source):
         if "boom" in source:

@@ -23,11 +23,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from edi278.channels.worker import RETRIES, Retryable, Services, run_job
+from edi278.clock import fixed_clock
 from edi278.decide.policy import default_policy
 from edi278.ig import Guide
 from edi278.queue import Queue
 from edi278.store.database import open_database
-from tests.conftest import REQUEST_BODY, group, interchange, transaction
+from tests.conftest import NOW, REQUEST_BODY, group, interchange, transaction
 
 ROOT = Path(__file__).parents[1]
 EDI278 = str(ROOT / ".venv" / "bin" / "edi278")
@@ -267,7 +268,7 @@ def test_a_job_retries_what_is_out_of_reach_gives_up_at_last_and_never_answers_t
     """The job itself, in-process: a held file gone is retried, then marked failed with
     its reason after the last retry; a job run again for an answered file writes nothing."""
     engine = open_database(database)
-    services = Services(engine, default_policy(), Guide(), 30.0, "test:1")
+    services = Services(engine, default_policy(), Guide(), 30.0, "test:1", fixed_clock(NOW))
     queue, outbox = Queue(engine, tmp_path / "held", "file"), tmp_path / "outbox"
     status = "SELECT status, error FROM received_files WHERE id = {}"
     (tmp_path / "gone.x12").write_bytes(request(7))

@@ -56,7 +56,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -66,7 +65,17 @@ from watchdog.observers import Observer
 from edi278 import heap
 from edi278.batch import ANSWER_SUFFIXES, Answerer, FileSummary, process_file
 from edi278.channels import answerer, intake_for
-from edi278.cli_store import DATABASE, POLICY, STATE_DIR, database, policy
+from edi278.cli_store import (
+    DATABASE,
+    POLICY,
+    RECEIVED_AT,
+    STATE_DIR,
+    database,
+    policy,
+    received_time,
+    service_clock,
+)
+from edi278.clock import system_clock
 from edi278.ig import Guide
 from edi278.outbox import AtomicFile, answer_stem
 from edi278.queue import HOLD, QUEUE, Queue, queue_for, slot_of
@@ -155,7 +164,7 @@ def same_file(one: Path, other: Path) -> bool:
 
 def write_reason(path: Path, reason: str) -> None:
     handle = AtomicFile(reason_file(path))
-    handle.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} {reason}\n".encode())
+    handle.write(f"{system_clock().isoformat(timespec='seconds')} {reason}\n".encode())
     handle.commit()
 
 
@@ -662,6 +671,7 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
 @QUEUE
 @HOLD
+@RECEIVED_AT
 @STATE_DIR
 @DATABASE
 @POLICY
@@ -677,6 +687,7 @@ def watch(
     as_json: bool,
     queue: bool,
     hold: Path | None,
+    received_at: str | None,
     state_dir: Path,
     db_url: str | None,
     policy_path: Path | None,
@@ -699,18 +710,20 @@ def watch(
     Example:
       edi278 watch --inbox var/inbox --outbox var/outbox
     """
+    rules = policy(policy_path)
+    received = received_time(received_at, rules)
     folders = prepared(inbox, outbox, archive, error)
     engine = database(db_url, state_dir)
-    intake = intake_for(engine, "folder", "watch", policy(policy_path))
+    intake = intake_for(engine, "folder", "watch", rules)
+    clock = service_clock()
     wakeups = Wakeups()
     guide = Guide()
     guide.warm()
     heap.settle()
-    watcher = Watcher(
-        folders, answerer(intake), guide, max_size, printer(as_json), lambda: wakeups.stopped
-    )
+    respond = answerer(intake, clock, received)
+    watcher = Watcher(folders, respond, guide, max_size, printer(as_json), lambda: wakeups.stopped)
     if queue:
-        watcher.queue = queue_for(engine, hold or state_dir / "held", "folder")
+        watcher.queue = queue_for(engine, hold or state_dir / "held", "folder", clock, received)
     stop_on_signals(wakeups)
     try:
         if once:

@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edi278 import heap, log
 from edi278.channels import answer_bytes, intake_for
+from edi278.clock import Clock, from_environment, system_clock
 from edi278.decide import clocks
 from edi278.decide.policy import Policy
 from edi278.decide.tracking import TrackingNumberError
@@ -122,7 +123,7 @@ def app_from_environment() -> FastAPI:
     log.configure("INFO")
     policy = load_policy(Path(settings.policy_path)) if settings.policy_path else default_policy()
     engine = open_database(settings.database_url)
-    return create_app(engine, policy, settings.max_body, settings.max_inflight)
+    return create_app(engine, policy, settings.max_body, settings.max_inflight, from_environment())
 
 
 def _exposed(own: CollectorRegistry) -> CollectorRegistry:
@@ -148,6 +149,7 @@ class Service:
     max_inflight: int = DEFAULT_MAX_INFLIGHT
     inflight: int = 0  # changed on the event loop only: no lock needed
     answering: CapacityLimiter | None = None  # the threads requests are answered on
+    clock: Clock = system_clock
 
 
 def create_app(
@@ -155,6 +157,7 @@ def create_app(
     policy: Policy,
     max_body: int = DEFAULT_MAX_BODY,
     max_inflight: int = DEFAULT_MAX_INFLIGHT,
+    clock: Clock = system_clock,
 ) -> FastAPI:
     registry = CollectorRegistry()
     service = Service(
@@ -173,6 +176,7 @@ def create_app(
             multiprocess_mode="mostrecent",  # with --workers: the latest any worker counted
         ),
         max_inflight,
+        clock=clock,
     )
     app = FastAPI(
         lifespan=_lifespan,
@@ -274,7 +278,7 @@ def _warm(service: Service) -> None:
     """What the first request would otherwise load, loaded before the server takes one:
     the guide's maps and the holiday calendar (about 400 ms between them)."""
     service.guide.warm()
-    clocks.warm(datetime.now(UTC).date())
+    clocks.warm(service.clock().date())
 
 
 def _problem(status: int, message: str, code: str) -> JSONResponse:
@@ -387,7 +391,7 @@ def _routes(app: FastAPI, service: Service) -> None:
         review = Review(decision.action, decision.reason.upper(), decision.note, who.name,
                         decision.quantity)  # fmt: skip
         try:
-            done = decide_case(service.engine, case, review, service.policy, datetime.now(UTC))
+            done = decide_case(service.engine, case, review, service.policy, service.clock())
         except ReviewError as error:
             raise _fail(409, str(error), "not_decidable") from None
         service.outcomes.labels(decision.action).inc()
@@ -403,7 +407,7 @@ def _routes(app: FastAPI, service: Service) -> None:
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
     def metrics() -> Response:
         with service.engine.connect() as connection:
-            service.backlog.set(len(pended_cases(connection, datetime.now(UTC))))
+            service.backlog.set(len(pended_cases(connection, service.clock())))
         exposed = _exposed(service.registry)
         return Response(generate_latest(exposed), media_type=CONTENT_TYPE_LATEST)
 
@@ -445,7 +449,7 @@ def _isa_sender(data: bytes) -> str | None:
 
 def _answer_x12(service: Service, who: Caller, body: bytes) -> tuple[int, str, str]:
     intake = intake_for(service.engine, "http", f"http:{who.name}", service.policy)
-    answers = answer_bytes(intake, service.guide, body, "http")
+    answers = answer_bytes(intake, service.guide, body, "http", service.clock)
     responses = [a.acknowledgements.responses for a in answers if a.acknowledgements.responses]
     for answer in answers:
         for decided in answer.decided:
@@ -467,7 +471,7 @@ def _answer_json(service: Service, who: Caller, body: bytes) -> tuple[int, str, 
         return 422, "application/json", json.dumps({"error": str(error), "code": "invalid"})
     qualifier, identifier = who.sender.split(":", 1)
     control = DatabaseControlNumbers(service.engine).next(who.sender, "api", "interchange")
-    now = datetime.now(UTC)
+    now = service.clock()
     transaction.envelope = Envelope(
         sender_qualifier=qualifier,
         sender_id=identifier,
@@ -522,7 +526,7 @@ def _idempotent(
                 idempotency_keys.insert(),
                 {"partner_id": who.partner_id, "key": key, "request_sha256": digest,
                  "status": status, "media_type": media_type, "body": content,
-                 "created_at": datetime.now(UTC)},
+                 "created_at": service.clock()},
             )  # fmt: skip
     return Response(content, status, media_type=media_type)
 

@@ -47,23 +47,30 @@ import re
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import asyncssh
 import click
 import yaml
+from cryptography.utils import CryptographyDeprecationWarning
 from sqlalchemy.exc import SQLAlchemyError
 
 from edi278 import heap, log
 from edi278.batch import Answerer, process_file
 from edi278.channels import answerer, intake_for
-from edi278.cli_store import DATABASE, POLICY, STATE_DIR, database, policy
+from edi278.cli_store import database, policy, received_time, service_clock
+from edi278.clock import Clock, system_clock
 from edi278.ig import Guide
-from edi278.queue import HOLD, QUEUE, Queue, fresh_slot, queue_for
+from edi278.queue import Queue, fresh_slot, queue_for
+
+with warnings.catch_warnings():
+    # asyncssh names DSA keys in its type hints, which newer cryptography releases than
+    # the one pinned deprecate at import; we never offer or accept DSA keys.
+    warnings.filterwarnings("ignore", "DSA", CryptographyDeprecationWarning)
+    import asyncssh
 
 SKIPPED_SUFFIXES = (".tmp", ".part", ".filepart")
 # Unknown: a server that sends no permissions; a directory then fails alone, reported.
@@ -369,6 +376,7 @@ class Poller:
     emit: Callable[[Handled], None]
     stop: asyncio.Event
     queue: Queue | None = None  # --queue on PostgreSQL: files queued for workers
+    clock: Clock = system_clock
 
 
 async def poll(box: Mailbox, poller: Poller) -> bool:
@@ -524,7 +532,7 @@ async def _queue(
     queued once however often this is cut short), then retired."""
     local, digest, entry = taken
     if entry is None:
-        slot = fresh_slot(datetime.now(UTC))
+        slot = fresh_slot(queue.clock())
         entry = ledger.record(name, Entry(digest, "queued", {}, held=slot))
     queue.submit(local, box.answers, box.source(name), entry.held)
     await _retire(sftp, box, name)
@@ -764,69 +772,38 @@ def _emitter(as_json: bool) -> Callable[[Handled], None]:
     return emit
 
 
-@click.command(short_help="Answer the files in partners' SFTP mailboxes.")
-@click.option(
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    envvar="EDI278_SFTP_CONFIG",
-    help="The mailboxes (YAML; see samples/sftp.yaml). Env: EDI278_SFTP_CONFIG.",
-)
-@click.option("--once", is_flag=True, help="One round over every mailbox, then exit.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
-@QUEUE
-@HOLD
-@STATE_DIR
-@DATABASE
-@POLICY
-def sftp(
+def run(
     config_path: Path,
     once: bool,
     as_json: bool,
     queue: bool,
     hold: Path | None,
+    received_at: str | None,
     state_dir: Path,
     db_url: str | None,
     policy_path: Path | None,
-) -> None:
-    """Poll partners' SFTP mailboxes: answer each file of a remote inbox with NAME.999,
-    NAME.ta1 and NAME.278 in the remote outbox, then remove the file (or archive it).
-    One line per file: partner, file, status, answers uploaded.
-
-    A file leaves the inbox only after its answers are uploaded, so a dropped connection
-    or a crash loses nothing; the next round takes it again and the partner gets each
-    answer once. Connection failures are retried after 1 s, doubling up to 60 s (the
-    config's retry section). The server's host key must be the one pinned in the config.
-
-    With --queue on PostgreSQL, each file is held (--hold) and queued for `edi278 worker`,
-    which answers it into WORK_DIR/<partner>/answers; each round uploads the answers
-    found there. On SQLite files are answered here, as without --queue.
-
-    Exit status with --once: 0 when every file of every mailbox was answered (or
-    queued), 1 otherwise.
-    Without --once it polls until SIGTERM or SIGINT, finishing the file at hand.
-
-    \b
-    Example:
-      edi278 sftp --config samples/sftp.yaml --once
-    """
+) -> int:
+    """`edi278 sftp` (edi278.cli_channels, which imports this module only then): the
+    exit status."""
     log.configure("INFO")  # a service says what it does (on stderr: stdout is per file)
     try:
         settings = load_config(config_path)
     except ConfigError as error:
         raise click.BadParameter(f"{config_path}: {error}", param_hint="--config") from error
-    engine = database(db_url, state_dir)
     rules = policy(policy_path)
-
+    received = received_time(received_at, rules)
+    engine = database(db_url, state_dir)
+    clock = service_clock()
     answerers = {
-        box.name: answerer(intake_for(engine, "sftp", f"sftp:{box.name}", rules))
+        box.name: answerer(intake_for(engine, "sftp", f"sftp:{box.name}", rules), clock, received)
         for box in settings.mailboxes
     }
-    queued_to = queue_for(engine, hold or state_dir / "held", "sftp") if queue else None
+    queued_to = (
+        queue_for(engine, hold or state_dir / "held", "sftp", clock, received) if queue else None
+    )
     guide = Guide()
     guide.warm()
     heap.settle()
-    poller = Poller(answerers, guide, _emitter(as_json), asyncio.Event(), queued_to)
+    poller = Poller(answerers, guide, _emitter(as_json), asyncio.Event(), queued_to, clock)
     clean = asyncio.run(_serve(settings, poller, once))
-    sys.exit(0 if clean else 1)
+    return 0 if clean else 1

@@ -24,7 +24,6 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,7 +37,8 @@ from edi278 import heap, log
 from edi278.batch import FileSummary, process_file
 from edi278.channels import answerer, intake_for
 from edi278.channels.folder import answer_again, describe
-from edi278.cli_store import DATABASE, POLICY, STATE_DIR, database, policy
+from edi278.cli_store import DATABASE, POLICY, STATE_DIR, database, policy, service_clock
+from edi278.clock import Clock
 from edi278.decide.policy import Policy
 from edi278.ig import Guide
 from edi278.intake import Answer, Fingerprint
@@ -73,6 +73,7 @@ class Services:
     guide: Guide
     stalled_after: float
     name: str  # host:pid, recorded with each file answered
+    clock: Clock
 
 
 def run_job(services: Services, file_id: int, attempts: int) -> str:
@@ -102,14 +103,16 @@ def answer_file(services: Services, file_id: int, retried: bool) -> str:
         summary = answer(services, found, retried)
         if summary.error:
             raise Retryable(summary.error)
-        finish(connection, file_id, ANSWERED, datetime.now(UTC), services.name)
+        finish(connection, file_id, ANSWERED, services.clock(), services.name)
     LOG.info("file.answered", received_file=file_id, status=summary.status, retried=retried)
     return summary.status
 
 
 def answer(services: Services, found: ReceivedFile, retried: bool) -> FileSummary:
-    """The held file answered through the store, recorded as from where it came."""
-    respond = answerer(intake_for(services.engine, found.channel, "worker", services.policy))
+    """The held file answered through the store, recorded as from where it came and
+    as received when it was queued."""
+    intake = intake_for(services.engine, found.channel, "worker", services.policy)
+    respond = answerer(intake, services.clock, found.received_at)
     source = found.source
 
     def as_received(report: InterchangeReport, fingerprint: Fingerprint, _held: str) -> Answer:
@@ -124,7 +127,7 @@ def answer(services: Services, found: ReceivedFile, retried: bool) -> FileSummar
 def give_up(services: Services, file_id: int, reason: str) -> None:
     try:
         with services.engine.begin() as connection:
-            finish(connection, file_id, FAILED, datetime.now(UTC), services.name, reason)
+            finish(connection, file_id, FAILED, services.clock(), services.name, reason)
     except SQLAlchemyError as error:  # the job fails all the same; the row stays queued
         LOG.error("file.not_marked_failed", received_file=file_id, reason=describe(error))
     LOG.error("file.failed", received_file=file_id, reason=reason)
@@ -250,7 +253,9 @@ def worker(
     logging.getLogger("procrastinate").addHandler(ToStructlog())
     logging.getLogger("procrastinate").setLevel(logging.INFO)
     name = f"{socket.gethostname()}:{os.getpid()}"
-    services = Services(database(url, state_dir), policy(policy_path), Guide(), stalled_after, name)
+    services = Services(
+        database(url, state_dir), policy(policy_path), Guide(), stalled_after, name, service_clock()
+    )
     services.guide.warm()
     heap.settle()
     queues = [queue_name(path.resolve()) for path in outboxes]

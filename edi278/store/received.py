@@ -26,12 +26,14 @@ class ReceivedFile:
     size: int
     outbox: Path
     status: str
+    received_at: datetime
     job_id: int | None = None
 
     @classmethod
     def of(cls, row: Row) -> ReceivedFile:
         return cls(row.id, row.channel, row.original_name, row.source, Path(row.held_at),
-                   row.sha256, row.size, Path(row.outbox), row.status, row.job_id)  # fmt: skip
+                   row.sha256, row.size, Path(row.outbox), row.status, row.received_at,
+                   row.job_id)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +47,9 @@ class NewFile:
     outbox: Path
 
 
-def record(connection: Connection, new: NewFile, now: datetime) -> int:
-    """The new row's id, status queued."""
+def record(connection: Connection, new: NewFile, received_at: datetime) -> int:
+    """The new row's id, status queued; its interchanges are answered as received at
+    `received_at`."""
     values = {
         "channel": new.channel,
         "original_name": new.original_name[:255],
@@ -56,7 +59,7 @@ def record(connection: Connection, new: NewFile, now: datetime) -> int:
         "size": new.size,
         "outbox": str(new.outbox),
         "status": QUEUED,
-        "received_at": now,
+        "received_at": received_at,
     }
     return connection.execute(
         insert(received_files).values(values).returning(received_files.c.id)
