@@ -98,12 +98,30 @@ def _unless_tracking_number(match: re.Match[str]) -> str:
     return match.group(0)  # ours, and meant to be found in the logs
 
 
+class _Stderr:
+    """sys.stderr as it is when a line is written, not when logging was configured:
+    while a progress bar is shown it holds stderr (rich's Live) and prints each line
+    above itself, where a line written to the terminal directly would break it."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+STDERR = _Stderr()
+
+
 def configure(default_level: str = "WARNING", path: Path | str | None = None) -> None:
     """JSON lines to EDI278_LOG_FILE (or stderr), readable columns on a terminal, at
     EDI278_LOG_LEVEL (else `default_level`: quiet for commands, INFO for services)."""
     level = (os.environ.get("EDI278_LOG_LEVEL") or default_level).upper()
     target = path or os.environ.get("EDI278_LOG_FILE")
-    stream = open(target, "a", encoding="utf-8") if target else sys.stderr  # noqa: SIM115
+    stream = open(target, "a", encoding="utf-8") if target else STDERR  # noqa: SIM115
     pretty = not target and stream.isatty()
     structlog.configure(
         processors=[
