@@ -53,6 +53,7 @@ debian-packages:
 lint: $(VENV)/.installed-lint
 	$(BIN)/ruff check edi278 tests benchmarks fuzz
 	$(BIN)/ruff format --check edi278 tests benchmarks fuzz
+	$(BIN)/mypy
 
 # The suite of benchmarks/suite.py (its docstring says what it measures), recorded in
 # benchmarks/RESULTS.md: the full run takes hours. BENCH_QUICK=1 is a smoke run of a few

@@ -267,7 +267,7 @@ def parse(path: Path, output_format: str) -> None:
     Example:
       edi278 parse samples/inbox/specialist-referral.x12 | python -m json.tool
     """
-    stdout = click.get_binary_stream("stdout")
+    stdout = sys.stdout.buffer  # bytes: the texts keep their own encoding (Latin-1)
     if output_format == "xml":
         with open(path, "rb") as source:
             documents = list(_transaction_documents(source, model=True))

@@ -19,9 +19,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
+from structlog.typing import EventDict
 
 from edi278.decide.tracking import TrackingNumberError, parse_number
 
@@ -55,7 +56,7 @@ def protect(terms: Iterable[str]) -> Iterator[None]:
         _protected.reset(token)
 
 
-def redact(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def redact(_logger: Any, _method: str, event: EventDict) -> EventDict:
     """The structlog processor: every PHI value in the event masked."""
     terms = _protected.get()
     return {key: _clean(key, value, terms) for key, value in event.items()}
@@ -121,7 +122,8 @@ def configure(default_level: str = "WARNING", path: Path | str | None = None) ->
     EDI278_LOG_LEVEL (else `default_level`: quiet for commands, INFO for services)."""
     level = (os.environ.get("EDI278_LOG_LEVEL") or default_level).upper()
     target = path or os.environ.get("EDI278_LOG_FILE")
-    stream = open(target, "a", encoding="utf-8") if target else STDERR  # noqa: SIM115
+    # STDERR is a file in all a logger asks of one (write, flush, isatty)
+    stream = open(target, "a", encoding="utf-8") if target else cast(TextIO, STDERR)  # noqa: SIM115
     pretty = not target and stream.isatty()
     structlog.configure(
         processors=[
