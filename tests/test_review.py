@@ -240,12 +240,12 @@ def test_review_decide_exits_2_for_bad_usage_and_1_for_a_refusal(
 
 def test_a_case_not_found_or_mistyped_is_exit_1_or_2_with_what_to_do(tmp_path, command_store):
     never = format_number(Kind.REFERENCE, SAMPLES_RECEIVED.year, 999_999)
-    unknown = edi278("review", "decide", never, "--action", "A1", "--note", "n",
-                     "--reviewer", "md.lee", "--outbox", str(tmp_path), state=command_store)  # fmt: skip
+    decide = ["review", "decide", "--action", "A1", "--note", "n", "--reviewer", "md.lee",
+              "--outbox", str(tmp_path)]  # fmt: skip
+    unknown = edi278(*decide, never, state=command_store)
     assert unknown.returncode == 1, unknown.stderr
     assert f"no case has the reference {never}" in unknown.stderr
-    mistyped = edi278("review", "decide", "R26000000082", "--action", "A1", "--note", "n",
-                      "--reviewer", "md.lee", "--outbox", str(tmp_path), state=command_store)  # fmt: skip
+    mistyped = edi278(*decide, "R26000000082", state=command_store)
     assert mistyped.returncode == 2 and "fails its check digit" in mistyped.stderr
 
 
