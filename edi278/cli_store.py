@@ -504,7 +504,7 @@ def _story_lines(story: CaseStory) -> list[str]:
         ("Received", story.received_at),
         ("Due", story.due_at),
     ]  # fmt: skip
-    lines = [f"{label + ':':<14}{value}" for label, value in rows if value]
+    lines = [f"{label + ':':<20}{value}" for label, value in rows if value]
     lines.append("Decisions:")
     for entry in story.history:
         reason = f", {entry.reason} {entry.reason_words}" if entry.reason else ""
