@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from edi278.clock import Clock, from_environment, parse_instant
 from edi278.decide.policy import Policy, PolicyError, default_policy, load_policy
 from edi278.decide.tracking import TrackingNumberError
-from edi278.notices.story import OPEN_STATUSES, CaseStory
+from edi278.notices.story import OPEN_STATUSES, CaseStory, Provider
 from edi278.notices.words import DECISION_REASONS, REASONS, local_iso, local_minute
 from edi278.outbox import AtomicFile, answer_stem
 from edi278.review import (
@@ -483,8 +483,8 @@ def review_show(
 
 
 def _story_lines(story: CaseStory) -> list[str]:
-    def provider(p: object) -> str:
-        return f"{p.name} (NPI {p.npi})" if p.npi else p.name  # type: ignore[attr-defined]
+    def provider(p: Provider) -> str:
+        return f"{p.name} (NPI {p.npi})" if p.npi else p.name
 
     status = story.status + (f": {story.pend_reason}" if story.pend_reason else "")
     rows = [
