@@ -36,6 +36,7 @@ from edi278.cli_store import (
     review,
     service_clock,
 )
+from edi278.cli_users import user
 from edi278.ig import ENGINES, Guide
 from edi278.jsonform import JsonFormError, check_document, from_json, to_json
 from edi278.pipeline import examine
@@ -431,6 +432,7 @@ main.add_command(db)
 main.add_command(reference)
 main.add_command(inquire)
 main.add_command(review)
+main.add_command(user)
 main.add_command(serve)
 main.add_command(partner)
 main.add_command(sftp)

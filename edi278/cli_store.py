@@ -20,8 +20,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from edi278.clock import Clock, from_environment, parse_instant
 from edi278.decide.policy import Policy, PolicyError, default_policy, load_policy
 from edi278.decide.tracking import TrackingNumberError
+from edi278.notices.story import OPEN_STATUSES, CaseStory, Provider
+from edi278.notices.words import DECISION_REASONS, REASONS, local_iso, local_minute
 from edi278.outbox import AtomicFile, answer_stem
-from edi278.review import FINAL_ACTIONS, Review, ReviewError, decide_case, pended_cases
+from edi278.review import (
+    FINAL_ACTIONS,
+    Review,
+    ReviewError,
+    ReviewUsageError,
+    case_story,
+    decide_case,
+    find_case,
+    pended_cases,
+)
 from edi278.store import database as store
 from edi278.store.inquiry import CaseView, Question, UnknownTrackingNumber, find_cases
 from edi278.store.reference import ReferenceDataError, load_reference
@@ -216,6 +227,7 @@ def _day(_context: object, _parameter: object, value: str | None) -> date | None
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per case.")
 @STATE_DIR
 @DATABASE
+@POLICY
 def inquire(
     tracking: str | None,
     member_id: str | None,
@@ -226,12 +238,14 @@ def inquire(
     as_json: bool,
     state_dir: Path,
     db_url: str | None,
+    policy_path: Path | None,
 ) -> None:
     """Show cases with their status, decisions, tracking numbers and due times, found
     the ways the payer's inquiry works: by tracking number; by member ID; or by name,
     which also needs the provider and a date range. --provider, --from and --to narrow
     a member search too. Dates match the event's dates, or its day of receipt when it
-    has none. Exits 1 when nothing is found or the tracking number is mistyped.
+    has none. Times are the plan's (policy payer.time_zone); a closed case has no due
+    time. Exits 1 when nothing is found or the tracking number is mistyped.
 
     \b
     Examples:
@@ -240,6 +254,7 @@ def inquire(
       edi278 inquire --name "DOE, EMMA" --provider 1528067142 --from 2026-11-01 --to 2026-12-31
     """
     question = _question(tracking, member_id, name, provider, start, end)
+    zone = ZoneInfo(policy(policy_path).payer.time_zone)
     engine = database(db_url, state_dir)
     try:
         with engine.begin() as connection:
@@ -249,9 +264,19 @@ def inquire(
         sys.exit(1)
     if as_json:
         for view in found:
-            click.echo(json.dumps(view.as_dict()))
+            click.echo(json.dumps(_zoned(view.as_dict(), zone)))
     else:
-        _print_table(found)
+        _print_table(found, zone)
+    if not found and name and "," not in name and " " in name.strip():
+        # A hint, not a refusal: a last name may hold a space ("DE LA CRUZ", "VAN DYKE"),
+        # and a search by such a name alone is a good one; but when it finds nothing,
+        # the likeliest cause is a first name given without the comma.
+        last, _, first = name.strip().rpartition(" ")
+        click.echo(
+            f'edi278 inquire: no case has the last name "{name.strip()}"; names are given as '
+            f'"LAST, FIRST": did you mean --name "{last}, {first}"?',
+            err=True,
+        )
     sys.exit(0 if found else 1)
 
 
@@ -285,7 +310,7 @@ def _question(
     return Question(tracking, member_id, person, provider, start, end)
 
 
-def _print_table(found: list[CaseView]) -> None:
+def _print_table(found: list[CaseView], zone: ZoneInfo) -> None:
     console = Console() if sys.stdout.isatty() else Console(width=200)  # piped: no wrapping
     if not found:
         console.print("no case found")
@@ -309,7 +334,9 @@ def _print_table(found: list[CaseView]) -> None:
         dates = case["event_start"] or ""
         if case["event_end"] and case["event_end"] != case["event_start"]:
             dates += f" to {case['event_end']}"
-        due = case["internal_pend_due_at"] or case["regulatory_due_at"]
+        due = None  # a closed case is due nothing
+        if case["status"] in OPEN_STATUSES:
+            due = case["internal_pend_due_at"] or case["regulatory_due_at"]
         table.add_row(
             case["administrative_reference"],
             f"{case['member_id'] or ''}\n{case['member_last_name']}, {case['member_first_name']}",
@@ -321,61 +348,96 @@ def _print_table(found: list[CaseView]) -> None:
             " ".join(filter(None, (current.get("action"), current.get("reason"))))
             + f"\n{current.get('decided_by', '')}",
             "\n".join(view.certification_numbers),
-            _minute(case["received_at"]),
-            _minute(due),
+            local_minute(case["received_at"], zone),
+            local_minute(due, zone),
         )
     console.print(table)
     console.print(f"{len(found)} case(s)")
 
 
-def _minute(stamp: str | None) -> str:
-    return stamp[:16].replace("T", " ") + " UTC" if stamp else ""
+def _zoned(document: dict, zone: ZoneInfo) -> dict:
+    """A case's JSON with every instant (keys ending in _at) in the plan's time zone, and
+    its due time (null once the case is closed)."""
+
+    def shift(value: object) -> object:
+        if isinstance(value, dict):
+            return {
+                key: local_iso(item, zone) if key.endswith("_at") and item else shift(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [shift(item) for item in value]
+        return value
+
+    shifted = shift(document)
+    assert isinstance(shifted, dict)
+    due = document.get("internal_pend_due_at") or document.get("regulatory_due_at")
+    shifted["due_at"] = local_iso(due, zone) if document.get("status") in OPEN_STATUSES else None
+    return shifted
 
 
 @click.group()
 def review() -> None:
-    """Clinical review of pended cases: list them, record the final decision."""
+    """Clinical review of pended cases: list them, show one in words, record the final
+    decision."""
+
+
+def _console() -> Console:
+    return Console() if sys.stdout.isatty() else Console(width=200)  # piped: no wrapping
 
 
 @review.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per case.")
 @STATE_DIR
 @DATABASE
-def review_list(as_json: bool, state_dir: Path, db_url: str | None) -> None:
-    """Pended cases, the soonest due first; overdue ones are marked.
+@POLICY
+def review_list(
+    as_json: bool, state_dir: Path, db_url: str | None, policy_path: Path | None
+) -> None:
+    """Pended cases, the soonest due first; overdue ones are marked. Each with its
+    service in words and procedure codes, diagnoses, dates, and why it is pended; times
+    in the plan's time zone.
 
     \b
     Example:
       edi278 review list
     """
+    rules = policy(policy_path)
+    zone = ZoneInfo(rules.payer.time_zone)
     now = service_clock()()
     with database(db_url, state_dir).begin() as connection:
-        found = pended_cases(connection, now)
+        found = [
+            (case, case_story(connection, case, rules)) for case in pended_cases(connection, now)
+        ]
     if as_json:
-        for case in found:
-            click.echo(json.dumps(_plain_case(case)))
+        for case, story in found:
+            click.echo(json.dumps({**_zoned(_plain_case(case), zone), **story.as_dict(),
+                                   "overdue": case["overdue"]}))  # fmt: skip
         return
-    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console = _console()
     if not found:
         console.print("no pended case")
         return
     table = Table(header_style="bold")
-    for heading in ("reference", "member", "patient", "review", "dates", "received", "due", ""):
+    for heading in ("reference", "member", "patient", "service", "diagnoses", "dates",
+                    "urgency", "pended for", "received", "due", "overdue"):  # fmt: skip
         table.add_column(heading, overflow="fold")
-    for case in found:
+    for case, story in found:
         table.add_row(
-            case["administrative_reference"],
-            case["member_id"] or "",
-            f"{case['patient_last_name']}, {case['patient_first_name']}",
-            f"{case['category']} {case['certification_type']} {case['service_type'] or ''}"
-            f" {case['urgency']}",
-            str(case["event_start"] or ""),
-            _minute(case["received_at"].isoformat()),
-            _minute(case["due_at"].isoformat()),
+            story.reference,
+            f"{story.member_id}\n{story.member_name}",
+            story.patient_name,
+            story.service + (f"\n{story.procedure_codes}" if story.procedures else ""),
+            " ".join(d.code for d in story.diagnoses),
+            story.dates,
+            story.urgency,
+            story.pend_reason,
+            story.received_at,
+            story.due_at,
             "[bold red]OVERDUE[/]" if case["overdue"] else "",
         )
     console.print(table)
-    overdue = sum(case["overdue"] for case in found)
+    overdue = sum(case["overdue"] for case, _ in found)
     console.print(f"{len(found)} pended case(s), {overdue} overdue")
 
 
@@ -387,13 +449,100 @@ def _plain_case(case: dict) -> dict:
     }
 
 
-@review.command("decide")
+@review.command("show")
+@click.argument("case")
+@click.option("--json", "as_json", is_flag=True, help="Print the case as one JSON object.")
+@STATE_DIR
+@DATABASE
+@POLICY
+def review_show(
+    case: str, as_json: bool, state_dir: Path, db_url: str | None, policy_path: Path | None
+) -> None:
+    """The case CASE (its reference, R...) in words: member and patient, requester,
+    facility and servicing providers, service and procedures with their descriptions,
+    diagnoses, dates, days or units, urgency, status, due time, and every decision with
+    who made it, when, and the rules that led to it. Times are the plan's.
+
+    \b
+    Example:
+      edi278 review show R26000000090
+    """
+    rules = policy(policy_path)
+    try:
+        with database(db_url, state_dir).begin() as connection:
+            story = case_story(connection, find_case(connection, case)._asdict(), rules)
+    except ReviewUsageError as error:
+        raise click.BadParameter(str(error), param_hint="CASE") from None
+    except ReviewError as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(story.as_dict()))
+        return
+    for line in _story_lines(story):
+        click.echo(line)
+
+
+def _story_lines(story: CaseStory) -> list[str]:
+    def provider(p: Provider) -> str:
+        return f"{p.name} (NPI {p.npi})" if p.npi else p.name
+
+    status = story.status + (f": {story.pend_reason}" if story.pend_reason else "")
+    rows = [
+        ("Case", f"{story.reference}, {status}"),
+        ("Member", f"{story.member_name}, member ID {story.member_id}"),
+        ("Patient", story.patient_name + (" (a dependent)" if story.patient_is_dependent else "")),
+        ("Requested by", provider(story.requester)),
+        *((p.role.capitalize(), provider(p)) for p in story.providers),
+        ("Request", f"{story.category}, {story.certification_type}"),
+        ("Service", story.service),
+        *(("Procedure", p.words + "".join(f", {x}" for x in (p.quantity, p.dates) if x))
+          for p in story.procedures),
+        *(("Diagnosis", d.words) for d in story.diagnoses),
+        ("Dates", story.dates),
+        ("Asked for", story.requested),
+        ("Urgency", story.urgency),
+        ("Received", story.received_at),
+        ("Due", story.due_at),
+    ]  # fmt: skip
+    lines = [f"{label + ':':<20}{value}" for label, value in rows if value]
+    lines.append("Decisions:")
+    for entry in story.history:
+        reason = f", {entry.reason} {entry.reason_words}" if entry.reason else ""
+        number = f", {entry.certification_number}" if entry.certification_number else ""
+        lines.append(f"  {entry.decided_at}  {entry.action} {entry.action_words}{reason}{number}"
+                     f" (by {entry.decided_by})")  # fmt: skip
+        if entry.criteria:
+            lines.append(f"    criteria: {entry.criteria}")
+        if entry.message:
+            lines.append(f"    note: {entry.message}")
+        lines.extend(f"    trace: {step}" for step in entry.trace)
+    return lines
+
+
+def _reasons_help() -> str:
+    listed = "\n".join(f"  {code:<3} {REASONS[code].name}" for code in DECISION_REASONS)
+    refused = sorted((c for c in REASONS if c not in DECISION_REASONS), key=lambda c: (len(c), c))
+    return (
+        "\b\nReasons for a final decision (--reason, HCR03 code source 886):\n"
+        + listed
+        + "\n\nRefused on a final decision: "
+        + ", ".join(f"{code} ({REASONS[code].name.lower()})" for code in refused)
+        + ". 0B, 0U, 0V and 0W say what a pend waits for; 0H and 18 answer requests that "
+        "need no review; 7 a cancellation; the others price authorizations."
+    )
+
+
+@review.command("decide", epilog=_reasons_help())
 @click.argument("case")
 @click.option("--action", required=True, type=click.Choice(FINAL_ACTIONS), help="HCR01.")
-@click.option("--reason", default="", help="HCR03 (code source 886); required unless A1.")
+@click.option("--reason", default="", help="HCR03 (code source 886); required unless A1. "
+              "The codes are listed below.")  # fmt: skip
 @click.option("--quantity", type=click.IntRange(min=1), help="Days or visits certified (HSD).")
 @click.option("--note", required=True, help="What the decision rests on (sent as MSG).")
-@click.option("--reviewer", required=True, help="The reviewer's ID (audited).")
+@click.option("--criteria", default="", help="The criteria the decision rests on (the "
+              "guideline and its section); quoted in the letters. Required for A3.")  # fmt: skip
+@click.option("--reviewer", required=True, help="The deciding user (edi278 user add): a "
+              "nurse or a medical director; only a medical director may deny (A3).")  # fmt: skip
 @click.option(
     "--outbox",
     required=True,
@@ -410,6 +559,7 @@ def review_decide(
     reason: str,
     quantity: int | None,
     note: str,
+    criteria: str,
     reviewer: str,
     outbox: Path,
     state_dir: Path,
@@ -418,7 +568,8 @@ def review_decide(
 ) -> None:
     """Record a reviewer's final decision on the pended CASE (its reference, R...), write
     the 278 response for it into OUTBOX as CASE.278 and, for a denial (A3), the member
-    letter and the provider notice as HTML and text.
+    letter and the provider notice as HTML and text. Bad usage exits 2; a case not found
+    or not pended, or a reviewer who may not decide it, exits 1 with nothing recorded.
 
     \b
     Example:
@@ -426,11 +577,13 @@ def review_decide(
         --reviewer rn.jones --outbox var/outbox
     """
     engine = database(db_url, state_dir)
-    decision = Review(action, reason.upper(), note, reviewer, quantity)
+    decision = Review(action, reason.strip().upper(), note, reviewer, quantity, criteria)
     try:
         reviewed = decide_case(engine, case, decision, policy(policy_path), service_clock()())
+    except ReviewUsageError as error:
+        raise click.UsageError(str(error)) from None
     except ReviewError as error:
-        raise click.ClickException(str(error)) from error
+        raise click.ClickException(str(error)) from None
     documents = {".278": reviewed.response,
                  **{f"-{suffix}": text for suffix, text in reviewed.notices.items()}}  # fmt: skip
     outbox.mkdir(parents=True, exist_ok=True)

@@ -17,9 +17,12 @@ from edi278.decide.policy import Policy
 from edi278.decide.request import events_in_context
 from edi278.decide.tracking import Kind, TrackingNumberError, parse_number
 from edi278.ig import Guide
-from edi278.model import Action, Delivery, Period
+from edi278.model import Action, Delivery, Diagnoses, Period
 from edi278.notices import Notice, render
+from edi278.notices.story import CaseStory, tell
+from edi278.notices.words import REASONS, reason_in_words
 from edi278.pipeline import acknowledge, examine
+from edi278.reader import read_requests
 from edi278.respond import plain_text
 from edi278.store.audit import audit
 from edi278.store.cases import (
@@ -34,72 +37,31 @@ from edi278.store.numbers import (
     assign_tracking_numbers,
     issue_tracking_numbers,
 )
-from edi278.store.tables import case_providers, cases, decisions, service_lines
+from edi278.store.tables import case_providers, cases, decisions, members, service_lines
+from edi278.store.users import User, find_user
 
 FINAL_ACTIONS = ("A1", "A2", "A3", "A6")
 CERTIFYING = ("A1", "A2", "A6")
-# HCR03 (code source 886) as the X217 response map allows them.
-REASON_CODES = frozenset(
-    [
-        "1",
-        "2",
-        "3",
-        "4",
-        "5",
-        "6",
-        "7",
-        "8",
-        "9",
-        "0A",
-        "0B",
-        "0C",
-        "0D",
-        "0E",
-        "0F",
-        "0G",
-        "0H",
-        "0J",
-        "0K",
-        "0L",
-        "0M",
-        "0N",
-        "0P",
-        "0Q",
-        "0R",
-        "0S",
-        "0T",
-        "0U",
-        "0V",
-        "0W",
-        "0X",
-        "0Y",
-        "0Z",
-        "10",
-        "11",
-        "12",
-        "13",
-        "14",
-        "15",
-        "16",
-        "17",
-        "18",
-        "19",
-        "20",
-        "21",
-        "22",
-        "23",
-        "24",
-        "25",
-        "26",
-        "27",
-        "28",
-        "29",
-    ]
-)
+# HCR03 (code source 886) as the X217 response map allows them; the ones a final
+# decision may give are those with use "decision" (notices/words.py).
+REASON_CODES = frozenset(REASONS)
+REVIEWING_ROLES = ("nurse", "medical-director")
+# A denial is an adverse determination on clinical grounds: a physician's call.
+DENYING_ROLES = ("medical-director",)
 
 
 class ReviewError(ValueError):
-    """A review that cannot be recorded; the message says why and what to do."""
+    """A review that cannot be recorded; the message says why and what to do. Raised as
+    it is: the case is not there, or not pended (nothing wrong with how it was asked)."""
+
+
+class ReviewUsageError(ReviewError):
+    """The decision as asked is malformed: a missing or wrong option (a command's bad
+    usage, an API's 422)."""
+
+
+class ReviewRefused(ReviewError):
+    """The reviewer may not make this decision: unknown, disabled, or without the role."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +69,9 @@ class Review:
     action: str
     reason: str
     note: str
-    reviewer: str
+    reviewer: str  # a user's name (edi278 user add)
     quantity: int | None = None
+    criteria: str = ""  # what the decision rests on, e.g. a guideline; required for A3
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +103,7 @@ def decide_case(
     _check(review)
     with engine.begin() as connection:
         case = _pended_case(connection, reference)
+        reviewer = authorize(connection, review.reviewer, review.action)
     number = ""
     if review.action in CERTIFYING:
         number = issue_tracking_numbers(engine, Kind.CERTIFICATION, 1, now)[0]
@@ -156,7 +120,7 @@ def decide_case(
         lines = tuple(replace(outcome, message="") for _ in line_ids)
         record_decision(
             connection, case.id, line_ids, EventDecision(outcome, lines), now,
-            f"reviewer:{review.reviewer}",
+            f"reviewer:{reviewer.name}", criteria=review.criteria.strip() or None,
         )  # fmt: skip
         connection.execute(
             update(cases)
@@ -166,40 +130,94 @@ def decide_case(
         if number:
             assign_tracking_numbers(connection, {number: case.id})
         audit(
-            connection, now, f"reviewer:{review.reviewer}", "reviewed", "case", case.id,
+            connection, now, f"reviewer:{reviewer.name}", "reviewed", "case", case.id,
             f"action={review.action} reason={review.reason} quantity={review.quantity or ''}",
             case_id=case.id, interchange_id=case.interchange_id,
         )  # fmt: skip
-        provider = _requester(connection, case.id)
-    notices = _notices(case, review, provider, policy, now) if review.action == "A3" else {}
+        story = case_story(connection, case._asdict(), policy) if review.action == "A3" else None
+    notices = {}
+    if story is not None:
+        notices = _notices(story, review, reviewer, policy, now)
     return Reviewed(case.administrative_reference, number, response, notices)
 
 
 def _check(review: Review) -> None:
     if review.action not in FINAL_ACTIONS:
-        raise ReviewError(f"--action must be one of {', '.join(FINAL_ACTIONS)}")
+        raise ReviewUsageError(f"--action must be one of {', '.join(FINAL_ACTIONS)}")
     if review.reason and review.reason not in REASON_CODES:
-        raise ReviewError(f"--reason {review.reason!r} is not an HCR03 code (code source 886)")
+        raise ReviewUsageError(
+            f"--reason {review.reason!r} is not an HCR03 code (code source 886): "
+            "see `edi278 review decide --help` for the codes"
+        )
+    reason = REASONS.get(review.reason)
+    if reason is not None and reason.use != "decision":
+        kind = {"pend": "a pend reason: it says what a review waits for"}.get(
+            reason.use, f"a {reason.use} code"
+        )
+        raise ReviewUsageError(
+            f"--reason {review.reason} ({reason.name.lower()}) is {kind}, not the reason for "
+            f"a final decision {review.action}: give the reason it was decided (e.g. 0F not "
+            "medically necessary; the list is in --help)"
+        )
     if review.action != "A1" and not review.reason:
-        raise ReviewError(f"a decision {review.action} needs a --reason (HCR03)")
+        raise ReviewUsageError(f"a decision {review.action} needs a --reason (HCR03)")
     if review.action in ("A2", "A6") and review.quantity is None:
-        raise ReviewError(f"a decision {review.action} needs the --quantity certified")
+        raise ReviewUsageError(f"a decision {review.action} needs the --quantity certified")
     if not review.note.strip():
-        raise ReviewError("--note is required: say what the decision rests on")
+        raise ReviewUsageError("--note is required: say what the decision rests on")
+    if review.action == "A3" and not review.criteria.strip():
+        raise ReviewUsageError(
+            "a denial needs --criteria: the criteria it rests on (the guideline and its "
+            "section), which the letters quote"
+        )
     if not review.reviewer.strip():
-        raise ReviewError("--reviewer is required")
+        raise ReviewUsageError("--reviewer is required")
 
 
-def _pended_case(connection: Connection, reference: str) -> Any:
+def authorize(connection: Connection, name: str, action: str) -> User:
+    """The user who decides: active, a nurse or a medical director, and for a denial a
+    medical director. The one place the rule lives: the command and the API call it."""
+    user = find_user(connection, name)
+    if user is None:
+        raise ReviewRefused(
+            f"no user is named {name.strip()}: reviewers are added with "
+            "`edi278 user add --role nurse|medical-director`"
+        )
+    if not user.active:
+        raise ReviewRefused(f"user {user.name} is disabled and cannot decide cases")
+    if user.role not in REVIEWING_ROLES:
+        raise ReviewRefused(
+            f"user {user.name} is {user.role}: only a nurse or a medical director decides cases"
+        )
+    if action == "A3" and user.role not in DENYING_ROLES:
+        raise ReviewRefused(
+            f"user {user.name} is a {user.role}: only a medical director may deny (A3); "
+            "nothing was recorded, pass the case to a medical director"
+        )
+    return user
+
+
+def _reference_number(reference: str) -> str:
     try:
-        number = parse_number(reference).text
+        return parse_number(reference).text
     except TrackingNumberError as error:
-        raise ReviewError(str(error)) from None
+        raise ReviewUsageError(str(error)) from None
+
+
+def find_case(connection: Connection, reference: str) -> Any:
+    """The case with this reference (R...), any status."""
+    number = _reference_number(reference)
     case = connection.execute(
         select(cases).where(cases.c.administrative_reference == number)
     ).first()
     if case is None:
         raise ReviewError(f"no case has the reference {number}")
+    return case
+
+
+def _pended_case(connection: Connection, reference: str) -> Any:
+    case = find_case(connection, reference)
+    number = case.administrative_reference
     latest = connection.execute(
         select(decisions.c.action)
         .where(decisions.c.case_id == case.id, decisions.c.service_line_id.is_(None))
@@ -264,42 +282,92 @@ def _response(engine: Engine, case: Any, outcome: Outcome, now: datetime) -> str
     return answers.responses
 
 
-def _requester(connection: Connection, case_id: int) -> Any:
-    return connection.execute(
-        select(case_providers.c.name, case_providers.c.npi).where(
-            case_providers.c.case_id == case_id, case_providers.c.loop_id == "2010B"
+def case_story(connection: Connection, case: dict[str, Any], policy: Policy) -> CaseStory:
+    """The case (a row of cases, as a dict) in words, from everything kept with it."""
+    case_id = case["id"]
+    lines = [
+        row._asdict()
+        for row in connection.execute(
+            select(service_lines)
+            .where(service_lines.c.case_id == case_id)
+            .order_by(service_lines.c.line_number)
         )
-    ).first()
+    ]
+    providers = [
+        row._asdict()
+        for row in connection.execute(
+            select(case_providers)
+            .where(case_providers.c.case_id == case_id)
+            .order_by(case_providers.c.id)
+        )
+    ]
+    history = [
+        row._asdict()
+        for row in connection.execute(
+            select(decisions)
+            .where(decisions.c.case_id == case_id, decisions.c.service_line_id.is_(None))
+            .order_by(decisions.c.id)
+        )
+    ]
+    member = None
+    if case.get("member_id"):
+        member = connection.execute(
+            select(members).where(members.c.member_id == case["member_id"])
+        ).first()
+    diagnoses, requested = _asked(case)
+    return tell(case, lines, providers, history, diagnoses, requested, _address(member), policy)
 
 
-def _notices(case: Any, review: Review, provider: Any, policy: Policy, now: datetime) -> dict:
-    calendar = BusinessCalendar.of(policy)
-    dates = case.event_start.isoformat() if case.event_start else "dates not given"
-    if case.event_end and case.event_end != case.event_start:
-        dates += f" to {case.event_end.isoformat()}"
+def _asked(case: dict[str, Any]) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+    """The diagnoses (qualifier, code) and the HSD quantity of the case's event, read off
+    the stored request: they are not kept in columns of their own."""
+    if not case.get("request"):
+        return [], None
+    mine = (case["sender"], case["submitter_reference"], case["trace_number"],
+            case["trace_originator"])  # fmt: skip
+    for request in read_requests(io.BytesIO(case["request"].encode("latin-1"))):
+        for context in events_in_context(request):
+            if case_key(case["sender"], request, context.event) != mine:
+                continue
+            event = context.event
+            diagnoses = [
+                (composite[0], composite[1])
+                for record in event.all(Diagnoses)
+                for composite in record.codes
+                if len(composite) > 1 and composite[1]
+            ]
+            asked = event.first(Delivery)
+            requested = (asked.quantity, asked.quantity_qualifier) if asked else None
+            return diagnoses, requested
+    return [], None
+
+
+def _address(member: Any) -> tuple[str, ...]:
+    if member is None or not member.address_line1:
+        return ()
+    lines = [member.address_line1, member.address_line2 or ""]
+    lines.append(f"{member.city}, {member.state} {member.zip}")
+    return tuple(line for line in lines if line)
+
+
+def _notices(
+    story: CaseStory, review: Review, reviewer: User, policy: Policy, now: datetime
+) -> dict[str, str]:
+    decided_on = BusinessCalendar.of(policy).local(now).date()
     return render(
         Notice(
-            member_name=f"{case.patient_first_name} {case.patient_last_name}".strip(),
-            member_id=case.member_id or "",
-            patient_name=f"{case.patient_first_name} {case.patient_last_name}".strip(),
-            provider_name=provider.name if provider else "your provider",
-            provider_npi=(provider.npi or "") if provider else "",
-            reference=case.administrative_reference,
-            service=_service(case),
-            dates=dates,
+            story=story,
+            action=review.action,
             reason_code=review.reason,
-            reviewer=review.reviewer,
-            note=plain_text(review.note),
-            decided_on=calendar.local(now).strftime("%B %d, %Y"),
-            payer_name=policy.payer.name,
-            phone=policy.payer.phone,
-            medical_director_phone=policy.payer.medical_director_phone,
-            appeal_address=policy.payer.appeal_address,
+            reason_name=REASONS[review.reason].name,
+            reason_words=reason_in_words(review.reason),
+            note=review.note.strip(),
+            criteria=review.criteria.strip(),
+            reviewer=reviewer.name,
+            reviewer_role=reviewer.role.replace("-", " "),
+            decided_on=decided_on,
+            appeal_by=decided_on + timedelta(days=policy.appeals.member_days),
+            payer=policy.payer,
+            appeals=policy.appeals,
         )
     )
-
-
-def _service(case: Any) -> str:
-    kinds = {"AR": "an admission", "HS": "health care services", "SC": "a specialist referral"}
-    text = kinds.get(case.category, "a service")
-    return f"{text} (service type {case.service_type})" if case.service_type else text

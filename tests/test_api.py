@@ -147,19 +147,39 @@ def test_the_json_form_round_trips(api):
     assert invalid.status_code == 422 and invalid.json()["code"] == "invalid"
 
 
+def _user(name: str, role: str) -> None:
+    subprocess.run([str(EDI278), "user", "add", "--name", name, "--role", role,
+                    "--password-stdin", *API_STATE], input="a long and secret passphrase\n",
+                   capture_output=True, text=True, check=True)  # fmt: skip
+
+
 def test_inquiry_by_member_and_a_reviewers_decision(api):
     client, keys = api
+    _user("api.md", "medical-director")
+    _user("api.rn", "nurse")
     data = (REQUESTS / "09-mri-brain-review.x12").read_bytes()
     reference = reference_in(post_x12(client, keys["submitter"], data).text)
     member = client.get("/v1/reviews", params={"member_id": "W159483132"},
                         headers={"X-API-Key": keys["submitter"]})  # fmt: skip
     assert [case["administrative_reference"] for case in member.json()] == [reference]
-    body = {"action": "A3", "reason": "0F", "note": "not indicated"}
-    refused = client.post(f"/v1/reviews/{reference}/decision", json=body,
-                          headers={"X-API-Key": keys["submitter"]})  # fmt: skip
-    assert refused.status_code == 403
-    decided = client.post(f"/v1/reviews/{reference}/decision", json=body,
-                          headers={"X-API-Key": keys["reviewer"]})  # fmt: skip
+    body = {"action": "A3", "reason": "0F", "note": "not indicated", "criteria": "ACR 1"}
+
+    def decide(key: str, **given: str) -> httpx.Response:
+        return client.post(f"/v1/reviews/{reference}/decision", json={**body, **given},
+                           headers={"X-API-Key": keys[key]})  # fmt: skip
+
+    assert decide("submitter", reviewer="api.md").status_code == 403
+    unnamed = decide("reviewer")
+    assert (unnamed.status_code, unnamed.json()["code"]) == (422, "invalid")
+    nurse = decide("reviewer", reviewer="api.rn")  # the same rule as `review decide`
+    assert (nurse.status_code, nurse.json()) == (403, {
+        "error": "user api.rn is a nurse: only a medical director may deny (A3); nothing was "
+                 "recorded, pass the case to a medical director", "code": "forbidden"})  # fmt: skip
+    pend_code = decide("reviewer", reviewer="api.md", reason="0V")
+    assert (pend_code.status_code, pend_code.json()["code"]) == (422, "invalid")
+    still = client.get(f"/v1/reviews/{reference}", headers={"X-API-Key": keys["reviewer"]})
+    assert [d["action"] for d in still.json()["decisions"] if d["line_number"] is None] == ["A4"]
+    decided = decide("reviewer", reviewer="api.md")
     assert decided.status_code == 200
     assert hcr(decided.json()["response"])[0] == "HCR*A3**0F"
     assert "member-letter.txt" in decided.json()["notices"]

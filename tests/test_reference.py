@@ -78,9 +78,8 @@ def test_a_bad_date_on_line_17_names_line_17_and_loads_nothing(engine, demo):
 def test_a_failed_load_leaves_the_previous_load_in_place(engine, demo):
     load_reference(engine, DEMO)
     before = count(engine, members)
-    (demo / "members.csv").write_text(
-        (demo / "members.csv").read_text() + "X1,X1,subscriber,NEW,ROW,2000-01-01,M,NOPLAN,,no,,\n"
-    )
+    row = "X1,X1,subscriber,NEW,ROW,2000-01-01,M,NOPLAN,,no,,,1 ELM ST,,HARTFORD,CT,06103\n"
+    (demo / "members.csv").write_text((demo / "members.csv").read_text() + row)
     with pytest.raises(ReferenceDataError, match=r"members\.csv line \d+: plan_id NOPLAN"):
         load_reference(engine, demo)
     assert count(engine, members) == before

@@ -48,7 +48,15 @@ from edi278.ig import Guide
 from edi278.jsonform import JsonFormError, check_document, from_json, to_json
 from edi278.model import Envelope
 from edi278.reader import read_requests
-from edi278.review import FINAL_ACTIONS, Review, ReviewError, decide_case, pended_cases
+from edi278.review import (
+    FINAL_ACTIONS,
+    Review,
+    ReviewError,
+    ReviewRefused,
+    ReviewUsageError,
+    decide_case,
+    pended_cases,
+)
 from edi278.store.database import reading
 from edi278.store.inquiry import CaseView, Question, UnknownTrackingNumber, find_cases
 from edi278.store.numbers import DatabaseControlNumbers
@@ -80,6 +88,11 @@ class DecisionBody(BaseModel):
     reason: str = Field("", description="HCR03 (code source 886); required unless A1")
     quantity: int | None = Field(None, ge=1, description="days or visits certified")
     note: str = Field(description="what the decision rests on (sent as MSG)")
+    reviewer: str = Field(
+        description="the deciding user (edi278 user add): a nurse or a medical director; "
+        "only a medical director may deny (A3)"
+    )
+    criteria: str = Field("", description="the criteria the decision rests on; required for A3")
 
 
 # `serve --workers N`: each worker process builds its app from the settings the command
@@ -392,10 +405,14 @@ def _routes(app: FastAPI, service: Service) -> None:
             decision = DecisionBody.model_validate_json(body)
         except ValidationError as error:
             raise _fail(422, _first_error(error), "invalid") from None
-        review = Review(decision.action, decision.reason.upper(), decision.note, who.name,
-                        decision.quantity)  # fmt: skip
+        review = Review(decision.action, decision.reason.upper(), decision.note,
+                        decision.reviewer, decision.quantity, decision.criteria)  # fmt: skip
         try:
             done = decide_case(service.engine, case, review, service.policy, service.clock())
+        except ReviewUsageError as error:
+            raise _fail(422, str(error), "invalid") from None
+        except ReviewRefused as error:
+            raise _fail(403, str(error), "forbidden") from None
         except ReviewError as error:
             raise _fail(409, str(error), "not_decidable") from None
         service.outcomes.labels(decision.action).inc()

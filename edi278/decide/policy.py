@@ -135,6 +135,19 @@ DEFAULT_RADIOLOGY_URGENT_AFTER_HOURS_DUE_HOURS = 24
 
 
 @dataclass(frozen=True, slots=True)
+class Appeals:
+    """What a denial letter promises. The defaults are the federal floors for a group
+    health plan's internal appeal (29 CFR 2560.503-1(h)(3)(i), 45 CFR 147.136(b): at
+    least 180 days after the notice; urgent care decided within 72 hours, (i)(2)(i)) and
+    for asking an external review (45 CFR 147.136(d)(2): 4 months after the final
+    internal decision); policy-sources 000 and 003 promise the appeal but give no days."""
+
+    member_days: int = 180
+    expedited_hours: int = 72
+    external_review_months: int = 4
+
+
+@dataclass(frozen=True, slots=True)
 class Clocks:
     expedited_decision_hours: int
     standard_decision_days: int
@@ -181,6 +194,7 @@ class Policy:
     out_of_network_without_benefit: str  # deny | review
     out_of_network_message: str
     duplicates: str  # deny | review
+    appeals: Appeals = Appeals()
 
 
 def load_policy(path: Path | str = DEFAULT) -> Policy:
@@ -347,4 +361,5 @@ def _build(d: dict[str, Any]) -> Policy:
         out_of_network_without_benefit=d["out_of_network"]["without_benefit"],
         out_of_network_message=d["out_of_network"]["with_benefit_message"],
         duplicates=d["duplicates"],
+        appeals=Appeals(**d.get("appeals", {})),
     )

@@ -224,12 +224,14 @@ def record_decision(
     decision: EventDecision,
     decided_at: datetime,
     decided_by: str,
+    criteria: str | None = None,
 ) -> None:
     """A new decision row for the event and one per line it answers: history grows, it
-    is never rewritten."""
-    connection.execute(
-        decisions.insert(), _decision_rows(case_id, line_ids, decision, decided_at, decided_by)
-    )
+    is never rewritten. `criteria`: what a reviewer's decision rests on, on the event's."""
+    rows = _decision_rows(case_id, line_ids, decision, decided_at, decided_by)
+    for row in rows:  # one set of keys for every row of the insert
+        row["criteria"] = criteria if row["service_line_id"] is None else None
+    connection.execute(decisions.insert(), rows)
 
 
 def _decision_rows(

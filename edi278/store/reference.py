@@ -97,6 +97,18 @@ def _taxonomy(value: str) -> str:
     return value
 
 
+def _state(value: str) -> str:
+    if not re.fullmatch(r"[A-Z]{2}", value):
+        raise _Bad("is not a state code (two capital letters)")
+    return value
+
+
+def _zip(value: str) -> str:
+    if not re.fullmatch(r"\d{5}(-\d{4})?", value):
+        raise _Bad("is not a ZIP code (5 digits, or ZIP+4)")
+    return value
+
+
 def _tier(value: str) -> int:
     if value not in ("1", "2", "3"):
         raise _Bad("is not a cost tier (1, 2 or 3)")
@@ -169,6 +181,12 @@ FILES = (
             Column("medicare_primary", _boolean),
             Column("medicare_product", _choice("original", "risk", "supplement"), False, ""),
             Column("coordination_notes", _text(500), False, ""),
+            # Where letters go (PHI: named by place, never quoted).
+            Column("address_line1", _text(55), phi=True),
+            Column("address_line2", _text(55), required=False, phi=True),
+            Column("city", _text(30), phi=True),
+            Column("state", _state),
+            Column("zip", _zip, phi=True),
         ),
     ),
     FileSpec(

@@ -265,6 +265,8 @@ decisions = Table(
     Column("documents", String(100)),  # LOINC codes asked for, comma-separated
     Column("due_at", UtcDateTime),  # a pend's review due time
     Column("trace", Text),  # JSON: the rules that fired and the facts they read
+    # Since 0008: the criteria a reviewer's decision rests on (required for a denial).
+    Column("criteria", Text),
 )
 
 tracking_numbers = Table(
@@ -291,6 +293,24 @@ audit_log = Table(
     Column("interchange_id", Integer, index=True),
     Column("case_id", Integer, index=True),
     Column("detail", String(500), nullable=False),  # codes and counts only, never PHI
+)
+
+# Since 0008: the people who use the service: reviewers deciding cases (nurse, medical
+# director), operations staff, providers; the web application signs them in with the same
+# rows. Passwords are kept only as argon2 hashes (store/users.py).
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(24), nullable=False),  # nurse medical-director operations provider
+    Column("partner_id", ForeignKey("trading_partners.id")),  # whose cases a provider sees
+    Column("npi", String(10)),  # a provider's own NPI
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("disabled_at", UtcDateTime),  # set: the user can neither sign in nor decide
+    Column("failed_sign_ins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UtcDateTime),
 )
 
 # --- reference data: what decisions read (loaded from CSV, see samples/reference) --------
@@ -341,6 +361,12 @@ members = Table(
     Column("medicare_primary", Boolean, nullable=False),
     Column("medicare_product", String(12), nullable=False),  # "", original, risk, supplement
     Column("coordination_notes", String(500), nullable=False),
+    # Since 0008: where letters go. Null for rows loaded before the columns existed.
+    Column("address_line1", String(55)),
+    Column("address_line2", String(55)),
+    Column("city", String(30)),
+    Column("state", String(2)),
+    Column("zip", String(10)),
     Index("ix_members_name", "last_name", "first_name"),
 )
 

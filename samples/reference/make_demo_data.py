@@ -12,7 +12,7 @@ identical files. Standard library only.
 import csv
 import random
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass, fields, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,11 @@ class Member:
     medicare_primary: bool = False
     medicare_product: str = ""
     coordination_notes: str = ""
+    address_line1: str = ""
+    address_line2: str = ""
+    city: str = ""
+    state: str = ""
+    zip: str = ""
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,20 @@ NOTES = (
     "Medicaid secondary",
     "prior coverage ended 2024-12-31; this plan primary",
 )
+
+# Mailing addresses (fictitious streets in real towns of the plan's area): (city, state, ZIP).
+TOWNS = (
+    ("HARTFORD", "CT", "06103"), ("NEW HAVEN", "CT", "06511"), ("STAMFORD", "CT", "06901"),
+    ("BRIDGEPORT", "CT", "06604"), ("WATERBURY", "CT", "06702"), ("NORWALK", "CT", "06851"),
+    ("SPRINGFIELD", "MA", "01103"), ("WORCESTER", "MA", "01608"), ("PROVIDENCE", "RI", "02903"),
+    ("ALBANY", "NY", "12207"), ("WHITE PLAINS", "NY", "10601"), ("NEWARK", "NJ", "07102"),
+)  # fmt: skip
+STREETS = (
+    "ASH", "BEECH", "CHESTNUT", "DOGWOOD", "ELM", "HAWTHORN", "HICKORY", "LINDEN", "MAPLE",
+    "OAK", "PINE", "SPRUCE", "SYCAMORE", "WALNUT", "WILLOW", "CHURCH", "HIGH", "MILL", "RIVER",
+    "SCHOOL", "UNION", "WATER",
+)  # fmt: skip
+STREET_KINDS = ("ST", "AVE", "RD", "LN", "DR", "CT", "PL", "WAY")
 
 # The providers of the X12 samples, NPIs as sent (not all have a valid check digit).
 SAMPLE_PROVIDERS = (
@@ -486,6 +505,19 @@ def make_members(
     return members, coverage
 
 
+def with_address(member: Member) -> Member:
+    """The member's mailing address: the subscriber's, shared by the family. Drawn from a
+    generator of its own seeded by the subscriber ID, so adding addresses changed no other
+    value of the data."""
+    rng = random.Random(f"{SEED}:address:{member.subscriber_id}")
+    city, state, zip_code = rng.choice(TOWNS)
+    line1 = f"{rng.randint(1, 9999)} {rng.choice(STREETS)} {rng.choice(STREET_KINDS)}"
+    line2 = f"APT {rng.randint(1, 40)}{rng.choice('ABCD')}" if rng.random() < 0.25 else ""
+    return replace(
+        member, address_line1=line1, address_line2=line2, city=city, state=state, zip=zip_code
+    )
+
+
 # --- output -------------------------------------------------------------------------------
 
 
@@ -510,6 +542,7 @@ def main() -> None:
     rng = random.Random(SEED)
     providers, networks = make_providers(rng)
     members, eligibility = make_members(rng, providers, networks)
+    members = [with_address(member) for member in members]
     tables = {"plans": PLANS, "providers": providers, "networks": networks}
     tables |= {"members": members, "eligibility": eligibility}
     for name, rows in tables.items():
