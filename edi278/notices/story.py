@@ -131,10 +131,10 @@ class CaseStory:
         for name in ("start", "end"):
             value = document[name]
             document[name] = value.isoformat() if value else None
-        for procedure, shown in zip(document["procedures"], self.procedures, strict=True):
-            procedure["words"] = shown.words
-        for diagnosis, shown in zip(document["diagnoses"], self.diagnoses, strict=True):
-            diagnosis["words"] = shown.words
+        for procedure, coded in zip(document["procedures"], self.procedures, strict=True):
+            procedure["words"] = coded.words
+        for diagnosis, diagnosed in zip(document["diagnoses"], self.diagnoses, strict=True):
+            diagnosis["words"] = diagnosed.words
         document["dates"] = self.dates
         return document
 

@@ -229,7 +229,8 @@ def _family_cases_meeting(dated: int, undated: int) -> Select:
     subscriber's cases for the few without dates."""
     terms = []
     for n in range(dated):
-        first, last = bindparam(f"first{n}"), bindparam(f"last{n}")
+        first: BindParameter[date] = bindparam(f"first{n}")
+        last: BindParameter[date] = bindparam(f"last{n}")
         member = cases.c.member_id == bindparam(f"subscriber{n}")
         starts_in_time = cases.c.event_start <= last
         terms.append(and_(member, cases.c.event_end >= first, starts_in_time))

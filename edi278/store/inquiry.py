@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, select
 
 from edi278.decide.tracking import parse_number
 from edi278.store.tables import case_providers, cases, decisions, service_lines, tracking_numbers
@@ -125,7 +125,7 @@ def _during(start: date | None, end: date | None) -> Any:
     received_to = (
         datetime.combine(end + timedelta(days=1), time(), UTC) if end != date.max else None
     )
-    on_receipt = [cases.c.event_start.is_(None)]
+    on_receipt: list[ColumnElement[bool]] = [cases.c.event_start.is_(None)]
     if received_from is not None:
         on_receipt.append(cases.c.received_at >= received_from)
     if received_to is not None:
