@@ -32,12 +32,13 @@ from edi278.decide.request import events_in_context, person_of
 from edi278.decide.tracking import Kind
 from edi278.log import get as get_logger
 from edi278.log import protect
-from edi278.model import Transaction
+from edi278.model import Action, Transaction
 from edi278.pipeline import Acknowledgements, acknowledge, reply_counts
 from edi278.store.audit import audit, audit_many
 from edi278.store.cases import (
     CaseKey,
     NewCase,
+    cancel_certified,
     case_key,
     insert_cases,
     stored_decisions,
@@ -266,8 +267,9 @@ class Intake:
             assign_tracking_numbers(connection, owners)
             sets = sum(len(group.transactions) for group in report.groups)
             entry = {"at": now, "actor": self.actor, "interchange_id": interchange_id}
-            audit_many(  # one statement: the interchange received, then each case decided
-                connection,
+            cancelled = _cancel_certified(connection, case_ids, taken)
+            audit_many(  # one statement: the interchange received, each case decided, and
+                connection,  # each case whose certification one of them cancelled
                 [
                     {
                         **entry,
@@ -287,6 +289,17 @@ class Intake:
                             "case_id": case_id,
                         }
                         for case_id, case in zip(case_ids, taken, strict=True)
+                    ),
+                    *(
+                        {
+                            **entry,
+                            "action": "cancelled",
+                            "object_type": "case",
+                            "object_id": str(case_id),
+                            "detail": f"status=cancelled by=case:{by}",
+                            "case_id": case_id,
+                        }
+                        for case_id, by in cancelled
                     ),
                 ],
             )
@@ -572,9 +585,29 @@ def _decision_summary(case: NewCase, decided_by: str) -> str:
     )
 
 
+def _cancel_certified(
+    connection: Connection, case_ids: list[int], taken: list[NewCase]
+) -> list[tuple[int, int]]:
+    """Each case whose certification a new case cancels (HCR01 C names it) marked
+    cancelled: (the cancelled case, the case that cancelled it)."""
+    changed = []
+    for case_id, case in zip(case_ids, taken, strict=True):
+        outcome = case.decision.outcome
+        if outcome.action == Action.CANCELLED and outcome.certification_number:
+            cancelled = cancel_certified(connection, outcome.certification_number, case_id)
+            changed += [(original, case_id) for original in cancelled]
+    return changed
+
+
 def _numbers_of(case: NewCase) -> list[str]:
+    """The numbers issued for the case. A cancellation names the certification it
+    cancels: that number stays its own case's."""
     outcomes = (case.decision.outcome, *case.decision.lines)
     return [
         case.administrative_reference,
-        *(o.certification_number for o in outcomes if o.certification_number),
+        *(
+            o.certification_number
+            for o in outcomes
+            if o.certification_number and o.action != Action.CANCELLED
+        ),
     ]

@@ -412,3 +412,78 @@ def test_the_same_service_asked_twice_in_one_interchange_is_a_duplicate(engine, 
     hcr = [s for s in segments(answer.acknowledgements.responses) if s.startswith("HCR")]
     assert hcr == ["HCR*A4**0U", "HCR*A3**0Q"]
     assert answer.cases_created == 2
+
+
+REQUESTS = Path(__file__).parents[1] / "samples" / "requests"
+
+
+def sample(name: str) -> bytes:
+    (path,) = REQUESTS.glob(f"{name}-*.x12")
+    return path.read_bytes()
+
+
+def asked_anew(data: bytes, number: int) -> bytes:
+    """A numbered sample sent as a new request: its own ISA13, GS06, BHT03 and TRNs."""
+    text = data.decode("latin-1")
+    control = text.split("*")[13]  # ISA13, e.g. 000000201
+    old = f"S{int(control) - 200:02d}"
+    text = text.replace(control, f"{number:09d}").replace(old, f"S{number}")
+    return (
+        text.replace(f"*{int(control)}*X*", f"*{number}*X*")
+        .replace(f"GE*1*{int(control)}", f"GE*1*{number}")
+        .encode("latin-1")
+    )
+
+
+def test_a_cancelled_certification_leaves_its_case_cancelled_and_audited(engine, stocked):
+    (knee,) = take(engine, sample("01"), "01.x12")
+    (cancel,) = take(engine, sample("32"), "32.x12")
+    assert hcr_of(knee) == ["HCR*A1*C26000000015", "HCR*A1*C26000000015"]
+    assert hcr_of(cancel) == ["HCR*C*C26000000015", "HCR*C*C26000000015"]
+    with engine.connect() as connection:
+        original, cancelling = connection.execute(select(cases).order_by(cases.c.id)).all()
+        history = connection.execute(
+            select(decisions.c.case_id, decisions.c.action).order_by(decisions.c.id)
+        ).all()
+        entry = connection.execute(select(audit_log).where(audit_log.c.action == "cancelled")).one()
+        owner = connection.scalar(
+            select(tracking_numbers.c.case_id).where(tracking_numbers.c.number == "C26000000015")
+        )
+    assert (original.status, cancelling.status) == ("cancelled", "cancelled")
+    # the decisions stay as they were made: the certification, then the cancellation
+    assert [tuple(row) for row in history] == [
+        (original.id, "A1"), (original.id, "A1"), (cancelling.id, "C"), (cancelling.id, "C")
+    ]  # fmt: skip
+    assert (entry.object_type, entry.object_id, entry.case_id) == (
+        "case",
+        str(original.id),
+        original.id,
+    )
+    assert entry.detail == f"status=cancelled by=case:{cancelling.id}"
+    assert owner == original.id  # the number the cancel names stays with its own case
+
+
+def test_a_cancelled_certification_no_longer_makes_a_new_request_a_duplicate(engine, stocked):
+    take(engine, sample("01"), "01.x12")
+    (before,) = take(engine, asked_anew(sample("01"), 301), "again.x12")
+    assert hcr_of(before) == ["HCR*A3**0Q", "HCR*A3**0Q"]  # while it stands: a duplicate
+    take(engine, sample("32"), "32.x12")
+    (after,) = take(engine, asked_anew(sample("01"), 302), "after.x12")
+    assert hcr_of(after) == ["HCR*A1*C26000000028", "HCR*A1*C26000000028"]
+
+
+def test_a_cancel_and_a_new_request_in_one_interchange_are_no_duplicates(engine, stocked):
+    """The cancellation earlier in the same interchange counts before it is stored."""
+    take(engine, sample("01"), "01.x12")
+    cancel, anew = sample("32").decode(), asked_anew(sample("01"), 303).decode()
+    sets = [
+        [s for s in text.split("~\n") if s and not s.startswith(("ISA", "GS", "GE", "IEA"))]
+        for text in (cancel, anew)
+    ]
+    both = interchange([group(sets=[transaction(n, body[1:-1]) for n, body in
+                                    enumerate(sets, start=1)])], control=304)  # fmt: skip
+    (answer,) = take(engine, both, "both.x12")
+    assert hcr_of(answer) == [
+        "HCR*C*C26000000015", "HCR*C*C26000000015", "HCR*A1*C26000000028",
+        "HCR*A1*C26000000028",
+    ]  # fmt: skip

@@ -251,13 +251,26 @@ def _duplicate(
 
 
 def _same_request(asked: Asked, patient: Member, prior: PriorCase) -> bool:
-    if not _same_patient(prior, patient) or prior.action in ("C", ""):
+    if not _same_patient(prior, patient) or not _standing(prior, asked):
         return False
     if asked.procedures:
         same_service = bool(set(asked.procedures) & set(prior.procedures))
     else:
         same_service = not prior.procedures and asked.review.service_type == prior.service_type
     return same_service and _overlap(asked.start, asked.end, prior.start, prior.end)
+
+
+# What a case on file ends up as when it no longer stands in a new request's way: an event
+# refused (AAA, no action), a cancellation, a denial.
+NOT_STANDING = frozenset({"", Action.CANCELLED, Action.NOT_CERTIFIED})
+
+
+def _standing(prior: PriorCase, asked: Asked) -> bool:
+    """A case a new request can duplicate: not cancelled since, not denied, and not a
+    certification that expired before the new request's dates begin."""
+    if prior.cancelled or prior.action in NOT_STANDING:
+        return False
+    return prior.expires is None or asked.start is None or asked.start <= prior.expires
 
 
 def _overlap(a: date | None, b: date | None, c: date | None, d: date | None) -> bool:

@@ -69,6 +69,8 @@ class PriorCase:
     service_type: str
     start: date | None
     end: date | None
+    cancelled: bool = False  # its certification was cancelled since (UM02 3)
+    expires: date | None = None  # the last day of its latest certification (DTP 036)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Connection, Insert, Row, Table, bindparam, select
+from sqlalchemy import Connection, Insert, Row, Table, bindparam, select, update
 
 from edi278.decide.clocks import BusinessCalendar, clocks_for, urgency_of
 from edi278.decide.outcome import Clocks, EventDecision, Outcome
@@ -50,6 +50,7 @@ STATUS = {
     Action.CONTACT_PAYER: "contact payer",
     Action.NO_ACTION_REQUIRED: "not required",
 }
+CERTIFYING = frozenset({Action.CERTIFIED_IN_TOTAL, Action.CERTIFIED_PARTIAL, Action.MODIFIED})
 # Name loops whose NPI a provider may look a case up by.
 PROVIDER_LOOPS = ("2010B", "2010EA", "2010FA")
 
@@ -215,6 +216,26 @@ def _line_row(case_id: int, number: int, line: Level) -> dict[str, object]:
         "start_date": start,
         "end_date": end,
     }
+
+
+def cancel_certified(connection: Connection, number: str, cancelled_by: int) -> list[int]:
+    """The cases that certified `number`, cancelled by the case `cancelled_by` (a UM02 3
+    request): their status becomes cancelled, their decisions stay as they were made.
+    Returns the ids of the cases whose status changed."""
+    certified = select(decisions.c.case_id).where(
+        decisions.c.certification_number == number,
+        decisions.c.action.in_(sorted(CERTIFYING)),
+        decisions.c.case_id != cancelled_by,
+    )
+    cancelled = STATUS[Action.CANCELLED]
+    changed = list(
+        connection.scalars(
+            select(cases.c.id).where(cases.c.id.in_(certified), cases.c.status != cancelled)
+        )
+    )
+    if changed:
+        connection.execute(update(cases).where(cases.c.id.in_(changed)).values(status=cancelled))
+    return changed
 
 
 def record_decision(

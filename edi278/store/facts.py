@@ -28,10 +28,11 @@ from sqlalchemy import (
 
 from edi278.decide.engine import decide
 from edi278.decide.facts import Facts, Member, Plan, PriorCase, Provider, Span
-from edi278.decide.outcome import Decider, EventDecision, Tracking
+from edi278.decide.outcome import Decider, EventDecision, Outcome, Tracking
 from edi278.decide.policy import Policy
-from edi278.decide.request import Asked, asked_in
-from edi278.model import Transaction
+from edi278.decide.request import Asked, asked_in, dates_of
+from edi278.model import Action, Transaction
+from edi278.store.cases import STATUS
 from edi278.store.database import reading
 from edi278.store.tables import (
     case_providers,
@@ -72,6 +73,7 @@ class StoreDecider:
         read_once = {id(request): (request, asked_in(request)) for request in requests}
         read = facts_about(connection, [a for _, each in read_once.values() for a in each])
         decided_here: list[PriorCase] = []  # not stored yet, but a duplicate all the same
+        cancelled_here: set[str] = set()  # certifications cancelled by an earlier request
 
         def decide_with_facts(
             request: Transaction, tracking: Tracking, now: datetime
@@ -79,13 +81,30 @@ class StoreDecider:
             known, events = read_once.get(id(request), (None, []))
             if known is not request:  # not one of the batch
                 events = asked_in(request)
-            facts = replace(read, member_cases=(*read.member_cases, *decided_here))
+            on_file = (*read.member_cases, *decided_here)
+            if cancelled_here:
+                on_file = tuple(_cancelled_if(prior, cancelled_here) for prior in on_file)
+            facts = replace(read, member_cases=on_file)
             decisions = decide(request, facts, self.policy, now, tracking, events)
             for event, decision in zip(events, decisions, strict=True):
                 decided_here.extend(_as_prior(event, decision))
+                cancelled_here.update(_cancelled_by(decision))
             return decisions
 
         return decide_with_facts
+
+
+def _cancelled_by(decision: EventDecision) -> list[str]:
+    """The certification a cancellation (HCR01 C) names, if this is one."""
+    outcome = decision.outcome
+    cancels = outcome.action == Action.CANCELLED and outcome.certification_number
+    return [outcome.certification_number] if cancels else []
+
+
+def _cancelled_if(prior: PriorCase, numbers: set[str]) -> PriorCase:
+    if prior.certification_number in numbers and not prior.cancelled:
+        return replace(prior, cancelled=True)
+    return prior
 
 
 def _as_prior(asked: Asked, decision: EventDecision) -> list[PriorCase]:
@@ -105,8 +124,15 @@ def _as_prior(asked: Asked, decision: EventDecision) -> list[PriorCase]:
             asked.review.service_type,
             asked.start,
             asked.end,
+            expires=_expiry(outcome),
         )
     ]
+
+
+def _expiry(outcome: Outcome) -> date | None:
+    """The last day a certification just made is valid (its DTP 036), if it has one."""
+    period = next((p for p in outcome.periods if p.qualifier == "036"), None)
+    return dates_of(period)[0] if period is not None else None
 
 
 def facts_for(connection: Connection, requests: Sequence[Transaction]) -> Facts:
@@ -188,6 +214,7 @@ def _gathered(column: Column, *conditions: ColumnElement[bool]) -> ScalarSelect:
     return select(func.aggregate_strings(column, _APART)).where(*conditions).scalar_subquery()
 
 
+_CERTIFIED = (decisions.c.certification_number.is_not(None), decisions.c.certification_number != "")
 # What a PriorCase holds, in one statement: not the whole case (its request text, its
 # clocks), and its latest decision, facilities and procedures gathered beside it rather
 # than asked for in three more.
@@ -200,11 +227,11 @@ _PRIOR_CASE = select(
     cases.c.event_start,
     cases.c.event_end,
     _latest_event_decision(decisions.c.action).label("action"),
-    _latest_event_decision(
-        decisions.c.certification_number,
-        decisions.c.certification_number.is_not(None),
-        decisions.c.certification_number != "",
-    ).label("certification_number"),
+    cases.c.status,
+    _latest_event_decision(decisions.c.certification_number, *_CERTIFIED).label(
+        "certification_number"
+    ),
+    _latest_event_decision(decisions.c.expires, *_CERTIFIED).label("expires"),
     _gathered(
         case_providers.c.npi, case_providers.c.case_id == cases.c.id, case_providers.c.role == "FA"
     ).label("facilities"),
@@ -347,6 +374,8 @@ def _cases(connection: Connection, query: Select, **parameters: object) -> list[
             row.service_type or "",
             row.event_start,
             row.event_end,
+            cancelled=row.status == STATUS[Action.CANCELLED],
+            expires=row.expires,
         )
         for row in connection.execute(query, parameters)
     ]
