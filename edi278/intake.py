@@ -33,7 +33,13 @@ from edi278.decide.tracking import Kind
 from edi278.log import get as get_logger
 from edi278.log import protect
 from edi278.model import Action, Transaction
-from edi278.pipeline import Acknowledgements, acknowledge, reply_counts
+from edi278.pipeline import (
+    Acknowledgements,
+    acknowledge,
+    reply_counts,
+    respond_again,
+    same_responses,
+)
 from edi278.store.audit import audit, audit_many
 from edi278.store.cases import (
     CaseKey,
@@ -42,26 +48,29 @@ from edi278.store.cases import (
     case_key,
     insert_cases,
     stored_decisions,
+    unkeyed_decisions,
 )
 from edi278.store.database import reading
 from edi278.store.facts import StoreDecider
 from edi278.store.interchanges import (
     KnownSender,
-    Prior,
     Received,
     find_prior,
     known_sender,
     partner_for,
     record_interchange,
+    replace_answer,
     stored_answers,
 )
 from edi278.store.numbers import (
+    DatabaseControlNumbers,
     TakenControlNumbers,
     assign_tracking_numbers,
     issue_tracking_numbers,
     take_before_deciding,
 )
 from edi278.x12 import envelope
+from edi278.x12.control import MemoryControlNumbers
 from edi278.x12.faults import ta1
 from edi278.x12.report import InterchangeReport, TransactionReport
 from edi278.x12.writer import write
@@ -112,7 +121,9 @@ class Decided:
 @dataclass(frozen=True, slots=True)
 class Answer:
     acknowledgements: Acknowledgements
-    disposition: str  # processed | replayed | duplicate
+    # processed | replayed (sent before: answers as stored) | updated (sent before, a case
+    # decided since: a new 278) | duplicate (a used ISA13: TA1 025)
+    disposition: str
     cases_created: int = 0
     decisions_replayed: int = 0  # requests answered with a decision stored before
     decided: tuple[Decided, ...] = ()
@@ -191,7 +202,7 @@ class Intake:
             if prior.same_bytes is None and not prior.claimed:
                 decider.read(connection, requests)
         if prior.same_bytes is not None:
-            return self._replay(prior, source, now)
+            return self._replay(report, prior.same_bytes, requests, (at, now))
         duplicate = prior.claimed
         if duplicate:  # rejected whole: no request is decided
             requests = []
@@ -304,22 +315,87 @@ class Intake:
                 ],
             )
 
-    def _replay(self, prior: Prior, source: str, now: datetime) -> Answer:
-        assert prior.same_bytes is not None
+    def _replay(
+        self,
+        report: InterchangeReport,
+        interchange_id: int,
+        requests: list[Transaction],
+        times: tuple[datetime, datetime],
+    ) -> Answer:
+        """The same bytes again: the answers sent for them, as long as every case they
+        asked about still stands as it was answered; once one was decided since (a
+        reviewer's decision), a new 278 with the current decisions and the same numbers,
+        under fresh control numbers, which becomes the answer to send again. `times` are
+        this receipt's time and the time it is processed."""
+        at, now = times
+        on_file: dict[int, list[Answered]] = {}
+        with reading(self.engine).begin() as connection:
+            sent = stored_answers(connection, interchange_id)
+            if "278" in sent:  # its requests were decided: they are cases
+                on_file = _on_file(connection, interchange_id, _sender(report) or "", requests)
+        stored = Acknowledgements(sent.get("ta1"), sent.get("999"), sent.get("278"))
+        decided = tuple(_decided(*each) for events in on_file.values() for each in events)
+
+        def current(request: Transaction) -> list[EventDecision]:
+            return [decision for _, _, decision in on_file[id(request)]]
+
+        responses = stored.responses
+        if responses is not None and len(on_file) == len(requests):
+            dated = at.astimezone(self.zone)
+            now_says = respond_again(report, dated, MemoryControlNumbers(), current)
+            if now_says is not None and not same_responses(report, responses, now_says):
+                numbers = DatabaseControlNumbers(self.engine)  # what we send is never a draft
+                responses = respond_again(report, dated, numbers, current)
+        disposition = "replayed" if responses == stored.responses else "updated"
         with self.engine.begin() as connection:
-            sent = stored_answers(connection, prior.same_bytes)
+            if responses is not None and disposition == "updated":
+                replace_answer(connection, interchange_id, "278", responses)
             audit(
                 connection,
                 now,
                 self.actor,
-                "replayed",
+                disposition,
                 "interchange",
-                prior.same_bytes,
-                f"byte-identical resubmission over {self.channel}; stored answers sent again",
-                interchange_id=prior.same_bytes,
+                interchange_id,
+                f"byte-identical resubmission over {self.channel}; "
+                + (
+                    "decided since: a new 278 with the current decisions"
+                    if disposition == "updated"
+                    else "stored answers sent again"
+                ),
+                interchange_id=interchange_id,
             )
-        acknowledgements = Acknowledgements(sent.get("ta1"), sent.get("999"), sent.get("278"))
-        return Answer(acknowledgements, "replayed")
+        return Answer(
+            replace(stored, responses=responses),
+            disposition,
+            decisions_replayed=len(decided),
+            decided=decided,
+        )
+
+
+def _on_file(
+    connection: Connection, interchange_id: int, sender: str, requests: list[Transaction]
+) -> dict[int, list[Answered]]:
+    """The events of an interchange received before, by request, each with its case's
+    reference and current decision. A request whose cases cannot all be found (none
+    were made: its interchange was not processed) is left out."""
+    keyed = [
+        [case_key(sender, request, context.event) for context in events_in_context(request)]
+        for request in requests
+    ]
+    known = stored_decisions(connection, {key for keys in keyed for key in keys})
+    unkeyed = deque(unkeyed_decisions(connection, interchange_id))
+    found: dict[int, list[Answered]] = {}
+    for request, keys in zip(requests, keyed, strict=True):
+        events = []
+        for key in keys:
+            if key[2] is not None and key in known:
+                events.append((key, *known[key]))
+            elif key[2] is None and unkeyed:
+                events.append((key, *unkeyed.popleft()))
+        if len(events) == len(keys):
+            found[id(request)] = events
+    return found
 
 
 @dataclass(slots=True)

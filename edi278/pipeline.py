@@ -239,6 +239,36 @@ def acknowledge(
     return Acknowledgements(ta1_text, functional_text, responses)
 
 
+def respond_again(
+    report: InterchangeReport, now: datetime, numbers: ControlNumbers, decide: DecisionSource
+) -> str | None:
+    """The 278 responses alone, as `acknowledge` writes them, under control numbers of
+    their own: an interchange received before, answered anew (its 999 and TA1 stand)."""
+    answered = [g for g in report.groups if _requests(g)] if _owes_999(report) else []
+    counts: dict[ControlKind, int] = {"interchange": int(bool(answered)), "group": len(answered)}
+    return _responses(answered, _Reply.to(report, now, numbers, counts), decide)
+
+
+def same_responses(report: InterchangeReport, one: str, other: str) -> bool:
+    """Whether two 278 response interchanges to `report` say the same: the same
+    transaction sets, whatever their envelopes (control numbers, dates) and the time
+    each was written (BHT04, BHT05)."""
+    delimiters = envelope.reply_delimiters(report.header)
+    return _said(one, delimiters) == _said(other, delimiters)
+
+
+def _said(text: str, delimiters: Delimiters) -> list[str]:
+    """The segments of our own response interchange inside its groups, BHT04 and BHT05
+    left out (we write no delimiter inside data, so splitting on them is exact)."""
+    said = []
+    for segment in text.split(delimiters.segment + delimiters.line_break):
+        elements = segment.split(delimiters.element)
+        if elements[0] in ("", "ISA", "GS", "GE", "IEA"):
+            continue
+        said.append(delimiters.element.join(elements[:4] if elements[0] == "BHT" else elements))
+    return said
+
+
 def reply_counts(report: InterchangeReport, answering: bool = True) -> dict[ControlKind, int]:
     """The interchanges and functional groups `acknowledge` sends for a report (with a
     decision source when `answering`): a TA1, a 999 and a 278 interchange as owed, and

@@ -14,9 +14,11 @@ import pytest
 from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import DBAPIError
 
+from edi278.decide.policy import default_policy
 from edi278.ig import Guide
 from edi278.intake import Answer, Fingerprint, Intake
 from edi278.pipeline import examine
+from edi278.review import Review, decide_case
 from edi278.store.database import READING
 from edi278.store.tables import (
     answers,
@@ -487,3 +489,52 @@ def test_a_cancel_and_a_new_request_in_one_interchange_are_no_duplicates(engine,
         "HCR*C*C26000000015", "HCR*C*C26000000015", "HCR*A1*C26000000028",
         "HCR*A1*C26000000028",
     ]  # fmt: skip
+
+
+def test_the_same_bytes_after_a_review_get_a_new_278_with_the_current_decision(engine, stocked):
+    data = sample("02")  # an elective admission pended for a clinician
+    (first,) = take(engine, data, "02.x12")
+    (reference,) = set(references(first.acknowledgements.responses))
+    done = decide_case(engine, reference, Review("A1", "", "criteria met", "dr-lee"),
+                       default_policy(), NOW + timedelta(hours=2))  # fmt: skip
+    before = counts(engine)
+    (again,) = take(engine, data, "02-again.x12", now=NOW + timedelta(hours=3))
+    assert (again.disposition, again.cases_created, again.decisions_replayed) == ("updated", 0, 1)
+    assert hcr_of(again) == [f"HCR*A1*{done.certification_number}"] * 2  # event and line
+    assert references(again.acknowledgements.responses) == [reference, reference]
+    assert again.acknowledgements.functional == first.acknowledgements.functional
+    assert [d.as_dict() for d in again.decided] == [
+        {"trace_number": "S02EV20261120", "outcome": "A1", "reason": "",
+         "number": done.certification_number}
+    ]  # fmt: skip
+    after = counts(engine)
+    # no case, decision or number: the new 278's two control numbers and an audit entry
+    assert after == {**before, "counters": before["counters"] + 2,
+                     "audit_log": before["audit_log"] + 1}  # fmt: skip
+    with engine.connect() as connection:
+        stored = connection.scalar(select(answers.c.content).where(answers.c.kind == "278"))
+        last = connection.execute(select(audit_log).order_by(audit_log.c.id.desc())).first()
+    assert stored == again.acknowledgements.responses  # what is sent again from now on
+    assert (last.action, last.object_type) == ("updated", "interchange")
+    (third,) = take(engine, data, "02-third.x12", now=NOW + timedelta(hours=4))
+    assert third.disposition == "replayed" and third.acknowledgements == again.acknowledgements
+
+
+def test_a_replay_lists_the_decisions_it_sends_again(engine, stocked):
+    data = (SAMPLES / "dependent-mri-batch.edi").read_bytes()
+    (first,) = take(engine, data)
+    (again,) = take(engine, data)
+    assert (again.disposition, again.decisions_replayed) == ("replayed", 2)
+    assert again.decided == first.decided and len(first.decided) == 2
+
+
+def test_an_event_without_a_trace_number_is_replayed_with_its_own_case(engine, stocked):
+    """No TRN, no key: the interchange's own cases, in order, give its decisions."""
+    untraced = [s for s in request_with() if not s.startswith("TRN")]
+    data = interchange([group(sets=[transaction(1, untraced), transaction(2, untraced)])])
+    (first,) = take(engine, data)
+    assert first.cases_created == 2
+    (again,) = take(engine, data)
+    assert again.disposition == "replayed" and again.acknowledgements == first.acknowledgements
+    assert [d.number for d in again.decided] == [d.number for d in first.decided]
+    assert len(set(references(first.acknowledgements.responses))) == 2

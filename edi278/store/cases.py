@@ -332,22 +332,45 @@ def stored_decisions(
     )
     keyed = ((_key_of(row), row) for row in rows)
     by_case = {row.id: (key, row) for key, row in keyed if key in wanted}
-    if not by_case:
+    latest = _latest_decisions(connection, list(by_case))
+    return {
+        key: (row.administrative_reference, latest[case_id])
+        for case_id, (key, row) in by_case.items()
+    }
+
+
+_UNKEYED_CASES_OF = (
+    select(cases.c.id, cases.c.administrative_reference)
+    .where(cases.c.interchange_id == bindparam("interchange"), cases.c.trace_number.is_(None))
+    .order_by(cases.c.id)
+)
+
+
+def unkeyed_decisions(
+    connection: Connection, interchange_id: int
+) -> list[tuple[str, EventDecision]]:
+    """The cases an interchange made of events without a trace number (no key to find
+    them by), in the order of its events: their references and latest decisions."""
+    rows = connection.execute(_UNKEYED_CASES_OF, {"interchange": interchange_id}).all()
+    latest = _latest_decisions(connection, [row.id for row in rows])
+    return [(row.administrative_reference, latest[row.id]) for row in rows]
+
+
+def _latest_decisions(connection: Connection, case_ids: list[int]) -> dict[int, EventDecision]:
+    """Each case's latest decision on the event and on each of its lines."""
+    if not case_ids:
         return {}
-    latest: dict[int, dict[int | None, Outcome]] = {case_id: {} for case_id in by_case}
+    latest: dict[int, dict[int | None, Outcome]] = {case_id: {} for case_id in case_ids}
     line_numbers: dict[int, int] = {}
-    rows = connection.execute(_DECISIONS_OF, {"ids": list(by_case)})
-    for row in rows:
+    for row in connection.execute(_DECISIONS_OF, {"ids": case_ids}):
         latest[row.case_id][row.service_line_id] = outcome_of(row)
         if row.service_line_id is not None:
             line_numbers[row.service_line_id] = row.line_number
-    answers = {}
-    for case_id, (key, row) in by_case.items():
-        outcomes = latest[case_id]
+    found = {}
+    for case_id, outcomes in latest.items():
         lines = sorted((k for k in outcomes if k is not None), key=line_numbers.__getitem__)
-        decision = EventDecision(outcomes[None], tuple(outcomes[k] for k in lines))
-        answers[key] = (row.administrative_reference, decision)
-    return answers
+        found[case_id] = EventDecision(outcomes[None], tuple(outcomes[k] for k in lines))
+    return found
 
 
 def _key_of(row: Row) -> CaseKey | None:

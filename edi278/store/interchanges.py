@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, select, update
 
 from edi278.store.tables import answers, interchanges, partners
 
@@ -57,6 +57,16 @@ def stored_answers(connection: Connection, interchange_id: int) -> dict[str, str
         select(answers.c.kind, answers.c.content).where(answers.c.interchange_id == interchange_id)
     )
     return {row.kind: row.content for row in rows}
+
+
+def replace_answer(connection: Connection, interchange_id: int, kind: str, content: str) -> None:
+    """The answer of `kind` to send again for an interchange from now on: one made anew
+    when a case it asked about was decided since (the audit log says when)."""
+    connection.execute(
+        update(answers)
+        .where(answers.c.interchange_id == interchange_id, answers.c.kind == kind)
+        .values(content=content)
+    )
 
 
 @dataclass(frozen=True, slots=True)
