@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from edi278.ig import Guide
 from edi278.intake import Answer, Fingerprint
-from edi278.outbox import AtomicFile, answer_stem
+from edi278.outbox import AtomicFile, answer_stem, earlier_answers
 from edi278.pipeline import DecisionSource, acknowledge, examine
 from edi278.x12.control import ControlNumbers
 from edi278.x12.report import InterchangeReport
@@ -47,9 +47,11 @@ class FileSummary:
     accepted: int = 0
     rejected_interchanges: int = 0
     replayed_interchanges: int = 0  # byte-identical resubmissions, answered as before
+    updated_interchanges: int = 0  # the same, a case decided since: a new 278
     duplicate_interchanges: int = 0  # a used ISA13 with other content: TA1 025
     cases_created: int = 0
-    decisions_replayed: int = 0
+    decisions_replayed: int = 0  # requests answered with a decision made before
+    decisions_updated: int = 0  # of them, in a new 278 (a case decided since)
     decided: list[dict[str, str]] = field(default_factory=list)
     outputs: dict[str, Path] = field(default_factory=dict)
     faults: list[dict[str, object]] = field(default_factory=list)
@@ -74,6 +76,9 @@ class FileSummary:
 
     def add(self, report: InterchangeReport, answer: Answer) -> None:
         self.replayed_interchanges += answer.disposition == "replayed"
+        self.updated_interchanges += answer.disposition == "updated"
+        if answer.disposition == "updated":
+            self.decisions_updated += answer.decisions_replayed
         self.duplicate_interchanges += answer.disposition == "duplicate"
         self.cases_created += answer.cases_created
         self.decisions_replayed += answer.decisions_replayed
@@ -91,6 +96,27 @@ class FileSummary:
         self.fault_count += len(faults)
         self._keep(self.faults, (fault.as_dict() for fault in faults))
 
+    def line(self) -> str:
+        """What was received and what became of it, for the summary line: never
+        "0 case(s) created" beside requests answered with a decision made before."""
+        said = [
+            f"{self.interchanges} interchange(s), {self.groups} group(s), "
+            f"{self.accepted}/{self.received} transaction set(s) accepted"
+        ]
+        if self.cases_created or not self.decisions_replayed:
+            said.append(f"{self.cases_created} case(s) created")
+        as_before = self.decisions_replayed - self.decisions_updated
+        if as_before:
+            said.append(f"{as_before} answered as before")
+        if self.decisions_updated:
+            said.append(f"{self.decisions_updated} answered anew with the current decision")
+        if self.replayed_interchanges or self.updated_interchanges:
+            seen = self.replayed_interchanges + self.updated_interchanges
+            said.append(f"{seen} interchange(s) received before")
+        if self.duplicate_interchanges:
+            said.append(f"{self.duplicate_interchanges} interchange(s) refused as duplicates")
+        return ", ".join(said)
+
     def _keep(self, kept: list, more: Iterator) -> None:
         room = None if self.listed is None else self.listed - len(kept)
         kept.extend(more if room is None else islice(more, max(room, 0)))
@@ -102,6 +128,7 @@ class FileSummary:
             "interchanges": self.interchanges,
             "rejected_interchanges": self.rejected_interchanges,
             "replayed_interchanges": self.replayed_interchanges,
+            "updated_interchanges": self.updated_interchanges,
             "duplicate_interchanges": self.duplicate_interchanges,
             "cases_created": self.cases_created,
             "decisions_replayed": self.decisions_replayed,
@@ -148,9 +175,11 @@ def process_file(
     answered_to: Callable[[int | None, int], None] | None = None,
 ) -> FileSummary:
     """Answer one file: NAME.ta1 and NAME.999 as owed, NAME.278 (one response per
-    request taken) when a guide is given and the answerer decides. The summary lists
-    at most `listed` decisions and faults (all with None). `answered_to` hears of each
-    interchange answered: the byte it ends at (None: the end) and its transaction sets."""
+    request taken) when a guide is given and the answerer decides. An answer that is in
+    the outbox already, byte for byte (NAME.999, NAME-2.999 ...), is not written again:
+    the summary names that file. The summary lists at most `listed` decisions and
+    faults (all with None). `answered_to` hears of each interchange answered: the byte
+    it ends at (None: the end) and its transaction sets."""
     summary = FileSummary(path, listed=listed)
     outbox.mkdir(parents=True, exist_ok=True)
     stem = answer_stem(outbox, path, ANSWER_SUFFIXES)
@@ -173,8 +202,9 @@ def process_file(
                     if kind not in open_files:
                         open_files[kind] = AtomicFile(stem.with_name(f"{stem.name}.{kind}"))
                     open_files[kind].write(encode(text))
-        for kind, handle in open_files.items():
-            summary.outputs[kind] = handle.commit()
+        for kind, handle in open_files.items():  # an answer already there is not written again
+            earlier = earlier_answers(outbox, path, f".{kind}", ANSWER_SUFFIXES)
+            summary.outputs[kind] = handle.commit(unless_in=earlier)
     except (OSError, SQLAlchemyError) as error:  # answers already stored are replayed next time
         for handle in open_files.values():
             handle.abort()

@@ -163,16 +163,7 @@ def process(
                 progress.echo(json.dumps(summary.as_dict()))
             else:
                 outputs = ", ".join(str(p) for p in summary.outputs.values()) or "nothing written"
-                detail = summary.error or (
-                    f"{summary.interchanges} interchange(s), {summary.groups} group(s), "
-                    f"{summary.accepted}/{summary.received} transaction set(s) accepted, "
-                    f"{summary.cases_created} case(s) created"
-                    + (
-                        f", {summary.replayed_interchanges} interchange(s) answered as before"
-                        if summary.replayed_interchanges
-                        else ""
-                    )
-                )
+                detail = summary.error or summary.line()
                 progress.echo(f"{path}: {summary.status}: {detail} -> {outputs}")
     if not quiet and not as_json:
         if decided:

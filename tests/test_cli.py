@@ -70,17 +70,44 @@ def test_process_answers_every_sample_with_a_999(workdir):
     assert (workdir / "var" / "edi278.db").exists()
 
 
+def test_process_writes_an_answer_already_in_the_outbox_only_once(workdir):
+    outbox = workdir / "outbox"
+    source = workdir / "request.x12"
+    source.write_text(interchange())
+    runs = []
+    for _ in range(2):
+        done = run("process", str(source), "--outbox", str(outbox), "--json", cwd=workdir)
+        assert done.returncode == 0, done.stderr
+        runs.append(json.loads(done.stdout))
+    first, second = runs
+    # the same bytes again are answered as before, byte for byte: the files are there
+    assert sorted(p.name for p in outbox.iterdir()) == ["request.278", "request.999"]
+    assert (
+        second["outputs"]
+        == first["outputs"]
+        == {
+            "999": str(outbox / "request.999"),
+            "278": str(outbox / "request.278"),
+        }
+    )
+    assert (second["replayed_interchanges"], second["decisions_replayed"]) == (1, 1)
+    assert second["decisions"] == first["decisions"]  # a replay still lists its decisions
+    assert (outbox / "request.999").read_text().split("*")[13] == "000000001"
+
+
 def test_process_never_overwrites_an_earlier_answer(workdir):
     outbox = workdir / "outbox"
     source = workdir / "request.x12"
     source.write_text(interchange())
-    for _ in range(2):
-        assert run("process", str(source), "--outbox", str(outbox), cwd=workdir).returncode == 0
-    first, second = (outbox / "request.999").read_text(), (outbox / "request-2.999").read_text()
-    # the same bytes again are answered as before, byte for byte, under a new file name
-    assert first.split("*")[13] == "000000001"
-    assert second == first
-    assert (outbox / "request-2.278").read_text() == (outbox / "request.278").read_text()
+    assert run("process", str(source), "--outbox", str(outbox), cwd=workdir).returncode == 0
+    earlier = {p.name: p.read_bytes() for p in outbox.iterdir()}
+    source.write_text(interchange(control=2))  # other bytes under the same name
+    assert run("process", str(source), "--outbox", str(outbox), cwd=workdir).returncode == 0
+    assert {p.name: p.read_bytes() for p in outbox.iterdir() if p.name in earlier} == earlier
+    assert sorted(p.name for p in outbox.iterdir()) == [
+        "request-2.278", "request-2.999", "request.278", "request.999"
+    ]  # fmt: skip
+    assert (outbox / "request-2.999").read_text().split("*")[13] == "000000003"
 
 
 def test_process_answers_a_rejected_envelope_with_a_ta1_only(workdir):
