@@ -1,6 +1,8 @@
 """Write samples/expected/NAME.278: what the engine answers each request in
 samples/requests/, processed in name order into a fresh store holding samples/reference/
-with the default policy, as received on 2026-11-20 at 10:00 in New York.
+with the default policy, as received on 2026-11-20 at 10:00 in New York; and
+samples/expected/inbox/: every answer `make run` writes for samples/inbox/, processed
+after the numbered requests exactly as `make run` does.
 
     .venv/bin/python samples/make_expected.py
 
@@ -13,6 +15,7 @@ diff.
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -26,6 +29,7 @@ from edi278.store.reference import load_reference
 
 HERE = Path(__file__).parent
 RECEIVED = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # 10:00 America/New_York
+RECEIVED_AT = "2026-11-20T10:00:00-05:00"  # the same, as the Makefile's `make run` says it
 
 
 def answer_samples(url: str, now: datetime = RECEIVED) -> dict[str, str]:
@@ -44,9 +48,34 @@ def answer_samples(url: str, now: datetime = RECEIVED) -> dict[str, str]:
     return answers
 
 
+def answer_as_make_run(workdir: Path) -> Path:
+    """`make run` in `workdir` (a fresh store under its var/): the reference data loaded,
+    then the numbered requests and the inbox answered. Returns the outbox."""
+    command = [sys.executable, "-m", "edi278.cli"]
+    subprocess.run([*command, "reference", "load", str(HERE / "reference")], cwd=workdir,
+                   check=True, capture_output=True)  # fmt: skip
+    requests = sorted(str(path) for path in (HERE / "requests").glob("*.x12"))
+    outbox = workdir / "outbox"
+    subprocess.run([*command, "process", *requests, str(HERE / "inbox"), "--outbox",
+                    str(outbox), "--received-at", RECEIVED_AT, "--quiet"],
+                   cwd=workdir, check=True)  # fmt: skip
+    return outbox
+
+
+def inbox_answers(outbox: Path) -> dict[str, bytes]:
+    """The answers to the files of samples/inbox/ in an outbox, by file name."""
+    stems = {path.stem for path in (HERE / "inbox").iterdir()}
+    return {p.name: p.read_bytes() for p in sorted(outbox.iterdir()) if p.stem in stems}
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         answers = answer_samples(f"sqlite:///{folder}/samples.db")
+        inbox = inbox_answers(answer_as_make_run(Path(folder)))
+    (HERE / "expected" / "inbox").mkdir(parents=True, exist_ok=True)
+    for name, data in inbox.items():
+        (HERE / "expected" / "inbox" / name).write_bytes(data)
+    print(f"{len(inbox)} answers to samples/inbox written to {HERE / 'expected' / 'inbox'}")
     target = HERE / "expected"
     target.mkdir(exist_ok=True)
     for name, text in answers.items():

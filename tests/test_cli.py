@@ -202,7 +202,7 @@ def test_parse_json_tree(workdir):
         "segment": "~",
     }
     (group,) = isa["groups"]
-    assert [len(t["segments"]) for t in group["transactions"]] == [22, 25]
+    assert [len(t["segments"]) for t in group["transactions"]] == [22, 19]
     um = next(s for s in group["transactions"][0]["segments"] if s["id"] == "UM")
     assert um["elements"] == ["HS", "I", "62", ["22", "B"]]
     assert isa["iea"]["elements"] == ["1", "000000103"]

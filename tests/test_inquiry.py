@@ -35,25 +35,25 @@ def ask(engine, **question) -> list[str]:
 
 def test_by_tracking_number_member_name_provider_and_dates(samples_taken):
     engine = samples_taken
-    # samples in name order: the MRI batch (2 cases), the knee admission (its TRN repeats
-    # the batch's second set: no case), the specialist referral
-    mri, knee, referral = "R26000000015", "R26000000028", "R26000000031"
+    # samples in name order: the MRI batch (the child's case, then the parent's), the
+    # knee admission, the specialist referral (the two others are rejected: no case)
+    mri, shoulder, knee, referral = "R26000000015", "R26000000028", "R26000000031", "R26000000044"
     assert ask(engine, tracking=knee) == [knee]
-    assert ask(engine, tracking=" r2600000002 8 ") == [knee]  # typed loosely
-    assert ask(engine, member_id="W555000111") == [mri]
+    assert ask(engine, tracking=" r2600000003 1 ") == [knee]  # typed loosely
+    assert ask(engine, member_id="W900000008") == [shoulder, mri]  # a family, newest first
     assert ask(engine, member_id="W000000000") == []
-    assert ask(engine, name=("doe", "emma"), provider="1528067142") == [mri]  # the patient
-    assert ask(engine, name=("DOE", ""), provider="1234567893") == [knee]  # requester NPI
-    assert ask(engine, name=("DOE", "JANE"), provider="1987654321") == [knee]  # the facility
-    assert ask(engine, name=("DOE", "JANE"), provider="1528067142") == []
-    assert ask(engine, name=("ROE", "SAM"), provider="1679576722") == [referral]
-    # dates: the event's own (knee 2026-12-10; MRI line 2026-12-01..31)
+    assert ask(engine, name=("park", "milo"), provider="1528067142") == [mri]  # the patient
+    assert ask(engine, name=("HOLT", ""), provider="1234567893") == [knee]  # requester NPI
+    assert ask(engine, name=("HOLT", "GRETA"), provider="1987654321") == [knee]  # the facility
+    assert ask(engine, name=("HOLT", "GRETA"), provider="1528067142") == []
+    assert ask(engine, name=("MORENO", "TOMAS"), provider="1679576722") == [referral]
+    # dates: the event's own (knee 2026-12-14; MRI lines 2026-12-07..31)
     assert ask(
-        engine, member_id="W123456789", start=date(2026, 12, 10), end=date(2026, 12, 10)
+        engine, member_id="W900000009", start=date(2026, 12, 14), end=date(2026, 12, 14)
     ) == [knee]
-    assert ask(engine, member_id="W123456789", start=date(2026, 12, 11)) == []
-    assert ask(engine, member_id="W555000111", start=date(2026, 12, 31)) == [mri]
-    assert ask(engine, member_id="W555000111", end=date(2026, 11, 30)) == []
+    assert ask(engine, member_id="W900000009", start=date(2026, 12, 15)) == []
+    assert ask(engine, member_id="W900000008", start=date(2026, 12, 31)) == [shoulder, mri]
+    assert ask(engine, member_id="W900000008", end=date(2026, 12, 6)) == []
 
 
 def test_a_mistyped_tracking_number_is_caught_and_an_unissued_one_is_named(samples_taken):
@@ -67,10 +67,10 @@ def test_a_mistyped_tracking_number_is_caught_and_an_unissued_one_is_named(sampl
 
 def test_a_view_carries_decisions_lines_and_clocks(samples_taken):
     with samples_taken.connect() as connection:
-        (view,) = find_cases(connection, Question(member_id="W555000111"))
+        (view,) = find_cases(connection, Question(name=("PARK", "MILO")))
     document = view.as_dict()
     assert document["status"] == "certified" and document["urgency"] == "standard"
-    assert [line["procedure"] for line in document["service_lines"]] == ["HC:72148"]
+    assert [line["procedure"] for line in document["service_lines"]] == ["HC:72158"]
     assert [(d["action"], d["reason"], d["line_number"]) for d in document["decisions"]] == [
         ("A1", "", None),
         ("A1", "", 1),
@@ -95,21 +95,21 @@ def test_processing_the_inbox_twice_creates_cases_once_and_inquire_finds_them(tm
     # the second run: every interchange answered as before, nothing created
     assert sum(s["cases_created"] for s in summaries) == 0
     assert all(s["replayed_interchanges"] == s["interchanges"] for s in summaries)
-    found = run("inquire", "--member", "W123456789", "--json", cwd=tmp_path)
+    found = run("inquire", "--member", "W900000009", "--json", cwd=tmp_path)
     assert found.returncode == 0, found.stderr
     (case,) = [json.loads(line) for line in found.stdout.splitlines()]
-    assert case["member_id"] == "W123456789" and case["status"] == "certified"
+    assert case["member_id"] == "W900000009" and case["status"] == "certified"
     everyone = [
         json.loads(line)
-        for member in ("W123456789", "W555000111", "H998877665")
+        for member in ("W900000008", "W900000009", "H900000010", "H900000011", "W900000012")
         for line in run("inquire", "--member", member, "--json", cwd=tmp_path).stdout.splitlines()
     ]
-    assert len(everyone) == 3  # three distinct requests in the inbox, each a case once
-    table = run("inquire", "--member", "W555000111", cwd=tmp_path)
+    assert len(everyone) == 4  # four requests taken in the inbox, each a case once
+    table = run("inquire", "--member", "W900000008", cwd=tmp_path)
     assert (
         "R26000000015" in table.stdout
         and "certified" in table.stdout
-        and "1 case(s)" in table.stdout
+        and "2 case(s)" in table.stdout
     )
 
 

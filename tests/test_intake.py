@@ -99,17 +99,17 @@ def test_a_first_receipt_records_the_interchange_its_answers_and_a_case_per_even
             "999": answer.acknowledgements.functional,
             "278": answer.acknowledgements.responses,
         }
-        mri, knee = connection.execute(select(cases).order_by(cases.c.id)).all()
+        mri, shoulder = connection.execute(select(cases).order_by(cases.c.id)).all()
     # one case per 2000E, keyed by sender, BHT03 and TRN, numbered as the response says
     assert (mri.member_id, mri.patient_first_name, mri.patient_is_dependent) == (
-        "W555000111",
-        "EMMA",
+        "W900000008",
+        "MILO",
         True,
     )
-    assert mri.patient_birth_date.isoformat() == "2012-03-04"
-    assert (knee.member_id, knee.patient_first_name, knee.patient_is_dependent) == (
-        "W123456789",
-        "JANE",
+    assert mri.patient_birth_date.isoformat() == "2014-06-09"
+    assert (shoulder.member_id, shoulder.patient_first_name, shoulder.patient_is_dependent) == (
+        "W900000008",
+        "LENA",
         False,
     )
     assert (mri.submitter_reference, mri.trace_number, mri.trace_originator) == (
@@ -120,13 +120,14 @@ def test_a_first_receipt_records_the_interchange_its_answers_and_a_case_per_even
     assert references(answer.acknowledgements.responses) == [
         mri.administrative_reference,
         mri.administrative_reference,  # event and its line
-        knee.administrative_reference,
-        knee.administrative_reference,
+        shoulder.administrative_reference,
+        shoulder.administrative_reference,
     ]
-    assert (mri.event_start.isoformat(), mri.event_end.isoformat()) == ("2026-12-01", "2026-12-31")
-    assert knee.event_start.isoformat() == "2026-12-10" and knee.category == "AR"
-    # both meet the policy's criteria (samples/policy.yaml auto_certify): certified
-    assert (mri.status, knee.status) == ("certified", "certified")
+    assert (mri.event_start.isoformat(), mri.event_end.isoformat()) == ("2026-12-07", "2026-12-31")
+    assert shoulder.event_start.isoformat() == "2026-12-07" and shoulder.category == "HS"
+    # the lumbar MRI meets the policy's criteria (samples/policy.yaml auto_certify): certified;
+    # the shoulder MRI goes to a clinician, with documents asked for
+    assert (mri.status, shoulder.status) == ("certified", "pended")
     # clocks: standard; received Friday, so 2 business days is Tuesday; no pend
     assert mri.urgency == "standard" and mri.regulatory_due_at == NOW + timedelta(days=7)
     assert mri.internal_pend_due_at is None
@@ -145,9 +146,9 @@ def test_a_first_receipt_records_the_interchange_its_answers_and_a_case_per_even
         ).all()
         assert [tuple(r) for r in rows] == [
             (mri.id, None, "A1", "", "engine:auto-certify"),
-            (mri.id, "HC:72148", "A1", "", "engine"),  # a line follows its event
-            (knee.id, None, "A1", "", "engine:auto-certify"),
-            (knee.id, "HC:27447", "A1", "", "engine"),
+            (mri.id, "HC:72158", "A1", "", "engine"),  # a line follows its event
+            (shoulder.id, None, "A4", "0U", "engine:clinical-review"),
+            (shoulder.id, "HC:73221", "A4", "0U", "engine"),
         ]
         issued = dict(
             connection.execute(select(tracking_numbers.c.number, tracking_numbers.c.case_id)).all()
@@ -161,23 +162,19 @@ def test_a_first_receipt_records_the_interchange_its_answers_and_a_case_per_even
         )
         assert issued == {
             mri.administrative_reference: mri.id,
-            knee.administrative_reference: knee.id,
-            **certified,  # a certification number each, C..., tied to its case
+            shoulder.administrative_reference: shoulder.id,
+            **{n: case for n, case in certified.items() if n},  # the certified one's C...
         }
-        assert sorted(n[0] for n in issued) == ["C", "C", "R", "R"]
+        assert sorted(n[0] for n in issued) == ["C", "R", "R"]
         npis = connection.execute(
             select(case_providers.c.loop_id, case_providers.c.role, case_providers.c.npi)
-            .where(case_providers.c.case_id == knee.id)
+            .where(case_providers.c.case_id == shoulder.id)
             .order_by(case_providers.c.id)
         ).all()
-        assert [tuple(r) for r in npis] == [
-            ("2010B", "1P", "1234567893"),
-            ("2010EA", "FA", "1987654321"),
-            ("2010EA", "SJ", "1112223334"),
-        ]
+        assert [tuple(r) for r in npis] == [("2010B", "1P", "1528067142")]
         actions = connection.execute(select(audit_log.c.action, audit_log.c.detail)).all()
     assert [a for a, _ in actions] == ["received", "decided", "decided"]
-    assert all("DOE" not in detail and "W555000111" not in detail for _, detail in actions)
+    assert all("PARK" not in detail and "W900000008" not in detail for _, detail in actions)
 
 
 def test_an_interchange_takes_the_writers_turn_three_times_however_many_requests(engine, stocked):

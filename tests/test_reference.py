@@ -131,7 +131,7 @@ def test_the_cli_load_reports_counts_or_the_bad_row(tmp_path, demo):
     good = subprocess.run(
         [str(EDI278), "reference", "load", str(DEMO), *state], capture_output=True, text=True
     )
-    assert good.returncode == 0 and "302 members.csv" in good.stdout
+    assert good.returncode == 0 and "308 members.csv" in good.stdout
     set_field(demo / "members.csv", 17, "birth_date", "17/03/1990")
     bad = subprocess.run(
         [str(EDI278), "reference", "load", str(demo), *state], capture_output=True, text=True

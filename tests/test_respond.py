@@ -68,10 +68,10 @@ def test_the_model_answers_in_names_not_positions():
     assert [t.reference for t in event.traces] == ["IMG42"]
     (line,) = event.children
     assert line.level == HierarchicalLevel.SERVICE
-    assert line.period("472").value == "20261201-20261231"
+    assert line.period("472").value == "20261207-20261231"
     (dependent,) = request.levels(HierarchicalLevel.DEPENDENT)
     assert dependent.parties[0].loop_id == "2010D"
-    assert dependent.parties[0].name.first == "EMMA"
+    assert dependent.parties[0].name.first == "MILO"
 
 
 text = st.text(string.ascii_uppercase + string.digits + " ", max_size=6)
@@ -281,7 +281,7 @@ def test_parse_and_build_through_the_command(tmp_path):
     documents = [json.loads(line) for line in parsed.stdout.splitlines()]
     assert [d["header"]["submitter_reference"] for d in documents] == [
         "IMG20261120042",
-        "REQ20261120001",
+        "IMG20261120043",
     ]
     (tmp_path / "batch.json").write_text(parsed.stdout)
     built = subprocess.run(

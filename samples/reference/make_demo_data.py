@@ -252,6 +252,15 @@ FIXED_MEMBERS = (
     fixed("W900000005", "OKAFOR, DEV", "1975-01-30", "M", "OAP01"),
     fixed("W900000006", "VANCE, NOOR", "1990-05-05", "F", "PPO01", coordination_notes=NOTES[0]),
     fixed("H900000007", "FINCH, OWEN", "1982-12-01", "M", "HMO01", pcp_npi="1245319599"),
+    # The demo inbox's own members (samples/inbox/), none of them in a numbered sample, so
+    # that none of its requests is a business duplicate of one.
+    fixed("W900000008", "PARK, LENA", "1983-07-19", "F", "OAP01"),
+    fixed("W90000000801", "PARK, MILO", "2014-06-09", "M", "OAP01",
+          subscriber_id="W900000008", relationship="child"),
+    fixed("W900000009", "HOLT, GRETA", "1958-03-27", "F", "PPO01"),
+    fixed("H900000010", "MORENO, TOMAS", "1979-10-12", "M", "HMO01", pcp_npi="1245319599"),
+    fixed("H900000011", "IRVING, BEA", "1991-02-14", "F", "HMO01", pcp_npi="1245319599"),
+    fixed("W900000012", "CHO, DANIEL", "1969-08-30", "M", "PPO01"),
 )  # fmt: skip
 FIXED_COVERAGE = (
     Coverage("W123456789", "PPO01", date(2019, 1, 1)),
@@ -267,6 +276,12 @@ FIXED_COVERAGE = (
     Coverage("W900000006", "PPO01", date(2022, 4, 1)),
     Coverage("H900000007", "HMO01", date(2018, 1, 1), date(2022, 12, 31)),
     Coverage("H900000007", "HMO01", date(2024, 7, 1)),
+    Coverage("W900000008", "OAP01", date(2020, 1, 1)),
+    Coverage("W90000000801", "OAP01", date(2020, 1, 1)),
+    Coverage("W900000009", "PPO01", date(2019, 1, 1)),
+    Coverage("H900000010", "HMO01", date(2021, 1, 1)),
+    Coverage("H900000011", "HMO01", date(2022, 1, 1)),
+    Coverage("W900000012", "PPO01", date(2020, 1, 1)),
 )
 
 
