@@ -195,7 +195,7 @@ class Intake:
         sender = _sender(report)
         control = report.header.segment.value(13) if report.header else None
         decider = CaseDecider(self.engine, self.decider, sender or "", at)
-        requests = [t.request for t in _taken(report)] if report.accepted else []
+        requests = [t.request for t in _taken(report) if t.request] if report.accepted else []
         with reading(self.engine).begin() as connection:  # all it reads, at one moment
             prior = find_prior(connection, sender, control, fingerprint.sha256)
             known = known_sender(connection, sender)
