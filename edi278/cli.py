@@ -113,10 +113,12 @@ def process(
 
     Everything is recorded in the database: each interchange and the answers sent for
     it, each case with its decisions and tracking numbers. An interchange received
-    again byte for byte gets the same answers again and creates nothing; one that
-    reuses a control number for other content gets a TA1 R 025. An existing answer
-    file is never overwritten: a second run writes NAME-2.999. PATHS may be files or
-    folders.
+    again byte for byte gets the same answers again and creates nothing (once one of
+    its cases was decided since, a new 278 with the current decision); one that
+    reuses a control number for other content gets a TA1 R 025. An answer already in
+    OUTBOX byte for byte is not written again; an existing answer file is never
+    overwritten: another answer to the same NAME is written as NAME-2.999. PATHS may
+    be files or folders.
 
     With --queue and PostgreSQL, each file is copied into the holding folder (--hold)
     and queued for `edi278 worker`, which answers it into OUTBOX; one line (or JSON
