@@ -31,6 +31,7 @@ from edi278.store.tables import (
     service_lines,
     tracking_numbers,
 )
+from edi278.store.users import add_user
 from tests.conftest import REQUEST_BODY, group, interchange, transaction
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday
@@ -492,7 +493,8 @@ def test_the_same_bytes_after_a_review_get_a_new_278_with_the_current_decision(e
     data = sample("02")  # an elective admission pended for a clinician
     (first,) = take(engine, data, "02.x12")
     (reference,) = set(references(first.acknowledgements.responses))
-    done = decide_case(engine, reference, Review("A1", "", "criteria met", "dr-lee"),
+    add_user(engine, "rn.lee", "nurse", "a long and secret passphrase", NOW)
+    done = decide_case(engine, reference, Review("A1", "", "criteria met", "rn.lee"),
                        default_policy(), NOW + timedelta(hours=2))  # fmt: skip
     before = counts(engine)
     (again,) = take(engine, data, "02-again.x12", now=NOW + timedelta(hours=3))

@@ -19,6 +19,7 @@ import pytest
 from edi278.decide.policy import default_policy
 from edi278.review import Review, decide_case
 from edi278.store.database import open_database
+from edi278.store.users import add_user
 from tests.conftest import SAMPLES_RECEIVED, stop_server, wait_until_serving
 
 ROOT = Path(__file__).parents[1]
@@ -27,6 +28,7 @@ EDI278 = Path(sys.executable).parent / "edi278"
 PENDED = ROOT / "samples" / "requests" / "02-inpatient-elective-review.x12"
 REVIEWED = SAMPLES_RECEIVED + timedelta(hours=3)
 RECEIVED = "2026-11-20T10:00:00-05:00"
+PASSWORD = "a long and secret passphrase"
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -66,7 +68,8 @@ def process(path: Path, cwd: Path) -> dict:
 def review_as_certified(database: Path, reference: str) -> str:
     engine = open_database(f"sqlite:///{database}")
     try:
-        review = Review("A1", "", "criteria met on the operative note", "dr-lee")
+        add_user(engine, "rn.lee", "nurse", PASSWORD, REVIEWED)
+        review = Review("A1", "", "criteria met on the operative note", "rn.lee")
         done = decide_case(engine, reference, review, default_policy(), REVIEWED)
     finally:
         engine.dispose()
@@ -123,6 +126,9 @@ def served(tmp_path):
     for role, isa_id in (("partner", "SUBMITTER01"), ("reviewer", "UMOREVIEW")):
         made = run("partner", "add", "--isa-id", isa_id, "--role", role, *state, cwd=tmp_path)
         keys[role] = made.stdout.strip()
+    subprocess.run([str(EDI278), "user", "add", "--name", "rn.lee", "--role", "nurse",
+                    "--password-stdin", *state], input=f"{PASSWORD}\n", cwd=tmp_path,
+                   capture_output=True, text=True, check=True)  # fmt: skip
     port = _free_port()
     server = subprocess.Popen(
         [str(EDI278), "serve", "--port", str(port), *state],
@@ -149,7 +155,7 @@ def test_the_same_bytes_after_a_review_get_the_current_decision_over_http(served
     assert hcr == "HCR*A4**0V"
     decided = client.post(
         f"/v1/reviews/{reference}/decision",
-        json={"action": "A1", "reason": "", "note": "criteria met", "quantity": None},
+        json={"action": "A1", "note": "criteria met", "reviewer": "rn.lee"},
         headers={"X-API-Key": keys["reviewer"]},
     )
     assert decided.status_code == 200, decided.text
