@@ -133,7 +133,8 @@ def test_a_closed_case_shows_no_due_time(state):
 @pytest.mark.parametrize(
     ("reference", "status"),
     [
-        (KNEE, "certified"),  # A1
+        ("R26000000089", "certified"),  # A1 (sample 08; sample 01's is cancelled by 32)
+        (KNEE, "cancelled"),  # A1, then cancelled by sample 32
         ("R26000000066", "not required"),  # NA
         ("R26000000187", "not certified"),  # A3
         ("R26000000217", "not accepted"),  # AAA
