@@ -221,9 +221,9 @@ class Intake:
             self.engine, decider.fresh, ours, theirs, reply_counts(report), at
         )
         decider.prepare(requests, before.references)
-        control = TakenControlNumbers(ours, theirs, before.control)
+        numbers = TakenControlNumbers(ours, theirs, before.control)
         dated = at.astimezone(self.zone)
-        acknowledgements = acknowledge(report, dated, control, decider, known.copy_bad_data)
+        acknowledgements = acknowledge(report, dated, numbers, decider, known.copy_bad_data)
         status = "duplicate" if duplicate else _status(report)
         self._record(
             report, fingerprint, source, (at, now), status, acknowledgements, decider, known

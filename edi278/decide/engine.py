@@ -100,7 +100,7 @@ def _rules(
             return verdict
     trace.add("categories", ", ".join(c.id for c in categories) or "none on the list")
     situation = Situation(asked, categories, policy, patient, plan, now, calendar, trace)
-    for rule in (
+    for situated in (
         _not_on_the_list,
         _outpatient_not_managed,
         _medicare_primary,
@@ -109,7 +109,7 @@ def _rules(
         _maternity,
         _dialysis_notification,
     ):
-        verdict = rule(situation)
+        verdict = situated(situation)
         if verdict:
             return verdict
     verdict = _out_of_network(asked, facts, policy, plan, day, trace, notes)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Connection, Insert, Row, Table, bindparam, select, update
 
@@ -379,34 +380,34 @@ def _key_of(row: Row) -> CaseKey | None:
     return None if None in key else key
 
 
-def outcome_of(row: object) -> Outcome:
+def outcome_of(row: Row[Any]) -> Outcome:
     periods = tuple(
         Period(qualifier, "D8", value.strftime("%Y%m%d"))
         for qualifier, value in (
             ("102", row.issued),
             ("007", row.effective),
-            ("036", row.expires),  # type: ignore[attr-defined]
+            ("036", row.expires),
         )
         if value is not None
     )
-    loop = row.validation_loop  # type: ignore[attr-defined]
-    validation = RequestValidation("N", "", row.reason, row.follow_up) if loop else None  # type: ignore[attr-defined]
+    loop = row.validation_loop
+    validation = RequestValidation("N", "", row.reason, row.follow_up) if loop else None
     quantity = None
-    if row.quantity:  # type: ignore[attr-defined]
-        qualifier, amount = row.quantity.split(":", 1)  # type: ignore[attr-defined]
+    if row.quantity:
+        qualifier, amount = row.quantity.split(":", 1)
         quantity = Delivery(qualifier, amount)
     return Outcome(
-        row.action,  # type: ignore[attr-defined]
-        certification_number=row.certification_number or "",  # type: ignore[attr-defined]
-        reason="" if validation else row.reason,  # type: ignore[attr-defined]
-        administrative_reference=row.administrative_reference or "",  # type: ignore[attr-defined]
-        message=row.message,  # type: ignore[attr-defined]
+        row.action,
+        certification_number=row.certification_number or "",
+        reason="" if validation else row.reason,
+        administrative_reference=row.administrative_reference or "",
+        message=row.message,
         periods=periods,
         validation=validation,
         validation_loop="" if loop in (None, "2000E") else loop,
         quantity=quantity,
-        documents=tuple(filter(None, (row.documents or "").split(","))),  # type: ignore[attr-defined]
-        due_at=row.due_at,  # type: ignore[attr-defined]
+        documents=tuple(filter(None, (row.documents or "").split(","))),
+        due_at=row.due_at,
     )
 
 

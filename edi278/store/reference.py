@@ -329,14 +329,27 @@ def _spans(rows: list[Row], key: str) -> Iterator[str]:
     """End not before start; one owner's spans never overlap."""
     by_owner: dict[object, list[Row]] = {}
     for row in rows:
-        start, end = row.values["start_date"], row.values["end_date"]
-        if end is not None and end < start:  # type: ignore[operator]
+        start, end = _start(row), _end(row)
+        if end is not None and end < start:
             yield f"{row.where()}: end_date is before start_date"
             continue
         by_owner.setdefault(row.values[key], []).append(row)
     for spans in by_owner.values():
-        spans.sort(key=lambda r: r.values["start_date"])  # type: ignore[arg-type, return-value]
+        spans.sort(key=_start)
         for before, after in pairwise(spans):
-            end = before.values["end_date"]
-            if end is None or end >= after.values["start_date"]:  # type: ignore[operator]
+            end = _end(before)
+            if end is None or end >= _start(after):
                 yield f"{after.where()}: overlaps the span on line {before.line}"
+
+
+def _start(row: Row) -> date:
+    """A span's start_date, read as a date by its column's parser."""
+    start = row.values["start_date"]
+    assert isinstance(start, date)
+    return start
+
+
+def _end(row: Row) -> date | None:
+    end = row.values["end_date"]
+    assert end is None or isinstance(end, date)
+    return end
