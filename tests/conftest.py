@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from edi278.clock import CLOCK_VARIABLE
+from edi278.decide.tracking import Kind, format_number
 from edi278.pipeline import acknowledge, examine
 from edi278.store.database import connect, open_database, upgrade
 from edi278.store.tables import metadata
@@ -30,6 +31,12 @@ NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 # year; a test about the wall clock itself says so and removes it.
 SAMPLES_RECEIVED = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # 10:00 America/New_York
 os.environ[CLOCK_VARIABLE] = SAMPLES_RECEIVED.isoformat()
+
+
+def issued(kind: Kind, sequence: int) -> str:
+    """The tracking number a process the tests start issues `sequence`-th of its kind:
+    stamped with the year of the clock it runs on, never a year written into a test."""
+    return format_number(kind, SAMPLES_RECEIVED.year, sequence)
 
 REQUEST_BODY = [
     "BHT*0007*13*REQ1*20261120*0930",
