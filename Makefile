@@ -11,7 +11,7 @@ REFERENCE ?= samples/reference
 # the demo answers the same in any year (samples/requests/README.md).
 RECEIVED_AT ?= 2026-11-20T10:00:00-05:00
 
-.PHONY: run test lint bench fuzz soak clean
+.PHONY: run test lint bench fuzz soak clean debian-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,12 +32,28 @@ run: $(VENV)/.installed-base
 	$(BIN)/edi278 reference load $(REFERENCE)
 	$(BIN)/edi278 process $(REQUESTS) $(INBOX) --outbox $(OUTBOX) --received-at $(RECEIVED_AT)
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test debian-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# What the tests need from Debian: a real Chromium for the HTML pages and letters, and
+# faketime for the runs on a clock moved years ahead. Installed when missing and this
+# is a Debian machine we may install on; otherwise named, and the tests that need them
+# say so when they fail.
+DEBIAN_PACKAGES := chromium chromium-driver faketime
+debian-packages:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing $$missing (Debian)"; \
+	    apt-get install -y -qq $$missing >/dev/null || \
+	      { apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; }; \
+	  else echo "missing Debian packages: $$missing (sudo apt-get install $$missing)" >&2; fi; \
+	fi
 
 lint: $(VENV)/.installed-lint
 	$(BIN)/ruff check edi278 tests benchmarks fuzz
 	$(BIN)/ruff format --check edi278 tests benchmarks fuzz
+	$(BIN)/mypy
 
 # The suite of benchmarks/suite.py (its docstring says what it measures), recorded in
 # benchmarks/RESULTS.md: the full run takes hours. BENCH_QUICK=1 is a smoke run of a few

@@ -145,10 +145,12 @@ def process_file(
     answer: Answerer,
     guide: Guide | None = None,
     listed: int | None = None,
+    answered_to: Callable[[int | None, int], None] | None = None,
 ) -> FileSummary:
     """Answer one file: NAME.ta1 and NAME.999 as owed, NAME.278 (one response per
     request taken) when a guide is given and the answerer decides. The summary lists
-    at most `listed` decisions and faults (all with None)."""
+    at most `listed` decisions and faults (all with None). `answered_to` hears of each
+    interchange answered: the byte it ends at (None: the end) and its transaction sets."""
     summary = FileSummary(path, listed=listed)
     outbox.mkdir(parents=True, exist_ok=True)
     stem = answer_stem(outbox, path, ANSWER_SUFFIXES)
@@ -158,6 +160,8 @@ def process_file(
             for report in examine(source, guide):
                 answered = answer(report, Fingerprint.of_span(again, report.span), str(path))
                 summary.add(report, answered)
+                if answered_to is not None:
+                    answered_to(report.span[1], report.transaction_counts()[0])
                 answers = answered.acknowledgements
                 for kind, text in (
                     ("ta1", answers.ta1),

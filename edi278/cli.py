@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from edi278 import __version__, heap, log
@@ -42,6 +39,7 @@ from edi278.cli_store import (
 from edi278.ig import ENGINES, Guide
 from edi278.jsonform import JsonFormError, check_document, from_json, to_json
 from edi278.pipeline import examine
+from edi278.progress import answering
 from edi278.queue import HOLD, QUEUE, queue_files, queue_for
 from edi278.reader import NotA278, read_transaction, transaction_sets
 from edi278.writer import write_interchange
@@ -147,10 +145,10 @@ def process(
     decided: list[tuple[str, dict[str, str]]] = []  # the table's rows
     listed = None if as_json else 0 if quiet else TABLE_ROWS  # --json lists every one
     files = list(input_files(list(paths)))
-    with _progress(len(files), quiet or not sys.stderr.isatty()) as advance:
+    with answering(files, quiet or not sys.stderr.isatty()) as progress:
         for path in files:
-            summary = process_file(path, outbox, answer, guide, listed)
-            advance(summary.received)
+            progress.file(path.stat().st_size)
+            summary = process_file(path, outbox, answer, guide, listed, progress.interchange)
             room = max(TABLE_ROWS - len(decided), 0)
             decided += [(path.name, row) for row in summary.decided[:room]]
             totals["decisions"] += summary.decisions
@@ -161,7 +159,7 @@ def process(
             if quiet:
                 continue
             if as_json:
-                click.echo(json.dumps(summary.as_dict()))
+                progress.echo(json.dumps(summary.as_dict()))
             else:
                 outputs = ", ".join(str(p) for p in summary.outputs.values()) or "nothing written"
                 detail = summary.error or (
@@ -174,7 +172,7 @@ def process(
                         else ""
                     )
                 )
-                click.echo(f"{path}: {summary.status}: {detail} -> {outputs}")
+                progress.echo(f"{path}: {summary.status}: {detail} -> {outputs}")
     if not quiet and not as_json:
         if decided:
             _decisions_table(decided)
@@ -191,28 +189,6 @@ def process(
 
 
 TABLE_ROWS = 200  # decisions shown after a run; a batch of millions is summed up instead
-
-
-@contextmanager
-def _progress(files: int, silent: bool) -> Iterator[Callable[[int], None]]:
-    """A progress bar over the files with transaction sets per second, on a terminal."""
-    if silent:
-        yield lambda _sets: None
-        return
-    started, counted = time.perf_counter(), [0]
-    columns = (
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
-    )  # fmt: skip
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("files", total=files, rate="")
-
-        def advance(sets: int) -> None:
-            counted[0] += sets
-            rate = counted[0] / max(time.perf_counter() - started, 1e-6)
-            bar.update(task, advance=1, rate=f"{rate:,.0f} transaction sets/s")
-
-        yield advance
 
 
 def _decisions_table(decided: list[tuple[str, dict[str, str]]]) -> None:
@@ -291,7 +267,7 @@ def parse(path: Path, output_format: str) -> None:
     Example:
       edi278 parse samples/inbox/specialist-referral.x12 | python -m json.tool
     """
-    stdout = click.get_binary_stream("stdout")
+    stdout = sys.stdout.buffer  # bytes: the texts keep their own encoding (Latin-1)
     if output_format == "xml":
         with open(path, "rb") as source:
             documents = list(_transaction_documents(source, model=True))

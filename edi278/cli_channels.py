@@ -4,6 +4,7 @@ is imported when its command runs, not by every command."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -84,17 +85,18 @@ def serve(
     log.configure("INFO")  # a service says what it does
     # httptools and uvloop: uvicorn's C parser and event loop, named so that a missing
     # one fails at start instead of quietly falling back to the slower pure-Python pair.
-    options = {"host": host, "port": port, "log_level": "warning", "http": "httptools",
-               "loop": "uvloop", "timeout_graceful_shutdown": 5}  # fmt: skip
+    run = functools.partial(
+        uvicorn.run, host=host, port=port, log_level="warning", http="httptools", loop="uvloop",
+        timeout_graceful_shutdown=5,
+    )  # fmt: skip
     if workers == 1:
-        app = http.create_app(engine, chosen, max_body, max_inflight, service_clock())
-        uvicorn.run(app, **options)
+        run(http.create_app(engine, chosen, max_body, max_inflight, service_clock()))
         return
     engine.dispose()  # each worker process opens its own
     url = engine.url.render_as_string(hide_password=False)
     settings = http.Settings(url, str(policy_path) if policy_path else None, max_body, max_inflight)
     with http.worker_environment(settings):
-        uvicorn.run(http.FACTORY, factory=True, workers=workers, **options)
+        run(http.FACTORY, factory=True, workers=workers)
 
 
 @click.group()

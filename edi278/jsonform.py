@@ -103,7 +103,7 @@ def _from_record(document: dict[str, Any]) -> Record:
     unknown = set(document) - {"segment"} - {item.name for item in fields(kind)}
     if unknown:
         raise JsonFormError(f"{segment_id} has no field {', '.join(sorted(unknown))}")
-    values = []
+    values: list[object] = []
     for item in fields(kind):
         value = document.get(item.name)
         shape = shape_of(kind, item.name)

@@ -19,9 +19,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
+from structlog.typing import EventDict
 
 from edi278.decide.tracking import TrackingNumberError, parse_number
 
@@ -55,7 +56,7 @@ def protect(terms: Iterable[str]) -> Iterator[None]:
         _protected.reset(token)
 
 
-def redact(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def redact(_logger: Any, _method: str, event: EventDict) -> EventDict:
     """The structlog processor: every PHI value in the event masked."""
     terms = _protected.get()
     return {key: _clean(key, value, terms) for key, value in event.items()}
@@ -98,12 +99,31 @@ def _unless_tracking_number(match: re.Match[str]) -> str:
     return match.group(0)  # ours, and meant to be found in the logs
 
 
+class _Stderr:
+    """sys.stderr as it is when a line is written, not when logging was configured:
+    while a progress bar is shown it holds stderr (rich's Live) and prints each line
+    above itself, where a line written to the terminal directly would break it."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+STDERR = _Stderr()
+
+
 def configure(default_level: str = "WARNING", path: Path | str | None = None) -> None:
     """JSON lines to EDI278_LOG_FILE (or stderr), readable columns on a terminal, at
     EDI278_LOG_LEVEL (else `default_level`: quiet for commands, INFO for services)."""
     level = (os.environ.get("EDI278_LOG_LEVEL") or default_level).upper()
     target = path or os.environ.get("EDI278_LOG_FILE")
-    stream = open(target, "a", encoding="utf-8") if target else sys.stderr  # noqa: SIM115
+    # STDERR is a file in all a logger asks of one (write, flush, isatty)
+    stream = open(target, "a", encoding="utf-8") if target else cast(TextIO, STDERR)  # noqa: SIM115
     pretty = not target and stream.isatty()
     structlog.configure(
         processors=[

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, fields
-from functools import cache
 from typing import ClassVar, TypeVar
 
 from edi278.x12.segment import EMPTY_ELEMENT, Element, Segment
@@ -526,11 +525,18 @@ def segment_of(record: Record) -> Segment:
     return Segment.of(record.SEGMENT, *values)
 
 
-@cache
+_SHAPES: dict[type[Record], tuple[tuple[str, str], ...]] = {}
+
+
 def shapes_of(kind: type[Record]) -> tuple[tuple[str, str], ...]:
     """(field name, shape) of each field of a record, in element order: read once per
     kind, since every segment read or written asks."""
-    return tuple((item.name, shape_of(kind, item.name)) for item in fields(kind))
+    shapes = _SHAPES.get(kind)
+    if shapes is None:
+        shapes = _SHAPES[kind] = tuple(
+            (item.name, shape_of(kind, item.name)) for item in fields(kind)
+        )
+    return shapes
 
 
 def shape_of(kind: type[Record], name: str) -> str:

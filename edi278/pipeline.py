@@ -181,10 +181,12 @@ class _Reply:
             {kind: iter(values) for kind, values in taken.items()},
         )
 
-    def interchange(self, body: list[Segment], groups: int) -> str:
+    def interchange(
+        self, body: list[Segment], groups: int, version: str = envelope.OUR_VERSION
+    ) -> str:
         control = next(self.controls["interchange"])
         header = envelope.interchange_header(
-            self.sender, self.receiver, control, self.now, self.usage, self.delimiters
+            self.sender, self.receiver, control, self.now, self.usage, self.delimiters, version
         )
         trailer = envelope.interchange_trailer(groups, control)
         return write([header, *body, trailer], self.delimiters)
@@ -219,7 +221,11 @@ def acknowledge(
     answering = decide is not None
     answered = [g for g in report.groups if _requests(g)] if functional and answering else []
     reply = _Reply.to(report, now, numbers, reply_counts(report, answering))
-    ta1_text = reply.interchange([acks.ta1(report, now)], 0) if report.needs_ta1 else None
+    ta1_text = (
+        reply.interchange([acks.ta1(report, now)], 0, envelope.reply_version(report.header))
+        if report.needs_ta1
+        else None
+    )
     if not functional:
         return Acknowledgements(ta1_text, None)
     sets = [

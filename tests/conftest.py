@@ -6,6 +6,7 @@ import io
 import os
 import secrets
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -26,6 +27,8 @@ from edi278.store.tables import metadata
 from edi278.x12.control import MemoryControlNumbers
 from edi278.x12.report import InterchangeReport
 
+# The installed command, beside the interpreter running the tests (.venv/bin/edi278).
+EDI278 = [str(Path(sys.executable).with_name("edi278"))]
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 # When the sample requests are taken as received (samples/requests/README.md): their
 # service dates lie ahead of it. Every process the tests start runs on a clock that

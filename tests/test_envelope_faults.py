@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -102,6 +103,40 @@ def test_envelope_fault_rejects_the_interchange_with_its_ta1_code(data, code):
 
 def test_ta1_echoes_the_interchange_it_answers():
     assert ta1_of(replace_isa_field(12, "00401")) == ["000000001", "261120", "0930", "R", "003"]
+
+
+VERSION_4010 = Path(__file__).parents[1] / "samples" / "broken" / "version-4010.x12"
+
+
+def test_a_4010_interchange_gets_its_ta1_in_a_4010_envelope():
+    """ISA12 00401 as received, and ISA11 the 4010 standards identifier U (not a
+    repetition separator); the rest of the envelope is addressed back as usual."""
+    ta1_text = answer(VERSION_4010.read_bytes()).ta1
+    assert ta1_text == (
+        "ISA*00*          *00*          *ZZ*UMO12345       *ZZ*SUBMITTER01    *261122*0930"
+        "*U*00401*000000001*0*T*:~\n"
+        "TA1*000000105*261120*0930*R*003~\n"
+        "IEA*0*000000001~\n"
+    )
+
+
+def test_a_4010_ta1_is_written_in_the_senders_own_delimiters():
+    data = interchange(version="00401", r="U", e="|", c=">").replace("*", "|")
+    ta1_text = answer(data).ta1
+    assert ta1_text is not None
+    isa_line, ta1_line, iea_line, _ = ta1_text.split("~\n")
+    assert isa_line.split("|")[11:] == ["U", "00401", "000000001", "0", "T", ">"]
+    assert ta1_line == "TA1|000000001|261120|0930|R|003"
+    assert iea_line == "IEA|0|000000001"
+
+
+@pytest.mark.parametrize("version", ["00501", "00601", "5010A"])
+def test_a_ta1_for_any_other_version_comes_in_a_00501_envelope(version):
+    """Only envelopes we know how to write are echoed: 00501 with its repetition
+    separator otherwise."""
+    ta1_text = answer(interchange(version=version, ack="1")).ta1
+    assert ta1_text is not None
+    assert ta1_text.split("~")[0].split("*")[11:13] == ["^", "00501"]
 
 
 def test_isa_of_the_wrong_width_says_which_field_and_how_long():

@@ -234,7 +234,7 @@ def drop(server: SftpServer, *names: str) -> None:
 
 def run_once(config: Path, state: Path, *options: str) -> subprocess.CompletedProcess[str]:
     command = [
-        sys.executable, "-c", "from edi278.channels.sftp import sftp; sftp()",
+        sys.executable, "-c", "from edi278.cli_channels import sftp; sftp()",
         "--config", str(config), "--once", "--json", "--state-dir", str(state), *options,
     ]  # fmt: skip
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=_env(), timeout=60)
@@ -414,7 +414,7 @@ def test_polls_until_the_server_comes_and_stops_on_sigterm(tmp_path, server, sta
         server.port = probe.getsockname()[1]
     drop(server, *REQUESTS[:2])
     command = [
-        sys.executable, "-c", "from edi278.channels.sftp import sftp; sftp()",
+        sys.executable, "-c", "from edi278.cli_channels import sftp; sftp()",
         "--config", str(write_config(tmp_path, server)), "--state-dir", str(state),
     ]  # fmt: skip
     poller = subprocess.Popen(

@@ -190,6 +190,7 @@ from edi278.decide.tracking import Kind
 from edi278.store.database import open_database
 from edi278.store.numbers import issue_tracking_numbers, take_before_deciding
 
+NOW = datetime(2026, 11, 22, 14, 0, tzinfo=UTC)
 engine = open_database(sys.argv[1])
 rng, drawn, controls = random.Random(int(sys.argv[2])), [], []
 while len(drawn) < 10_000:

@@ -601,17 +601,22 @@ def stop_on_signals(wakeups: Wakeups) -> None:
 
 
 def prepared(inbox: Path, outbox: Path, archive: Path | None, error: Path | None) -> Folders:
+    """The folders, each made if missing (saying so on stderr, one line each), so that
+    `watch --inbox var/inbox --outbox var/outbox` works on a fresh clone."""
     folders = Folders.beside(inbox, outbox, archive, error)
     named = (*folders.moved_between, folders.outbox)
     if len({folder.resolve() for folder in named}) < len(named):
         raise click.UsageError(
             "the inbox, outbox, processing, archive and error folders must differ"
         )
-    for folder in named[1:]:
+    for folder in named:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True)
+        except FileExistsError:
+            continue  # a file of that name is refused below, when it is used as a folder
         except OSError as failure:
             raise click.ClickException(f"cannot make {folder}: {describe(failure)}") from None
+        click.echo(f"edi278 watch: made the folder {folder}, which did not exist", err=True)
     if len({os.stat(folder).st_dev for folder in folders.moved_between}) > 1:
         raise click.ClickException(
             "the inbox, processing, archive and error folders must be on one file system "
@@ -634,8 +639,8 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
 @click.option(
     "--inbox",
     required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="The folder to watch (not its subfolders).",
+    type=FOLDER,
+    help="The folder to watch (not its subfolders); made if missing, as are the others.",
 )
 @click.option(
     "--outbox",

@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edi278 import heap, log
 from edi278.channels import answer_bytes, intake_for
+from edi278.channels.api_docs import add_documentation
 from edi278.clock import Clock, from_environment, system_clock
 from edi278.decide import clocks
 from edi278.decide.policy import Policy
@@ -184,8 +185,11 @@ def create_app(
         version="1",
         description="X12 278 (005010X217) health care services review, in real time.",
         responses={401: {"model": Problem}, 413: {"model": Problem}, 503: {"model": Problem}},
+        docs_url=None,  # FastAPI's pages load from a CDN: ours are served from the package
+        redoc_url=None,
     )
     app.state.service = service
+    add_documentation(app)
 
     app.add_middleware(Admission, service=service)
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from edi278.decide.outcome import Clocks
-from edi278.decide.policy import Policy
+from edi278.decide.policy import DEFAULT_BUSINESS_HOURS, BusinessHours, Policy
 from edi278.model import CertificationType, LevelOfService, ReviewInformation
 
 
@@ -54,19 +54,30 @@ def _weekdays_after(low: date, high: date) -> int:
 
 
 class BusinessCalendar:
-    def __init__(self, time_zone: str, plan_holidays: frozenset[date] = frozenset()) -> None:
+    def __init__(
+        self,
+        time_zone: str,
+        plan_holidays: frozenset[date] = frozenset(),
+        hours: BusinessHours = DEFAULT_BUSINESS_HOURS,
+    ) -> None:
         self.zone = ZoneInfo(time_zone)
         self.plan_holidays = plan_holidays
+        self.hours = hours
 
     @classmethod
     def of(cls, policy: Policy) -> BusinessCalendar:
-        return cls(policy.payer.time_zone, policy.plan_holidays)
+        return cls(policy.payer.time_zone, policy.plan_holidays, policy.business_hours)
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.zone)
 
     def is_business_day(self, day: date) -> bool:
         return day.weekday() < 5 and day not in _federal(day.year) and day not in self.plan_holidays
+
+    def in_business_hours(self, moment: datetime) -> bool:
+        """On a business day, between opening and closing (closing time itself is out)."""
+        local = self.local(moment)
+        return self.is_business_day(local.date()) and self.hours.cover(local.time())
 
     def add_business_days(self, moment: datetime, days: int) -> datetime:
         """The same local time of day `days` business days later, in UTC."""
@@ -99,6 +110,20 @@ class BusinessCalendar:
 
     def _day(self, value: datetime | date) -> date:
         return self.local(value).date() if isinstance(value, datetime) else value
+
+
+def radiology_urgent_due(
+    received_at: datetime, policy: Policy, calendar: BusinessCalendar
+) -> datetime:
+    """When an urgent radiology request is to be decided (policy source 003: "same
+    day"): by the end of the day when received in business hours; otherwise so many
+    hours after receipt, which a reviewer can meet. Never past the expedited clock."""
+    clocks = policy.clocks
+    if calendar.in_business_hours(received_at):
+        due = calendar.end_of_day(received_at)
+    else:
+        due = received_at + timedelta(hours=clocks.radiology_urgent_after_hours_due_hours)
+    return min(due, received_at + timedelta(hours=clocks.expedited_decision_hours))
 
 
 def clocks_for(

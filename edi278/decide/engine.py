@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from edi278.decide.clocks import BusinessCalendar, Urgency, clocks_for, urgency_of
+from edi278.decide.clocks import (
+    BusinessCalendar,
+    Urgency,
+    clocks_for,
+    radiology_urgent_due,
+    urgency_of,
+)
 from edi278.decide.facts import Facts, Member, Plan, PriorCase, on
 from edi278.decide.outcome import Clocks, EventDecision, Outcome, Trace, Tracking
 from edi278.decide.policy import Category, Policy
@@ -587,11 +593,12 @@ def _due(
     calendar: BusinessCalendar,
 ) -> datetime:
     """The earliest promise: the pend review, the regulatory clock, and for radiology
-    same day when urgent or in so many business days when routine (policy source 003)."""
+    same day when urgent (in business hours; else so many hours) or in so many business
+    days when routine (policy source 003)."""
     candidates = [now + timedelta(hours=policy.clocks.pend_review_hours), clocks.regulatory_due_at]
     if any(c.radiology for c in categories):
         if clocks.urgency == Urgency.EXPEDITED:
-            candidates.append(calendar.end_of_day(now))
+            candidates.append(radiology_urgent_due(now, policy, calendar))
         else:
             days = policy.clocks.radiology_routine_business_days
             candidates.append(calendar.add_business_days(now, days))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -118,6 +118,23 @@ class Payer:
 
 
 @dataclass(frozen=True, slots=True)
+class BusinessHours:
+    """When the plan's reviewers work on business days, in the plan's time zone."""
+
+    opens: time
+    closes: time
+
+    def cover(self, moment: time) -> bool:
+        return self.opens <= moment < self.closes
+
+
+# Defaults for what a policy may leave out: a day shift, and an urgent radiology request
+# received outside it due a day later (a reviewer is there to decide it the next morning).
+DEFAULT_BUSINESS_HOURS = BusinessHours(time(8), time(17))
+DEFAULT_RADIOLOGY_URGENT_AFTER_HOURS_DUE_HOURS = 24
+
+
+@dataclass(frozen=True, slots=True)
 class Clocks:
     expedited_decision_hours: int
     standard_decision_days: int
@@ -127,7 +144,10 @@ class Clocks:
     core_final_business_days: int
     closeout_business_days: int
     radiology_routine_business_days: int
-    radiology_urgent: str  # same-day
+    radiology_urgent: str  # same-day: by the end of the day when received in business hours
+    # ... and when received outside them, so many hours after receipt (at most the
+    # expedited regulatory clock): "same day" at 22:38 on a Sunday is not reachable.
+    radiology_urgent_after_hours_due_hours: int = DEFAULT_RADIOLOGY_URGENT_AFTER_HOURS_DUE_HOURS
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +163,7 @@ class LeadTimes:
 class Policy:
     payer: Payer
     plan_holidays: frozenset[date]
+    business_hours: BusinessHours
     clocks: Clocks
     lead_times: LeadTimes
     validity_days: int
@@ -219,6 +240,21 @@ def _check_values(document: dict[str, Any]) -> list[str]:
             date.fromisoformat(text)
         except ValueError:
             problems.append(f"calendar.plan_holidays[{index}]: {text!r} is not a date")
+    hours = document["calendar"].get("business_hours")
+    if hours and hours["opens"] >= hours["closes"]:
+        problems.append(
+            f"calendar.business_hours: opens at {hours['opens']}, not before it closes at "
+            f"{hours['closes']}"
+        )
+    clocks = document["clocks"]
+    after_hours = clocks.get(
+        "radiology_urgent_after_hours_due_hours", DEFAULT_RADIOLOGY_URGENT_AFTER_HOURS_DUE_HOURS
+    )
+    if after_hours > clocks["expedited_decision_hours"]:
+        problems.append(
+            f"clocks.radiology_urgent_after_hours_due_hours: {after_hours} is more than the "
+            f"regulatory clock, expedited_decision_hours ({clocks['expedited_decision_hours']})"
+        )
     seen: set[str] = set()
     for index, category in enumerate(document["categories"]):
         if category["id"] in seen:
@@ -256,11 +292,18 @@ def _when(when: dict[str, Any]) -> When:
     )
 
 
+def _business_hours(hours: dict[str, str] | None) -> BusinessHours:
+    if hours is None:
+        return DEFAULT_BUSINESS_HOURS
+    return BusinessHours(time.fromisoformat(hours["opens"]), time.fromisoformat(hours["closes"]))
+
+
 def _build(d: dict[str, Any]) -> Policy:
     medicare = d["medicare_primary"]
     return Policy(
         payer=Payer(**d["payer"]),
         plan_holidays=frozenset(date.fromisoformat(t) for t in d["calendar"]["plan_holidays"]),
+        business_hours=_business_hours(d["calendar"].get("business_hours")),
         clocks=Clocks(**d["clocks"]),
         lead_times=LeadTimes(**d["lead_times"]),
         validity_days=d["validity_days"],

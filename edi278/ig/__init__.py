@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from edi278.ig import rules, validator
-from edi278.x12.faults import Fault, Level, ik3, ik4
+from edi278.x12.faults import Fault, Level, Where, ik3, ik4
 from edi278.x12.segment import Segment
 
 SCHEMAS = Path(__file__).parents[2] / "schemas"
@@ -243,7 +243,7 @@ def too_many_components(
     for position in composites:
         segment = segments[position - 1]
         for index, given, allowed in catalog.excess(segment.id, segment.elements):
-            where = {"segment_id": segment.id, "segment_position": position}
+            where: Where = {"segment_id": segment.id, "segment_position": position}
             faults += [
                 ik3("8", "segment has data element errors", **where),
                 ik4(
@@ -277,7 +277,7 @@ def renamed(
                 continue  # the rules name the bad HL03
             if lost_at and not any(s.id == "HL" for s in segments[lost_at : position - 1]):
                 continue
-            where = {
+            where: Where = {
                 "segment_id": segment.id,
                 "segment_position": position,
                 "loop_id": fault.loop_id,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 MAXINT = 2**31 - 1  # "unbounded" repeat, as pyx12 counts it
 
@@ -167,11 +168,12 @@ class CompiledMap:
     # per segment ID keyed by one simple element (or a first component), that element's
     # index: for a segment without composites, the text its nodes are recognised by
     text_keys: dict[str, int] = field(default_factory=dict)
-    # what the validator remembers between sets: walks by shape, findings by segment
-    routes: dict[object, object] = field(default_factory=dict)
-    checked: dict[object, object] = field(default_factory=dict)
-    # and what a segment reads as, by its ID and texts (see validator._Facts)
-    seen: dict[object, object] = field(default_factory=dict)
+    # What the validator remembers between sets: walks by shape, findings by segment,
+    # and what a segment reads as, by its ID and texts. Their keys and values are the
+    # validator's own tuples (validator._Facts, _Route): Any here, typed where read.
+    routes: dict[Any, Any] = field(default_factory=dict)
+    checked: dict[Any, Any] = field(default_factory=dict)
+    seen: dict[Any, Any] = field(default_factory=dict)
     # per segment ID whose every node has its reference identifier (`SegmentNode.
     # identifier`) at one index, no key element's: that index
     identifiers: dict[str, int] = field(default_factory=dict)
@@ -227,7 +229,7 @@ def _key(elements: tuple[ElementRule | CompositeRule, ...], segment_id: str):
     third = elements[2] if len(elements) > 2 else None
     second = elements[1] if len(elements) > 1 else None
     required = isinstance(first, ElementRule) and first.usage == "R"
-    if required and first.data_type == "ID" and first.codes:
+    if required and isinstance(first, ElementRule) and first.data_type == "ID" and first.codes:
         return (1, None, first.codes)
     is_ent = segment_id == "ENT"
     if is_ent and isinstance(second, ElementRule) and second.data_type == "ID" and second.codes:
@@ -344,16 +346,13 @@ def _loop(node: ET.Element, parent: LoopNode | None, is_root: bool = False) -> L
         segment = _segment(child, loop)
         by_position.setdefault(segment.pos, []).append((segment, child))
     for pos in sorted(by_position):
-        for child, source in by_position[pos]:
-            if isinstance(child, SegmentNode):
-                child.path = child.id
-                if len(by_position[pos]) > 1:
-                    code = _first_code(source, child.id)
-                    if code is not None:
-                        child.path = f"{child.id}[{code}]"
-            else:
-                child.path = child.id
-            loop.children.append(child)
+        for placed, source in by_position[pos]:
+            placed.path = placed.id
+            if isinstance(placed, SegmentNode) and len(by_position[pos]) > 1:
+                code = _first_code(source, placed.id)
+                if code is not None:
+                    placed.path = f"{placed.id}[{code}]"
+            loop.children.append(placed)
             loop.positions.append(pos)
     return loop
 

@@ -13,7 +13,7 @@ from datetime import date
 from functools import lru_cache
 from operator import itemgetter
 
-from edi278.x12.faults import Fault, ik3, ik4
+from edi278.x12.faults import Fault, Where, ik3, ik4
 from edi278.x12.segment import Segment
 from edi278.x12.values import is_digits
 
@@ -154,7 +154,7 @@ def _element_fault(
     component: int | None = None,
     bad_value: str | None = None,
 ) -> list[Fault]:
-    where = {"segment_id": segment.id, "segment_position": position, "loop_id": loop_id}
+    where: Where = {"segment_id": segment.id, "segment_position": position, "loop_id": loop_id}
     return [
         ik3("8", "segment has data element errors", **where),
         ik4(

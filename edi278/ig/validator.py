@@ -11,9 +11,11 @@ set) is not guessed at: `validate` returns None and the caller asks pyx12.
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass, field
 from operator import itemgetter
+from typing import TypeAlias
 
 from edi278.ig import rules
 from edi278.ig.codes import ELEMENT_CODES, SEGMENT_CODES
@@ -35,7 +37,13 @@ _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 # the delimiter sets the bridge hands pyx12, in its order of preference: (element,
 # repetition, component, segment); the third (ASCII separators) is a last resort
 _FIRST, _SECOND = "*^:~", "|!>~"
-_OPEN_SET = object()  # the entry ST opens: the set's own, which the rest attach to
+
+
+class _Opens(enum.Enum):
+    SET = "the entry ST opens: the set's own, which the rest attach to"
+
+
+_OPEN_SET = _Opens.SET
 
 
 @dataclass(slots=True)
@@ -51,6 +59,10 @@ class _SegmentEntry:
     count: int
     notes: list[tuple[str, str | None]] = field(default_factory=list)
     elements: list[_ElementEntry] = field(default_factory=list)
+
+
+# What a placed segment's findings land on (see `_Notes.place`).
+_Entry: TypeAlias = _SegmentEntry | tuple[str, str, int] | _Opens | None
 
 
 class _Notes:
@@ -73,14 +85,15 @@ class _Notes:
     def envelope(self) -> None:
         self.current, self._listed = None, True
 
-    def place(self, entry: object) -> None:
-        """A placed segment's entry, as `_entry` worked it out."""
+    def place(self, entry: _Entry) -> None:
+        """A placed segment's entry, as `_entry` worked it out: the set's own
+        (_OPEN_SET), an envelope's (None), or a segment's, as a tuple until noted."""
         if entry is _OPEN_SET:
             self.open_set()
         elif entry is None:
             self.envelope()
         else:
-            self.current = entry if self._open else None  # type: ignore[assignment]
+            self.current = entry if self._open else None
             self._listed = False
 
     def segment(self, name: str, segment_id: str, count: int) -> None:
@@ -92,12 +105,12 @@ class _Notes:
         current = self.current
         if current is None:
             return None
+        if isinstance(current, tuple):  # not listed yet: the first note lands now
+            current = self.current = _SegmentEntry(*current)
         if not self._listed:
-            if isinstance(current, tuple):
-                current = self.current = _SegmentEntry(*current)
             self.entries.append(current)
             self._listed = True
-        return current  # type: ignore[return-value]
+        return current
 
     def note(self, code: str, value: str | None = None) -> None:
         entry = self._entry()
@@ -298,18 +311,20 @@ def _facts(compiled: CompiledMap, key: tuple, segment: Segment) -> _Facts | None
     simple = len(key) == 2
     at = compiled.identifiers.get(segment_id) if simple else None
     if at is None or at >= len(texts) or not texts[at]:
-        facts = _reckon(compiled, segment_id, texts, key[2] if not simple else None)
-        if facts is None:
+        reckoned = _reckon(compiled, segment_id, texts, key[2] if not simple else None)
+        if reckoned is None:
             return None
-        facts = (*facts, rules.scanned(segment, texts, simple), [None, None])
+        facts: _Facts = (*reckoned, rules.scanned(segment, texts, simple), [None, None])
         _remember(compiled.seen, key, facts)
         return facts
     masked = (segment_id, (*texts[:at], _IDENTIFIER, *texts[at + 1 :]), _IDENTIFIER)
     around = compiled.seen.get(masked)
     if around is None:  # noted as the segment is: non-empty where the identifier is
-        around = (*_reckon(compiled, segment_id, masked[1], None), [None, None])
+        rest = _reckon(compiled, segment_id, masked[1], None)
+        assert rest is not None, "texts alone always read"
+        around = (*rest, [None, None])
         _remember(compiled.seen, masked, around)
-    _, items, codes, clash, last = around  # type: ignore[misc]
+    _, items, codes, clash, last = around
     scan = rules.scanned(segment, texts, True)
     reading = (segment_id, texts, None)
     return reading, items, codes, clash | _clash(texts[at]), scan, (last, at)
@@ -429,7 +444,7 @@ MEMO_LIMIT = 16_384  # routes, segment facts, findings per map: some 10 MB each 
 # What the walk found for one segment: the node it stands at (None: no place), what
 # the walk noted on the way there, and the entry its own findings land on (see
 # `_Notes.place`), worked out once per route rather than once per set.
-_Step = tuple[SegmentNode | None, list[WalkFinding], object]
+_Step = tuple[SegmentNode | None, list[WalkFinding], _Entry]
 
 
 @dataclass(slots=True)
@@ -443,7 +458,7 @@ class _Route:
     # findings are all that can land, each on its own entry, and `checks` says where
     quiet: bool
     # (index, node, entry) of each segment whose findings land on an entry of the set
-    checks: list[tuple[int, SegmentNode, object]]
+    checks: list[tuple[int, SegmentNode, _Entry]]
 
 
 def _signature(reading: Reading, specs) -> tuple[object, ...]:
@@ -490,7 +505,7 @@ def _route(compiled: CompiledMap, sequence, last: int) -> _Route:
             loop_at[count] = _loop_id(found or node)
         if found is not None:
             node = found
-    checks: list[tuple[int, SegmentNode, object]] = []
+    checks: list[tuple[int, SegmentNode, _Entry]] = []
     opened = False  # _Notes drops what lands before ST opens the set's entry
     for index, (found, _, entry) in enumerate(steps):
         if found is None:
@@ -502,7 +517,7 @@ def _route(compiled: CompiledMap, sequence, last: int) -> _Route:
     return _Route(steps, loop_at, not any(walked for _, walked, _ in steps), checks)
 
 
-def _entry(found: SegmentNode | None, segment_id: str, count: int) -> object:
+def _entry(found: SegmentNode | None, segment_id: str, count: int) -> _Entry:
     """The error tree entry a placed segment opens: the set's own for ST, none (findings
     dropped) for the other envelope segments, else one named after its node."""
     if found is None or segment_id in ENVELOPE:
@@ -566,14 +581,15 @@ def _quiet_walk(
     slot = _SEPARATORS.index(component)  # where the facts keep findings with it
     for index, found, entry in route.checks:
         reading, last = facts[index][0], facts[index][5]
-        if last.__class__ is not list:  # (findings without its identifier, its index)
+        if isinstance(last, tuple):  # (findings without its identifier, its index)
             findings = _apart(checked, found, reading, last, icvn, component, slot)
         elif (kept := last[slot]) is not None and kept[0] is found:
             findings = kept[1]
         else:
-            findings = checked.get((found, reading[1], component))
-            if findings is None:
-                findings = _check(checked, found, reading, icvn, component)
+            remembered = checked.get((found, reading[1], component))
+            if remembered is None:
+                remembered = _check(checked, found, reading, icvn, component)
+            findings = remembered
             last[slot] = found, findings  # one store: threads may share the facts
         if findings:
             if notes is None:

@@ -49,12 +49,12 @@ class QueuedWrites(sqlite3.Connection):
     def __init__(self, database: str | bytes | os.PathLike, *args: Any, **kwargs: Any) -> None:
         super().__init__(database, *args, **kwargs)
         self._turn = _turn_for(os.fsdecode(database))
-        self._holding = False
+        self._held: _Turn | None = None  # the turn, while this connection holds it
 
     def begin_immediate(self) -> None:
         if self._turn is not None:
             self._turn.take()
-            self._holding = True
+            self._held = self._turn
         try:
             self.execute("BEGIN IMMEDIATE")
         except BaseException:
@@ -65,7 +65,7 @@ class QueuedWrites(sqlite3.Connection):
         checkpoint = False
         try:
             super().commit()
-            checkpoint = self._holding and self._turn.count_commit()  # type: ignore[union-attr]
+            checkpoint = self._held is not None and self._held.count_commit()
         finally:
             self._end_turn()
         if checkpoint:  # after the turn is given back: the next writer need not wait
@@ -86,9 +86,9 @@ class QueuedWrites(sqlite3.Connection):
             self._end_turn()
 
     def _end_turn(self) -> None:
-        if self._holding:
-            self._holding = False
-            self._turn.give_back()  # type: ignore[union-attr]
+        held, self._held = self._held, None
+        if held is not None:
+            held.give_back()
 
 
 class _Turn:
@@ -178,7 +178,7 @@ def connect(url: str) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _tune(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _tune(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # transactions are begun below, not by pysqlite
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -189,7 +189,7 @@ def connect(url: str) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin(connection):  # type: ignore[no-untyped-def]
+    def _begin(connection):
         if connection.get_execution_options().get(READING):
             connection.exec_driver_sql("BEGIN")  # WAL: reads beside the writer, no turn taken
         else:
@@ -223,7 +223,7 @@ def downgrade(engine: Engine, revision: str) -> None:
     _run(engine, command.downgrade, revision)
 
 
-def _run(engine: Engine, action, revision: str) -> None:  # type: ignore[no-untyped-def]
+def _run(engine: Engine, action, revision: str) -> None:
     config = _config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection

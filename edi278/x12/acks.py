@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 
 from edi278.x12.checks import printable_id
@@ -86,7 +87,7 @@ def _segment_notes(faults: tuple[Fault, ...], forbidden: str | None) -> Iterator
         element_faults = [f for f in notes if f.level is Level.ELEMENT]
         if not segment_faults:  # element errors imply IK304 8
             first = element_faults[0]
-            segment_faults = [first.at(level=Level.SEGMENT, code="8")]
+            segment_faults = [replace(first, level=Level.SEGMENT, code="8")]
         for fault in segment_faults:
             yield Segment.of(
                 "IK3",

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from edi278.x12.delimiters import ISA_LENGTH
-from edi278.x12.faults import Fault, Level, ak9, ik3, ik4, ik5, ta1
+from edi278.x12.faults import Fault, Level, Where, ak9, ik3, ik4, ik5, ta1
 from edi278.x12.reader import Group, Interchange, TransactionSet
 from edi278.x12.segment import Segment
 from edi278.x12.values import is_digits
@@ -27,10 +27,10 @@ SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _at(segment: Segment, position: int | None = None) -> dict[str, object]:
+def _at(segment: Segment, position: int | None = None) -> Where:
     """Where a segment is, for a fault: its ID, place in the file and, inside a
     transaction set, its position counting ST as 1."""
-    where: dict[str, object] = {
+    where: Where = {
         "segment_id": segment.id,
         "file_segment": segment.file_segment,
         "offset": segment.offset,

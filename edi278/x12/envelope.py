@@ -14,6 +14,12 @@ from edi278.x12.segment import Segment
 from edi278.x12.tokenizer import Header
 
 ACK_VERSION = "005010X231A1"
+# The interchange versions whose envelope we can write: a TA1 goes back in the version
+# its interchange came in, so that a sender we reject for its version can still read
+# why. Before 00402 ISA11 was the standards identifier `U`, not a repetition separator.
+OUR_VERSION = "00501"
+STANDARDS_IDENTIFIER = {"00401": "U"}
+REPLY_VERSIONS = frozenset({OUR_VERSION, *STANDARDS_IDENTIFIER})
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +57,20 @@ def reply_parties(header: Header | None) -> tuple[Party, Party]:
     )
 
 
+def reply_version(header: Header | None) -> str:
+    """ISA12 of a TA1 answering this interchange: its own version where we can write
+    that envelope, else ours."""
+    version = header.segment.value(12) if header is not None and len(header.segment) == 16 else ""
+    return version if version in REPLY_VERSIONS else OUR_VERSION
+
+
 def reply_delimiters(header: Header | None) -> Delimiters:
-    if header is None or header.faults or header.delimiters.repetition is None:
+    """The sender's delimiters where they are sound (a 4010 sender has no repetition
+    separator), else ours."""
+    separates = header is not None and (
+        header.delimiters.repetition is not None or reply_version(header) in STANDARDS_IDENTIFIER
+    )
+    if header is None or header.faults or not separates:
         line_break = header.delimiters.line_break if header else DEFAULT.line_break
         return Delimiters(line_break=line_break)
     return header.delimiters
@@ -72,13 +90,15 @@ def isa(
     time: str,
     usage: str,
     delimiters: Delimiters,
+    version: str = OUR_VERSION,
 ) -> Segment:
-    """An ISA with its fixed widths; ISA11 and ISA16 name the delimiters it is sent with."""
+    """An ISA with its fixed widths; ISA11 and ISA16 name the delimiters it is sent with
+    (ISA11 is the standards identifier in versions before 00402)."""
+    isa11 = STANDARDS_IDENTIFIER.get(version) or delimiters.repetition or "^"
     return Segment.of(
         "ISA", "00", " " * 10, "00", " " * 10,
         sender.qualifier, sender.id.ljust(15), receiver.qualifier, receiver.id.ljust(15),
-        date, time, delimiters.repetition or "^", "00501", control_number, "0", usage,
-        delimiters.component,
+        date, time, isa11, version, control_number, "0", usage, delimiters.component,
     )  # fmt: skip
 
 
@@ -89,6 +109,7 @@ def interchange_header(
     now: datetime,
     usage: str,
     delimiters: Delimiters,
+    version: str = OUR_VERSION,
 ) -> Segment:
     return isa(
         sender,
@@ -98,6 +119,7 @@ def interchange_header(
         now.strftime("%H%M"),
         usage,
         delimiters,
+        version,
     )
 
 

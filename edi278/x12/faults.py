@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
+from typing import TypedDict, Unpack
 
 
 class Level(enum.StrEnum):
@@ -23,6 +24,26 @@ class Level(enum.StrEnum):
 # TA105 note codes after which the interchange is still taken (TA104 = E): the header's
 # value is used, nothing is lost.
 NON_FATAL_TA1 = frozenset({"001"})
+
+
+class Where(TypedDict, total=False):
+    """Which segment a fault lies in: a Fault's segment fields, given by name."""
+
+    segment_id: str | None
+    segment_position: int | None
+    file_segment: int | None
+    offset: int | None
+    loop_id: str | None
+
+
+class Detail(Where, total=False):
+    """And, inside the segment, which element and what value."""
+
+    element: int | None
+    component: int | None
+    repetition: int | None
+    data_element: str | None
+    bad_value: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +66,7 @@ class Fault:
     def fatal(self) -> bool:
         return not (self.level is Level.INTERCHANGE and self.code in NON_FATAL_TA1)
 
-    def at(self, **where: object) -> Fault:
+    def at(self, **where: Unpack[Detail]) -> Fault:
         return replace(self, **where)
 
     def location(self) -> str:
@@ -97,21 +118,21 @@ class Fault:
         return {key: value for key, value in fields.items() if value is not None}
 
 
-def ta1(code: str, message: str, **where: object) -> Fault:
+def ta1(code: str, message: str, **where: Unpack[Detail]) -> Fault:
     return Fault(Level.INTERCHANGE, code, message, **where)
 
 
-def ak9(code: str, message: str, **where: object) -> Fault:
+def ak9(code: str, message: str, **where: Unpack[Detail]) -> Fault:
     return Fault(Level.GROUP, code, message, **where)
 
 
-def ik5(code: str, message: str, **where: object) -> Fault:
+def ik5(code: str, message: str, **where: Unpack[Detail]) -> Fault:
     return Fault(Level.TRANSACTION, code, message, **where)
 
 
-def ik3(code: str, message: str, **where: object) -> Fault:
+def ik3(code: str, message: str, **where: Unpack[Detail]) -> Fault:
     return Fault(Level.SEGMENT, code, message, **where)
 
 
-def ik4(code: str, message: str, **where: object) -> Fault:
+def ik4(code: str, message: str, **where: Unpack[Detail]) -> Fault:
     return Fault(Level.ELEMENT, code, message, **where)

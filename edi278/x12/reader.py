@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, TypeGuard, cast
 
 from edi278.x12.faults import Fault, ik3, ik5, ta1
 from edi278.x12.segment import Segment
@@ -90,12 +90,12 @@ class _Cursor:
             if end == index:
                 return [], token
             self._index = end
-            return tokens[index:end], tokens[end]  # type: ignore[return-value]
+            return cast(list[Segment], tokens[index:end]), tokens[end]  # no stop: segments
         self._index = len(tokens)
-        return tokens[index:], self.peek()  # type: ignore[return-value]
+        return cast(list[Segment], tokens[index:]), self.peek()
 
 
-def _is(token: Token | None, *ids: str) -> bool:
+def _is(token: Token | None, *ids: str) -> TypeGuard[Segment]:
     return isinstance(token, Segment) and token.id in ids
 
 
@@ -178,19 +178,20 @@ class Interchange:
         while True:
             token = cursor.peek()
             if _is(token, "IEA"):
-                self.trailer = cursor.take()  # type: ignore[assignment]
+                cursor.take()
+                self.trailer = token
                 return
             if _ends_interchange(token):
                 return  # IEA missing: judged by checks
             cursor.take()
             if _is(token, "GS"):
                 self.count += 1
-                group = Group(token, cursor, self)  # type: ignore[arg-type]
+                group = Group(token, cursor, self)
                 yield group
                 group.drain()
             elif _is(token, "ST"):
                 self.faults.append(_stray(token, "outside a functional group"))
-                _read_transaction(token, cursor)  # type: ignore[arg-type]
+                _read_transaction(token, cursor)
             else:
                 self.faults.append(_stray(token, "between functional groups"))
 

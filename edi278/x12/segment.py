@@ -71,6 +71,7 @@ class Segment:
         "id",
         "offset",
     )
+    _delimiters: Delimiters  # set only on a segment kept unsplit (`unsplit`)
 
     def __init__(
         self, id: str, elements: tuple[Element, ...] = (), file_segment: int = 0, offset: int = 0
@@ -164,6 +165,8 @@ class Segment:
             return NotImplemented
         return self.id == other.id and self.elements == other.elements
 
+    # Equal by content but mutable (its texts are split on first use): never a key.
+    # mypy types __hash__ as a method, which None is not; this is Python's own idiom.
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
@@ -248,7 +251,7 @@ class Unsplit(Segment):
     by the tokenizer's bulk loop (keep the two alike). It is a Segment in all else."""
 
     __slots__ = ()
-    __init__ = object.__init__  # type: ignore[assignment]
+    __init__ = object.__init__
 
 
 def unsplit(id: str, text: str, delimiters: Delimiters, file_segment: int, offset: int) -> Segment:
