@@ -11,13 +11,16 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from edi278.clock import CLOCK_VARIABLE
+from edi278.decide.tracking import Kind, format_number
 from edi278.pipeline import acknowledge, examine
 from edi278.store.database import connect, open_database, upgrade
 from edi278.store.tables import metadata
@@ -33,6 +36,13 @@ NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 # year; a test about the wall clock itself says so and removes it.
 SAMPLES_RECEIVED = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # 10:00 America/New_York
 os.environ[CLOCK_VARIABLE] = SAMPLES_RECEIVED.isoformat()
+
+
+def issued(kind: Kind, sequence: int) -> str:
+    """The tracking number a process the tests start issues `sequence`-th of its kind:
+    stamped with the year of the clock it runs on, never a year written into a test."""
+    return format_number(kind, SAMPLES_RECEIVED.year, sequence)
+
 
 REQUEST_BODY = [
     "BHT*0007*13*REQ1*20261120*0930",
@@ -138,26 +148,38 @@ def answer(text: str | bytes):
     return acknowledge(report_of(text), NOW, MemoryControlNumbers())
 
 
+CORPUS_SETTING = os.environ.get("EDI278_CORPUS")  # when set, the corpus must be there
+CORPUS = Path(CORPUS_SETTING or Path(__file__).parents[1] / ".." / "shared" / "corpus")
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     """The public corpus: skipped when absent, unless EDI278_CORPUS says it must be there."""
-    configured = os.environ.get("EDI278_CORPUS")
-    path = Path(configured or Path(__file__).parents[1] / ".." / "shared" / "corpus")
-    if not path.is_dir():
-        if configured:
-            pytest.fail(f"EDI278_CORPUS={configured} is not a folder")
+    if not CORPUS.is_dir():
+        if CORPUS_SETTING:
+            pytest.fail(f"EDI278_CORPUS={CORPUS_SETTING} is not a folder")
         pytest.skip("the public corpus (../shared/corpus) is not here")
-    return path
+    return CORPUS
 
 
 # --- databases: every store test runs on SQLite and on PostgreSQL --------------------------
 
 POSTGRES_URL = os.environ.get("EDI278_TEST_POSTGRES_URL")
+# CI sets it: the PostgreSQL half must run there, so a missing URL or a server out of
+# reach fails instead of skipping.
+POSTGRES_REQUIRED = os.environ.get("EDI278_REQUIRE_POSTGRES") == "1"
 POSTGRES_HINT = (
     "the PostgreSQL half of the store tests is skipped: set EDI278_TEST_POSTGRES_URL to a "
     "server the tests may create databases on, e.g. "
     "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+def without_postgres(reason: str) -> NoReturn:
+    """Skip with `reason`, or fail with it when EDI278_REQUIRE_POSTGRES=1."""
+    if POSTGRES_REQUIRED:
+        pytest.fail(f"EDI278_REQUIRE_POSTGRES=1, but {reason}")
+    pytest.skip(reason)
 
 
 class PostgresDatabases:
@@ -185,8 +207,17 @@ class PostgresDatabases:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresDatabases]:
     if not POSTGRES_URL:
-        pytest.skip(POSTGRES_HINT)
+        without_postgres(POSTGRES_HINT)
     databases = PostgresDatabases(POSTGRES_URL)
+    try:
+        with databases.admin.connect():
+            pass
+    except OperationalError as error:
+        databases.admin.dispose()
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        without_postgres(
+            f"the PostgreSQL server of EDI278_TEST_POSTGRES_URL is out of reach: {reason}"
+        )
     yield databases
     databases.drop_all()
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import interchange
+from edi278.decide.tracking import Kind
+from tests.conftest import interchange, issued
+from tests.test_logging import SAMPLE_FOLDERS, member_data_in, sample_people
 
 ROOT = Path(__file__).parents[1]
 SAMPLES = ROOT / "samples"
@@ -178,14 +180,46 @@ def test_validate_exit_codes_and_fault_locations(workdir):
     }
 
 
-def test_validate_never_prints_member_data(workdir):
-    data = interchange().replace("M5416", "M54\x0116")
-    path = workdir / "phi.x12"
-    path.write_text(data)
-    result = run("validate", str(path), "--json")
-    assert result.returncode == 1
-    assert "DOE" not in result.stdout and "W123456789" not in result.stdout
-    assert "M54" not in result.stdout
+def test_no_command_prints_member_data_in_its_table_its_json_or_its_errors(workdir):
+    """process and validate, as tables and as JSON, over every sample (broken ones, and
+    a bad character in a diagnosis and in a name, included): no sample person's name, ID or
+    birth date, no diagnosis, on stdout or stderr. inquire shows the member asked about,
+    and no one else; review list shows whose cases are pended; neither says more on
+    stderr."""
+    samples = [p for folder in SAMPLE_FOLDERS for p in sorted(folder.iterdir())]
+    knee = (SAMPLES / "requests" / "01-inpatient-elective-knee-auto.x12").read_text()
+    bad = {
+        "bad-diagnosis.x12": interchange().replace("M5416", "M54\x0116"),
+        "bad-name.x12": knee.replace("NM1*IL*1*DOE*JANE", "NM1*IL*1*DOE\x01*JANE"),
+    }
+    for name, text in bad.items():
+        assert text != knee and "\x01" in text
+        (workdir / name).write_text(text)
+    inputs = [str(p) for p in samples if p.suffix != ".md"] + [str(workdir / n) for n in bad]
+    assert run("reference", "load", str(SAMPLES / "reference"), cwd=workdir).returncode == 0
+    said = {
+        "process": run("process", *inputs, "--outbox", "table", cwd=workdir),
+        "process --json": run("process", *inputs, "--outbox", "json", "--json",
+                              "--state-dir", str(workdir / "second"), cwd=workdir),
+        "validate": run("validate", *inputs, cwd=workdir),
+        "validate --json": run("validate", *inputs, "--json", cwd=workdir),
+    }  # fmt: skip
+    assert "A1" in said["process"].stdout and '"faults"' in said["validate --json"].stdout
+    people = sample_people()
+    for command, done in said.items():
+        for stream in (done.stdout, done.stderr):
+            assert member_data_in(stream, people) == [], command
+            assert "M54" not in stream, command  # the diagnosis the bad character is in
+    asked = people["W123456789"]
+    others = {key: terms - asked for key, terms in people.items() if key != "W123456789"}
+    for options in ([], ["--json"]):
+        found = run("inquire", "--member", "W123456789", *options, cwd=workdir)
+        assert found.returncode == 0 and "DOE" in found.stdout
+        assert member_data_in(found.stdout, others) == [], options
+        assert member_data_in(found.stderr, people) == [], options
+        pended = run("review", "list", *options, cwd=workdir)
+        assert pended.returncode == 0 and issued(Kind.REFERENCE, 2) in pended.stdout
+        assert member_data_in(pended.stderr, people) == [], options
 
 
 def test_parse_json_tree(workdir):

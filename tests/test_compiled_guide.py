@@ -6,7 +6,6 @@ order), and the same loop for every segment."""
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,11 @@ from edi278.pipeline import examine
 from edi278.x12.reader import read_interchanges
 from edi278.x12.segment import Segment
 from tests import test_guide, test_guide_other
-from tests.conftest import group, interchange, transaction
+from tests.conftest import CORPUS, group, interchange, transaction
 from tests.test_fuzz import mutated
 from tests.test_guide import REQUEST, change, hostile_bodies, insert
 
 ROOT = Path(__file__).parents[1]
-CORPUS = Path(os.environ.get("EDI278_CORPUS", ROOT.parent / "shared" / "corpus"))
 COMPILED, REFERENCE = Guide(engine="compiled"), Guide(engine="pyx12")
 
 Set = tuple[Segment, Segment, list[Segment]]
@@ -79,12 +77,12 @@ def test_every_corpus_set_gets_the_same_findings(path):
         assert_same_findings(isa, gs, segments)
 
 
-def test_the_corpus_reaches_the_guide():
+def test_the_corpus_reaches_the_guide(corpus):
     """The comparison above is not empty: the corpus's X217 sets (11 of them; the rest
-    are 4010, other guides or unenveloped) are walked."""
+    are 4010, other guides or unenveloped) are walked. Skipped without the corpus, failed
+    when EDI278_CORPUS names a folder that is not there (the `corpus` fixture)."""
     files = corpus_files()
-    if not files:
-        pytest.skip(f"no corpus at {CORPUS}")
+    assert files, f"no corpus files in {corpus}"
     assert sum(len(sets_in(p.read_bytes())) for p in files) >= 11
 
 

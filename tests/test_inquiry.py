@@ -12,6 +12,7 @@ import pytest
 
 from edi278.decide.tracking import Kind, TrackingNumberError, format_number
 from edi278.store.inquiry import Question, UnknownTrackingNumber, find_cases
+from tests.conftest import issued
 from tests.test_intake import SAMPLES, take
 
 EDI278 = Path(__file__).parents[1] / ".venv" / "bin" / "edi278"
@@ -107,7 +108,7 @@ def test_processing_the_inbox_twice_creates_cases_once_and_inquire_finds_them(tm
     assert len(everyone) == 4  # four requests taken in the inbox, each a case once
     table = run("inquire", "--member", "W900000008", cwd=tmp_path)
     assert (
-        "R26000000015" in table.stdout
+        issued(Kind.REFERENCE, 1) in table.stdout
         and "certified" in table.stdout
         and "2 case(s)" in table.stdout
     )

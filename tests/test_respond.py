@@ -23,7 +23,8 @@ from edi278.x12.reader import read_interchanges
 from edi278.x12.segment import Segment
 from tests.test_cli import EDI278
 
-SAMPLES = Path(__file__).parents[1] / "samples" / "inbox"
+SAMPLES_DIR = Path(__file__).parents[1] / "samples"
+SAMPLES = SAMPLES_DIR / "inbox"
 REFERENCE = Path(__file__).parents[1] / "samples" / "reference"
 GUIDE = Guide()
 
@@ -113,14 +114,13 @@ def test_a_record_survives_the_trip_through_a_segment(record):
         ]
 
 
-@pytest.fixture(scope="module")
-def responses(tmp_path_factory, corpus) -> Path:
+def answered_each(requests: list[Path], tmp_path_factory) -> Path:
     """Each request file answered by the CLI with a store of its own holding the demo
     reference data: the corpus files come from unrelated senders' examples, several of
     which reuse one sender ID and ISA13 (in one store, all but the first would be
-    duplicates: see test_intake). Their members are not on file; the samples' are."""
+    duplicates: see test_intake), and the inbox's knee admission repeats a trace of the
+    MRI batch. The corpus members are not on file; the samples' are."""
     outbox = tmp_path_factory.mktemp("outbox")
-    requests = [p for p in x217_files(corpus) if "response" not in p.name]
     template = tmp_path_factory.mktemp("template")
     loaded = subprocess.run(
         [str(EDI278), "reference", "load", str(REFERENCE), "--state-dir", str(template)],
@@ -156,16 +156,26 @@ def responses(tmp_path_factory, corpus) -> Path:
     return outbox
 
 
-def test_every_request_taken_gets_a_response_that_validates_as_one(responses, corpus):
-    taken = {
-        name
-        for name, _ in valid_transaction_sets(
-            [p for p in x217_files(corpus) if "response" not in p.name]
-        )
-    }
-    written = {p.stem for p in responses.glob("*.278")}
+def corpus_requests(corpus: Path) -> list[Path]:
+    return sorted(p for p in corpus.glob("*X217*") if "response" not in p.name)
+
+
+@pytest.fixture(scope="module")
+def inbox_responses(tmp_path_factory) -> Path:
+    """samples/inbox answered: needs no corpus."""
+    return answered_each(sorted(SAMPLES.iterdir()), tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def corpus_responses(tmp_path_factory, corpus) -> Path:
+    return answered_each(corpus_requests(corpus), tmp_path_factory)
+
+
+def assert_responses_validate(requests: list[Path], outbox: Path) -> None:
+    taken = {name for name, _ in valid_transaction_sets(requests)}
+    written = {p.stem for p in outbox.glob("*.278")}
     assert written == {Path(name).stem for name in taken}
-    for path in responses.glob("*.278"):
+    for path in outbox.glob("*.278"):
         with open(path, "rb") as source:
             reports = list(examine(source, GUIDE))  # envelope counts and the response map
         assert [f.as_dict() for r in reports for f in r.all_faults()] == [], path.name
@@ -173,27 +183,64 @@ def test_every_request_taken_gets_a_response_that_validates_as_one(responses, co
         assert all(t.request is None for g in report.groups for t in g.transactions)
 
 
-def test_a_response_echoes_bht03_and_every_trace_as_referenced(responses, corpus):
-    for path in responses.glob("*.278"):
-        source = next(p for p in x217_files(corpus) if p.stem == path.stem)
-        with open(source, "rb") as request_file, open(path, "rb") as response_file:
-            requests = list(read_requests(request_file))
-            answers = list(read_requests(response_file))
-        for request, answer in zip(requests, answers, strict=True):
-            assert answer.header.purpose == "11"
-            assert answer.header.submitter_reference == request.header.submitter_reference
-            answered = {
-                tuple((t.reference, t.originator) for t in event.traces): event
-                for event in answer.events
-            }
-            for asked in request.events:
-                key = tuple((t.reference, t.originator) for t in asked.traces)
-                event = answered.get(key)
-                if event is None:  # not processed: the fault is at a party loop above it
-                    assert _party_rejections(answer), path.name
-                    continue
-                assert {t.trace_type for t in event.traces} <= {"2"}
-                assert (event.decision is None) != (event.first(RequestValidation) is None)
+def test_every_inbox_request_taken_gets_a_response_that_validates_as_one(inbox_responses):
+    assert_responses_validate(sorted(SAMPLES.iterdir()), inbox_responses)
+
+
+def test_every_corpus_request_taken_gets_a_response_that_validates_as_one(corpus_responses, corpus):
+    assert_responses_validate(corpus_requests(corpus), corpus_responses)
+
+
+def traces(level) -> list[tuple[str, str, str, str]]:
+    return [(t.trace_type, t.reference, t.originator, t.division) for t in level.traces]
+
+
+def referenced(level) -> list[tuple[str, str, str, str]]:
+    """The request's traces as a response echoes them: TRN01 2, the rest as sent."""
+    return [("2", reference, originator, division) for _, reference, originator, division
+            in traces(level)]  # fmt: skip
+
+
+def assert_echoed(request_path: Path, response_path: Path) -> None:
+    """BHT03 and every TRN of the request, in the response as referenced (TRN01 2)."""
+    with open(request_path, "rb") as request_file, open(response_path, "rb") as response_file:
+        requests = list(read_requests(request_file))
+        answers = list(read_requests(response_file))
+    assert len(answers) == len(requests) >= 1, response_path.name
+    for request, answer in zip(requests, answers, strict=True):
+        assert answer.header.purpose == "11"
+        assert answer.header.submitter_reference == request.header.submitter_reference
+        answered = {tuple(referenced(event)): event for event in answer.events}
+        for asked in request.events:
+            event = answered.get(tuple(referenced(asked)))
+            if event is None:  # not processed: the fault is at a party loop above it
+                assert _party_rejections(answer), response_path.name
+                continue
+            assert traces(event) == referenced(asked) != [], response_path.name
+            assert (event.decision is None) != (event.first(RequestValidation) is None)
+            # A decided event answers each line, echoing its traces; a rejected one none.
+            lines = asked.children if event.decision is not None else []
+            assert [traces(line) for line in event.children] == [
+                referenced(line) for line in lines
+            ], response_path.name
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (SAMPLES_DIR / "requests").glob("*.x12")))
+def test_a_sample_response_echoes_bht03_and_every_trace_as_referenced(name):
+    """samples/expected holds what the engine answers today (test_samples checks it)."""
+    response = SAMPLES_DIR / "expected" / name.replace(".x12", ".278")
+    assert_echoed(SAMPLES_DIR / "requests" / name, response)
+
+
+def test_an_inbox_response_echoes_bht03_and_every_trace_as_referenced(inbox_responses):
+    for path in sorted(inbox_responses.glob("*.278")):
+        assert_echoed(next(SAMPLES.glob(f"{path.stem}.*")), path)
+
+
+def test_a_corpus_response_echoes_bht03_and_every_trace_as_referenced(corpus_responses, corpus):
+    for path in sorted(corpus_responses.glob("*.278")):
+        source = next(p for p in corpus_requests(corpus) if p.stem == path.stem)
+        assert_echoed(source, path)
 
 
 def _party_rejections(answer) -> list[RequestValidation]:
@@ -201,36 +248,61 @@ def _party_rejections(answer) -> list[RequestValidation]:
     return [r for level in levels for party in level.parties for r in party.all(RequestValidation)]
 
 
-def test_the_corpus_requests_name_no_member_on_file_and_samples_are_decided(responses):
+def test_the_corpus_requests_name_no_member_on_file(corpus_responses):
     """The corpus examples' requesters and members are not in the demo reference data:
-    their answer is an AAA at 2010B (provider not on file); the samples' are decided."""
-    with open(responses / "stupidedi_X217_referral-request-for-review.278", "rb") as source:
+    their answer is an AAA at 2010B (provider not on file)."""
+    with open(corpus_responses / "stupidedi_X217_referral-request-for-review.278", "rb") as source:
         (answer,) = list(read_requests(source))
     assert [(r.reason, r.follow_up) for r in _party_rejections(answer)] == [("51", "C")]
     assert answer.events == []
-    with open(responses / "specialist-referral.278", "rb") as source:
+
+
+def test_the_inbox_referral_is_decided(inbox_responses):
+    with open(inbox_responses / "specialist-referral.278", "rb") as source:
         (answer,) = list(read_requests(source))
     assert [e.decision.action for e in answer.events] == ["A1"]
 
 
-def test_a_dependent_patient_keeps_the_event_under_the_dependent(responses):
-    with open(responses / "dependent-mri-batch.278", "rb") as source:
+def test_a_dependent_patient_keeps_the_event_under_the_dependent(inbox_responses):
+    with open(inbox_responses / "dependent-mri-batch.278", "rb") as source:
         answer = next(read_requests(source))
     (dependent,) = answer.levels(HierarchicalLevel.DEPENDENT)
     assert [child.level for child in dependent.children] == [HierarchicalLevel.EVENT]
 
 
-def test_a_request_without_service_lines_gets_none_back(responses):
-    with open(responses / "specialist-referral.278", "rb") as source:
+def test_a_request_without_service_lines_gets_none_back(inbox_responses):
+    with open(inbox_responses / "specialist-referral.278", "rb") as source:
         (answer,) = list(read_requests(source))
     (event,) = answer.events
     assert event.children == []
     assert answer.levels(HierarchicalLevel.SERVICE) == []
 
 
-def test_a_rejected_request_gets_no_response(responses):
-    assert not (responses / "referral-wrong-segment-count.278").exists()
-    assert not (responses / "appeal-without-level-of-service.278").exists()
+def acknowledged(path: Path) -> list[str]:
+    """The segments of a 999 from AK1 to AK9: what it says of the group received."""
+    segments = [s.strip() for s in path.read_text().split("~") if s.strip()]
+    first = next(i for i, s in enumerate(segments) if s.startswith("AK1*"))
+    last = next(i for i, s in enumerate(segments) if s.startswith("AK9*"))
+    return segments[first : last + 1]
+
+
+@pytest.mark.parametrize(
+    ("stem", "rejection"),
+    [
+        # SE01 counts one segment too many: IK5 4, the number of included segments
+        ("referral-wrong-segment-count", ["AK1*HI*104*005010X217", "AK2*278*0001*005010X217",
+                                          "IK5*R*4", "AK9*R*1*1*0"]),
+        # an appeal without UM06: IK3 8 (a segment has data element errors) at UM, the
+        # 11th segment; IK4 I9 (implementation dependent data element missing) at UM06
+        ("appeal-without-level-of-service", ["AK1*HI*107*005010X217", "AK2*278*0001*005010X217",
+                                             "IK3*UM*11**8", "IK4*6*1338*I9", "IK5*R*5",
+                                             "AK9*R*1*1*0"]),
+    ],
+)  # fmt: skip
+def test_a_rejected_request_gets_a_999_that_rejects_it_and_no_278(inbox_responses, stem, rejection):
+    written = sorted(p.name for p in inbox_responses.glob(f"{stem}.*"))
+    assert written == [f"{stem}.999"]
+    assert acknowledged(inbox_responses / f"{stem}.999") == rejection
 
 
 def test_x12_to_json_to_x12_gives_the_same_segments_and_valid_documents(corpus):

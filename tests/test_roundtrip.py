@@ -13,8 +13,9 @@ from edi278.x12 import segment as segments
 from edi278.x12.delimiters import Delimiters
 from edi278.x12.reader import read_interchanges
 from edi278.x12.segment import Segment
-from edi278.x12.tokenizer import tokenize
+from edi278.x12.tokenizer import Header, Junk, Oversize, Token, tokenize
 from edi278.x12.writer import encode, write
+from tests.conftest import interchange as interchange_text
 from tests.conftest import isa
 
 SEPARATORS = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
@@ -116,7 +117,36 @@ def test_writing_with_another_delimiter_set_keeps_the_content(data):
     assert rest2 == rest
 
 
-@given(st.binary(max_size=400))
+VALID = (interchange_text(control=1) + interchange_text(control=2)).encode("latin-1")
+
+
+@st.composite
+def spliced(draw) -> bytes:
+    """Two valid interchanges with a stretch replaced by random bytes."""
+    at = draw(st.integers(0, len(VALID)))
+    cut = draw(st.integers(0, 60))
+    return VALID[:at] + draw(st.binary(max_size=60)) + VALID[at + cut :]
+
+
+def start_of(token: Token) -> int:
+    return token.segment.offset if isinstance(token, Header) else token.offset
+
+
+@given(st.one_of(st.binary(max_size=400), spliced()))
 def test_any_bytes_are_tokenized_without_an_exception(data):
+    """Into tokens in file order, each where the input holds it: offsets strictly
+    increase and stay inside the input, a segment's ID is at its offset, and junk and
+    oversize tokens cover bytes of the input without overlapping what follows."""
     tokens = list(tokenize(io.BytesIO(data), chunk_size=7))
-    assert all(t is not None for t in tokens)
+    text = data.decode("latin-1")
+    starts = [start_of(token) for token in tokens]
+    assert starts == sorted(set(starts)), "offsets strictly increase"
+    end = 0  # where the last junk or oversize token ended
+    for token, start in zip(tokens, starts, strict=True):
+        assert end <= start < len(data), token
+        if isinstance(token, Junk | Oversize):
+            assert token.length >= 1 and start + token.length <= len(data), token
+            end = start + token.length
+        else:
+            segment = token.segment if isinstance(token, Header) else token
+            assert text.startswith(segment.id, start), token

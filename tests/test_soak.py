@@ -14,6 +14,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
@@ -52,24 +53,50 @@ def finished(root: Path, total: int) -> bool:
     return through >= total and not names(root / "inbox") and not names(root / "processing")
 
 
+def in_hand(root: Path) -> set[str]:
+    """The inputs in the processing folder: claimed and not yet archived (the scratch
+    folder of a recovery has a leading dot)."""
+    return {name for name in names(root / "processing") if not name.startswith(".")}
+
+
+def poll_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    """Polled every 2 ms: a file is in hand for some 10 ms."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.002)
+
+
 def test_a_watcher_killed_thirty_times_still_answers_every_file_exactly_once(tmp_path):
+    """Each kill lands while a file of the watcher's own is in hand, after a share of
+    the files still waiting has gone through: kills spread over the batch by the
+    watcher's own progress, not by a guess of its speed."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     load_reference(tmp_path / "var")
     owed = batch(inbox)
     command = watch_command(tmp_path, "--settle", "0.05", "--rescan", "0.5")
     rng = random.Random(SEED)
-    kills = 0
+    kills = mid_work = 0
     deadline = time.monotonic() + 60 + 6 * KILLS + FILES / 5
-    while kills < KILLS:
+    while mid_work < KILLS:
+        assert kills < 2 * KILLS, f"only {mid_work} of {kills} kills landed mid-work"
         assert time.monotonic() < deadline, f"not through after {kills} kills"
+        left = in_hand(tmp_path)  # what the last kill cut short: recovered first
+        waiting, to_go = len(names(inbox)), KILLS - mid_work
+        assert waiting > to_go, f"the batch ran out with {to_go} kills to go"
+        let_through = rng.randint(0, 2 * (waiting - to_go) // (to_go + 1))
         watcher = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        # Somewhere between starting up and being deep in the batch.
-        time.sleep(rng.uniform(0.3, 3.0))
-        if watcher.poll() is None:
-            watcher.send_signal(signal.SIGKILL)
-            kills += 1
+        poll_until(
+            lambda: len(names(inbox)) < waiting - let_through and in_hand(tmp_path) - left,  # noqa: B023
+            f"a file taken after {let_through} others",
+        )
+        watcher.send_signal(signal.SIGKILL)
         watcher.wait()
+        kills += 1
+        cut_short = in_hand(tmp_path) - left  # claimed, and not archived when it died
+        mid_work += bool(cut_short)
+    print(f"{kills} kills, {mid_work} with a file in hand")
     # The last run is --once, so it ends by itself: a SIGTERM could land before a watcher
     # has installed its handlers (the earlier ones may have left nothing to do).
     last = subprocess.run(
@@ -77,9 +104,10 @@ def test_a_watcher_killed_thirty_times_still_answers_every_file_exactly_once(tmp
         timeout=max(60, deadline - time.monotonic()),
     )  # fmt: skip
     assert last.returncode == 0, last.stderr.decode()
-    assert finished(tmp_path, len(owed))
+    assert finished(tmp_path, len(owed)), (
+        f"in processing: {sorted(in_hand(tmp_path))}; in the inbox: {names(inbox)}"
+    )
 
-    assert kills >= KILLS
     # Every input archived once, every answer written once (a second would be NAME-2.999).
     assert names(tmp_path / "archive") == sorted(owed)
     assert names(tmp_path / "error") == []

@@ -4,6 +4,7 @@ crash left in the processing folder is answered without answering anything twice
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -76,14 +77,20 @@ def names(folder: Path) -> list[str]:
     return sorted(path.name for path in folder.iterdir()) if folder.exists() else []
 
 
-def write_slowly(path: Path, data: bytes, pause: float) -> None:
-    """In six chunks, each pause shorter than the settle time."""
-    size = len(data) // 6 + 1
+SETTLE = 1.0  # seconds: --settle of the running watcher
+CHUNKS = 8  # a slow writer's pieces, SETTLE / 4 apart: it writes for 2 * SETTLE
+
+
+def write_slowly(path: Path, data: bytes, written: list[float]) -> None:
+    """In CHUNKS pieces, SETTLE / 4 apart; the time of each write goes into `written`."""
+    size = len(data) // CHUNKS + 1
     with open(path, "wb") as handle:
         for start in range(0, len(data), size):
+            if start:
+                time.sleep(SETTLE / 4)
             handle.write(data[start : start + size])
             handle.flush()
-            time.sleep(pause)
+            written.append(time.monotonic())
 
 
 def drop(inbox: Path) -> dict[str, set[str]]:
@@ -118,16 +125,22 @@ def test_a_running_watcher_answers_every_file_dropped_exactly_once(tmp_path):
     load_reference(tmp_path / "var")
     # --rescan 60: files dropped after the first is answered are found through file events.
     watcher = subprocess.Popen(
-        watch_command(tmp_path, "--settle", "1", "--rescan", "60"),
+        watch_command(tmp_path, "--settle", str(SETTLE), "--rescan", "60"),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         (inbox / "first.x12").write_bytes(request(1))
         wait_until(lambda: names(tmp_path / "archive") == ["first.x12"], "the first is archived")
-        slow = threading.Thread(target=write_slowly, args=(inbox / "slow.x12", request(2), 0.2))
+        written: list[float] = []
+        slow = threading.Thread(target=write_slowly, args=(inbox / "slow.x12", request(2), written))
         slow.start()
         owed = {"first.x12": {"999", "278"}, "slow.x12": {"999", "278"}, **drop(inbox)}
         slow.join()
+        # What the test rests on, as it happened: the file grew for longer than the settle
+        # time, never pausing as long (else taking it unfinished would be right).
+        gaps = [later - earlier for earlier, later in itertools.pairwise(written)]
+        assert len(written) == CHUNKS and written[-1] - written[0] > SETTLE, written
+        assert max(gaps) < SETTLE, f"the writer stalled {max(gaps):.2f} s: a loaded machine"
         assert len(owed) == 50
         wait_until(
             lambda: (
@@ -144,6 +157,8 @@ def test_a_running_watcher_answers_every_file_dropped_exactly_once(tmp_path):
             watcher.kill()
             watcher.wait()
     assert watcher.returncode == 0, stderr
+    said = [line for line in stderr.splitlines() if not line.startswith(MADE_A_FOLDER)]
+    assert said == []  # nothing but the folders it made
     # Every input archived once (all were answered, garbage with a TA1); answers exactly once.
     assert names(tmp_path / "archive") == sorted(owed)
     assert names(tmp_path / "error") == []
@@ -152,6 +167,7 @@ def test_a_running_watcher_answers_every_file_dropped_exactly_once(tmp_path):
     assert sorted(Path(line["input"]).name for line in printed) == sorted(owed)
     assert all("archived_to" in line for line in printed)
     # The slow file was taken whole; resubmissions got the very answers sent before.
+    assert (tmp_path / "archive" / "slow.x12").read_bytes() == request(2)
     assert "IK5*A~" in (outbox / "slow.999").read_text()
     assert "AK9*A*1*1*1~" in (outbox / "slow.999").read_text()
     for number in range(3, 9):

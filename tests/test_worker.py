@@ -26,7 +26,7 @@ from edi278.channels.worker import RETRIES, Retryable, Services, run_job
 from edi278.clock import fixed_clock
 from edi278.decide.policy import default_policy
 from edi278.ig import Guide
-from edi278.queue import Queue
+from edi278.queue import TASK, Queue
 from edi278.store.database import open_database
 from tests.conftest import NOW, REQUEST_BODY, group, interchange, transaction
 
@@ -102,6 +102,18 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) ->
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting until {what}"
         time.sleep(0.1)
+
+
+def wait_for_progress(done: Callable[[], int], total: int, what: str, quiet: float = 30) -> None:
+    """Until `done()` reaches `total`, failing once it has not moved for `quiet` seconds
+    (a stalled job is retried within seconds: a longer silence is a job never retried)."""
+    last, since = done(), time.monotonic()
+    while last < total:
+        assert time.monotonic() - since < quiet, f"stuck at {last} of {total}: {what}"
+        time.sleep(0.2)
+        now = done()
+        if now != last:
+            last, since = now, time.monotonic()
 
 
 def query(url: str, sql: str) -> list[tuple]:
@@ -313,28 +325,62 @@ def test_a_worker_killed_thirty_times_still_answers_every_queued_file_exactly_on
                     str(hold), "--quiet", db=database)  # fmt: skip
     assert queued.returncode == 0, queued.stderr
     answered = "SELECT count(*) FROM received_files WHERE status = 'answered'"
+    newest_worker = "SELECT coalesce(max(id), 0) FROM procrastinate_workers"
+    to_do = (
+        f"SELECT count(*) FROM procrastinate_jobs WHERE task_name = '{TASK}' AND status = 'todo'"
+    )
+    in_hand = (  # files whose job a worker registered after {} has started and not finished
+        "SELECT count(*) FROM procrastinate_jobs j JOIN received_files f ON f.job_id = j.id"
+        " WHERE j.status = 'doing' AND f.status = 'queued' AND j.worker_id > {}"
+    )
+    probe = create_engine(database)
+
+    def number(sql: str) -> int:
+        with probe.connect() as connection:
+            return connection.execute(text(sql)).scalar_one()
+
+    def in_a_job(worker: subprocess.Popen, answers: int, after: int) -> Callable[[], bool]:
+        """Once `answers` files are answered, whether a worker registered after `after`
+        is in a job."""
+
+        def busy() -> bool:
+            assert worker.poll() is None, "the worker ended by itself"
+            return number(answered) >= answers and number(in_hand.format(after)) > 0
+
+        return busy
+
     rng = random.Random(278)
-    kills = 0
-    while kills < WORKER_KILLS:
-        worker = start_worker(database, logs / f"worker-{kills:02d}")
-        time.sleep(rng.uniform(0.5, 3.0))  # starting up, or somewhere in a job
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
-        kills += 1
-    before_last = count(database, answered)
-    assert before_last < WORKER_FILES, "the kills landed after the work was done"
-    last_log = logs / "worker-last"
-    with workers(database, 1, last_log) as (last,):
-        wait_until(
-            lambda: "Starting worker" in (last_log / "worker-0.err").read_text(),
-            "the last worker is up",
-        )
-        wait_until(lambda: count(database, answered) == WORKER_FILES, "every file is answered", 300)
-        assert last.poll() is None
-    assert last.returncode == 0  # SIGTERM: a clean stop
+    kills = mid_job = 0
+    try:
+        while mid_job < WORKER_KILLS:
+            assert kills < 2 * WORKER_KILLS, f"only {mid_job} of {kills} kills landed mid-job"
+            done, waiting, to_go = number(answered), number(to_do), WORKER_KILLS - mid_job
+            assert waiting > 0, f"no job left to cut short with {to_go} kills to go"
+            # A share of the jobs waiting goes through first: the kills spread over the
+            # batch by the workers' own progress, not a guess of their speed.
+            let_through = rng.randint(0, 2 * max(0, waiting - to_go) // (to_go + 1))
+            before = number(newest_worker)
+            worker = start_worker(database, logs / f"worker-{kills:02d}")
+            wait_until(
+                in_a_job(worker, done + let_through, before),
+                f"worker {kills} is in a job after {let_through} files",
+            )
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
+            kills += 1
+            mid_job += number(in_hand.format(before)) > 0  # its job was cut short
+        before_last = number(answered)
+        last_log = logs / "worker-last"
+        with workers(database, 1, last_log) as (last,):
+            wait_for_progress(lambda: number(answered), WORKER_FILES, "every file is answered")
+            assert last.poll() is None
+        assert last.returncode == 0  # SIGTERM: a clean stop
+    finally:
+        probe.dispose()
     retried = sum(log.read_text().count("job.stalled_retried") for log in logs.rglob("*.err"))
-    assert retried >= 5, "too few kills landed inside a job to prove anything"
-    print(f"{kills} kills, {retried} stalled jobs retried, {before_last} answered before the last")
+    assert retried >= mid_job, "a job cut short was not retried as stalled"
+    print(f"{kills} kills, {mid_job} mid-job, {retried} stalled jobs retried, "
+          f"{before_last} answered before the last")  # fmt: skip
 
     # Every file answered once: one 999 and one 278 under its own name, no -2, no
     # temporary file; each answer holds one answer per interchange, never two.
