@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from edi278.decide.tracking import Kind, parse_number
 from tests.conftest import SAMPLES_RECEIVED, issued, stop_server, wait_until_serving
 
+pytestmark = pytest.mark.dates
+
 ROOT = Path(__file__).parents[1]
 EDI278 = ROOT / ".venv" / "bin" / "edi278"
 REQUESTS = ROOT / "samples" / "requests"

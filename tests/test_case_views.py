@@ -15,6 +15,8 @@ from edi278.clock import CLOCK_VARIABLE
 from tests.conftest import SAMPLES_RECEIVED
 from tests.test_samples import answer_samples
 
+pytestmark = pytest.mark.dates
+
 EDI278 = Path(__file__).parents[1] / ".venv" / "bin" / "edi278"
 MRI_BRAIN = "R26000000090"  # samples/requests/09: pended for documents (0U)
 KNEE = "R26000000015"  # samples/requests/01: certified on receipt

@@ -14,6 +14,8 @@ from edi278.decide.tracking import Kind
 from tests.conftest import interchange, issued
 from tests.test_logging import SAMPLE_FOLDERS, member_data_in, sample_people
 
+pytestmark = pytest.mark.dates
+
 ROOT = Path(__file__).parents[1]
 SAMPLES = ROOT / "samples"
 EDI278 = Path(sys.executable).parent / "edi278"

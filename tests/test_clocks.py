@@ -12,6 +12,8 @@ from edi278.decide.clocks import BusinessCalendar, Urgency, clocks_for, urgency_
 from edi278.decide.policy import default_policy
 from edi278.model import ReviewInformation
 
+pytestmark = pytest.mark.dates
+
 POLICY = default_policy()
 NEW_YORK = BusinessCalendar("America/New_York")
 # 16:30 UTC on the Wednesday before Thanksgiving is 11:30 in New York

@@ -23,6 +23,8 @@ from edi278.store.facts import facts_for
 from edi278.store.reference import load_reference
 from tests.conftest import SAMPLES_RECEIVED
 
+pytestmark = pytest.mark.dates
+
 ROOT = Path(__file__).parents[1]
 # Sample 01: DOE JANE, a total knee (27447) at GENERAL HOSPITAL admitted on 2026-12-10.
 KNEE = ROOT / "samples" / "requests" / "01-inpatient-elective-knee-auto.x12"

@@ -24,6 +24,8 @@ from edi278.store.reference import load_reference
 from edi278.x12.delimiters import DEFAULT as DEFAULT_DELIMITERS
 from edi278.x12.segment import parse
 
+pytestmark = pytest.mark.dates
+
 REFERENCE = Path(__file__).parents[1] / "samples" / "reference"
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 CERTIFIED = {Action.CERTIFIED_IN_TOTAL, Action.CERTIFIED_PARTIAL, Action.MODIFIED}

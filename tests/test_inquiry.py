@@ -15,6 +15,8 @@ from edi278.store.inquiry import Question, UnknownTrackingNumber, find_cases
 from tests.conftest import issued
 from tests.test_intake import SAMPLES, take
 
+pytestmark = pytest.mark.dates
+
 EDI278 = Path(__file__).parents[1] / ".venv" / "bin" / "edi278"
 REFERENCE = Path(__file__).parents[1] / "samples" / "reference"
 

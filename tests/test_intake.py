@@ -34,6 +34,8 @@ from edi278.store.tables import (
 from edi278.store.users import add_user
 from tests.conftest import REQUEST_BODY, group, interchange, transaction
 
+pytestmark = pytest.mark.dates
+
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday
 SAMPLES = Path(__file__).parents[1] / "samples" / "inbox"
 EDI278 = Path(__file__).parents[1] / ".venv" / "bin" / "edi278"

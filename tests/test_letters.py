@@ -21,6 +21,8 @@ from tests.conftest import SAMPLES_RECEIVED
 from tests.test_review import MRI_BRAIN, add_reviewers
 from tests.test_samples import answer_samples
 
+pytestmark = pytest.mark.dates
+
 DECIDED = SAMPLES_RECEIVED + timedelta(hours=20)  # 2026-11-21 06:00 in New York
 MEMBERS = Path(__file__).parents[1] / "samples" / "reference" / "members.csv"
 NOTE = 'Per ACR: no "red flags"; 6 weeks* of care ~ then re-image ^ if needed <b> & after'

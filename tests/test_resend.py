@@ -22,6 +22,8 @@ from edi278.store.database import open_database
 from edi278.store.users import add_user
 from tests.conftest import SAMPLES_RECEIVED, stop_server, wait_until_serving
 
+pytestmark = pytest.mark.dates
+
 ROOT = Path(__file__).parents[1]
 EDI278 = Path(sys.executable).parent / "edi278"
 # Sample 02: an elective admission pended for a clinician (A4 0V).

@@ -23,6 +23,8 @@ from edi278.x12.reader import read_interchanges
 from edi278.x12.segment import Segment
 from tests.test_cli import EDI278
 
+pytestmark = pytest.mark.dates
+
 SAMPLES_DIR = Path(__file__).parents[1] / "samples"
 SAMPLES = SAMPLES_DIR / "inbox"
 REFERENCE = Path(__file__).parents[1] / "samples" / "reference"

@@ -23,6 +23,8 @@ from edi278.store.users import add_user
 from tests.conftest import SAMPLES_RECEIVED
 from tests.test_samples import GUIDE, answer_samples
 
+pytestmark = pytest.mark.dates
+
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=20)
 EDI278 = Path(__file__).parents[1] / ".venv" / "bin" / "edi278"

@@ -20,6 +20,8 @@ from edi278.reader import read_requests
 from edi278.store.database import connect, upgrade
 from tests.conftest import issued
 
+pytestmark = pytest.mark.dates
+
 SAMPLES = Path(__file__).parents[1] / "samples"
 sys.path.insert(0, str(SAMPLES))
 from make_expected import answer_samples  # noqa: E402

@@ -15,6 +15,8 @@ from edi278.decide.tracking import (
     parse_number,
 )
 
+pytestmark = pytest.mark.dates
+
 SEQUENCES = st.integers(min_value=1, max_value=10**18)
 
 

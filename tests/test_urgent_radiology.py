@@ -21,6 +21,8 @@ from edi278.reader import read_transaction
 from edi278.x12.delimiters import DEFAULT as DEFAULT_DELIMITERS
 from edi278.x12.segment import parse
 
+pytestmark = pytest.mark.dates
+
 NEW_YORK = ZoneInfo("America/New_York")
 IMAGING, REQUESTER = "1528067142", "1234567893"
 IN_NETWORK = (Span("in-network", date(2015, 1, 1), None),)
