@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, Select, select, update
 
 from edi278.decide.clocks import BusinessCalendar
 from edi278.decide.outcome import EventDecision, Outcome
@@ -285,30 +285,25 @@ def _response(engine: Engine, case: Any, outcome: Outcome, now: datetime) -> str
 def case_story(connection: Connection, case: dict[str, Any], policy: Policy) -> CaseStory:
     """The case (a row of cases, as a dict) in words, from everything kept with it."""
     case_id = case["id"]
-    lines = [
-        row._asdict()
-        for row in connection.execute(
-            select(service_lines)
-            .where(service_lines.c.case_id == case_id)
-            .order_by(service_lines.c.line_number)
-        )
-    ]
-    providers = [
-        row._asdict()
-        for row in connection.execute(
-            select(case_providers)
-            .where(case_providers.c.case_id == case_id)
-            .order_by(case_providers.c.id)
-        )
-    ]
-    history = [
-        row._asdict()
-        for row in connection.execute(
-            select(decisions)
-            .where(decisions.c.case_id == case_id, decisions.c.service_line_id.is_(None))
-            .order_by(decisions.c.id)
-        )
-    ]
+
+    def rows(query: Select[Any]) -> list[dict[str, Any]]:
+        return [row._asdict() for row in connection.execute(query)]
+
+    lines = rows(
+        select(service_lines)
+        .where(service_lines.c.case_id == case_id)
+        .order_by(service_lines.c.line_number)
+    )
+    providers = rows(
+        select(case_providers)
+        .where(case_providers.c.case_id == case_id)
+        .order_by(case_providers.c.id)
+    )
+    history = rows(
+        select(decisions)
+        .where(decisions.c.case_id == case_id, decisions.c.service_line_id.is_(None))
+        .order_by(decisions.c.id)
+    )
     member = None
     if case.get("member_id"):
         member = connection.execute(
