@@ -64,6 +64,7 @@ from edi278.store.partners import Caller, caller_of
 from edi278.store.tables import idempotency_keys
 from edi278.writer import write_interchange
 from edi278.x12.delimiters import Delimiters
+from edi278.x12.senders import strangers
 from edi278.x12.writer import write
 
 LOG = log.get("edi278.http")
@@ -331,10 +332,11 @@ def _routes(app: FastAPI, service: Service) -> None:
             who = _caller(service, x_api_key)
             if content_type.split(";")[0].strip().lower() not in (X12, "text/plain"):
                 raise _fail(415, f"send the interchange as {X12}", "unsupported_media_type")
-            sender = _isa_sender(body)
-            if sender is not None and sender != who.sender:
-                raise _fail(403, "the interchange's ISA sender is not this API key's partner",
-                            "wrong_sender")  # fmt: skip
+            if strangers(io.BytesIO(body), (who.sender,)):
+                # Every interchange the pipeline would read, wherever it lies in the body:
+                # none may speak for another partner. Refused before anything is recorded.
+                raise _fail(403, "an interchange's ISA sender is not this API key's partner; "
+                            "nothing was recorded", "wrong_sender")  # fmt: skip
             return _idempotent(service, who, idempotency_key, body,
                                lambda: _answer_x12(service, who, body))  # fmt: skip
 
@@ -456,16 +458,6 @@ def _first_error(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first.get("loc", ())) or "body"
     return f"{where}: {first.get('msg', 'invalid')}"
-
-
-def _isa_sender(data: bytes) -> str | None:
-    """ISA05:ISA06 when the bytes start with a readable ISA, else None (the core will
-    answer whatever it is with a TA1)."""
-    head = data.lstrip(b"\xef\xbb\xbf \r\n")[:106].decode("latin-1")
-    if not head.startswith("ISA") or len(head) < 106:
-        return None
-    fields = head.split(head[3])
-    return f"{fields[5].strip()}:{fields[6].strip()}" if len(fields) > 6 else None
 
 
 def _answer_x12(service: Service, who: Caller, body: bytes) -> tuple[int, str, str]:
