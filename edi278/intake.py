@@ -438,7 +438,7 @@ class CaseDecider:
         )
         bind = getattr(self.decider, "bound_to", None)  # a decider that reads facts in batch
         if bind is not None and requests:
-            self.decider = bind(requests, connection)
+            self.decider = bind(requests, connection, sender=self.sender)
 
     def prepare(self, requests: list[Transaction], references: list[str]) -> None:
         """Once read, and given references for the `fresh` events: decide them all, then

@@ -88,3 +88,20 @@ def test_a_case_that_no_longer_stands_makes_no_duplicate(knee, why, prior):
 
 def test_a_certification_valid_on_the_first_day_asked_still_makes_a_duplicate(knee):
     assert outcome_beside(knee, replace(ON_FILE, expires=date(2026, 12, 10))) == ("A3", "0Q")
+
+
+def test_a_duplicate_of_another_partners_case_is_a_plain_pend_naming_nothing(knee):
+    request, facts = knee
+    tracking = Tracking(["R26000000990"], lambda: "C26000000991")
+    theirs = replace(ON_FILE, own=False)
+    (decision,) = decide(request, replace(facts, member_cases=(theirs,)), default_policy(),
+                         SAMPLES_RECEIVED, tracking)  # fmt: skip
+    outcome = decision.outcome
+    assert (outcome.action, outcome.reason, outcome.message) == ("A4", "0V", "")
+    said = repr(decision)  # the answer, the trace kept with the case: nothing of theirs
+    assert ON_FILE.administrative_reference not in said
+    assert ON_FILE.certification_number not in said
+    # Beside a case of its own too, the sender is told of its own, as ever.
+    (decision,) = decide(request, replace(facts, member_cases=(theirs, ON_FILE)),
+                         default_policy(), SAMPLES_RECEIVED, tracking)  # fmt: skip
+    assert decision.outcome.message == f"Duplicate of request {ON_FILE.administrative_reference}."

@@ -135,3 +135,66 @@ def test_a_refused_body_leaves_the_victims_case_unknown_to_its_own_key(server):
     reference = reference_in(mine.text)
     seen = client.get(f"/v1/reviews/{reference}", headers={"X-API-Key": keys["victim"]})
     assert seen.status_code == 200 and seen.json()["administrative_reference"] == reference
+
+
+def msg(text: str) -> list[str]:
+    return [s.strip() for s in text.split("~") if s.strip().startswith("MSG")]
+
+
+def victims_knee(client: httpx.Client, keys: dict[str, str]) -> tuple[str, str]:
+    """The victim's knee admission (sample 01), certified: its certification and reference."""
+    answer = post_x12(client, keys["victim"], sample("01-inpatient-elective-knee-auto.x12",
+                                                      VICTIM, 101))  # fmt: skip
+    certified = hcr(answer.text)[0]
+    assert certified.startswith("HCR*A1*")
+    return certified.split("*")[2], reference_in(answer.text)
+
+
+def test_a_duplicate_of_another_partners_case_names_nothing_of_it(server):
+    client, keys, _ = server
+    certification, reference = victims_knee(client, keys)
+    # The same request from the caller: a duplicate of the victim's case, yet its answer
+    # names neither number (it used to deny it as "Duplicate of request <theirs>"): a
+    # plain pend, for a clinician to sort out beside the member's cases.
+    same = post_x12(client, keys["caller"], sample("01-inpatient-elective-knee-auto.x12",
+                                                   CALLER, 102))  # fmt: skip
+    assert same.status_code == 200
+    assert hcr(same.text)[0] == "HCR*A4**0V" and msg(same.text) == []
+    assert certification not in same.text and reference not in same.text
+    mine = client.get(f"/v1/reviews/{reference_in(same.text)}",
+                      headers={"X-API-Key": keys["caller"]})  # fmt: skip
+    assert mine.status_code == 200
+    assert reference not in mine.text and certification not in mine.text  # nor its trace
+    # The victim's own duplicate is named to it.
+    again = sample("01-inpatient-elective-knee-auto.x12", VICTIM, 105)
+    again = again.replace(b"BHT*0007*13*", b"BHT*0007*13*AGAIN", 1).replace(
+        b"TRN*1*", b"TRN*1*9", 1
+    )
+    duplicate = post_x12(client, keys["victim"], again)
+    assert hcr(duplicate.text)[0] == "HCR*A3**0Q"
+    assert msg(duplicate.text) == [f"MSG*Duplicate of request {reference}."]
+
+
+@pytest.mark.parametrize("name", ["32-cancel-knee.x12", "30-extension-of-knee.x12",
+                                  "31-revision-changes-facility.x12"])  # fmt: skip
+def test_another_partners_certification_cannot_be_cancelled_extended_or_revised(server, name):
+    client, keys, _ = server
+    certification, reference = victims_knee(client, keys)
+    control = 110 + int(name[:2])
+    body = sample(name, CALLER, control).replace(b"C26000000015", certification.encode())
+    refused = post_x12(client, keys["caller"], body)
+    # The same answer as for a number never issued (sample 33): nothing to learn from it.
+    assert hcr(refused.text) == ["AAA*N**AA*C"], refused.text
+    still = client.get(f"/v1/reviews/{reference}", headers={"X-API-Key": keys["victim"]})
+    assert still.json()["status"] != "cancelled"
+
+
+def test_a_partner_cancels_its_own_certification(server):
+    client, keys, _ = server
+    certification, reference = victims_knee(client, keys)
+    cancel = sample("32-cancel-knee.x12", VICTIM, 106).replace(
+        b"C26000000015", certification.encode()
+    )
+    assert hcr(post_x12(client, keys["victim"], cancel).text)[0] == f"HCR*C*{certification}"
+    cancelled = client.get(f"/v1/reviews/{reference}", headers={"X-API-Key": keys["victim"]})
+    assert cancelled.json()["status"] == "cancelled"

@@ -209,7 +209,9 @@ def _review_type(
                     CertificationType.REVISED):  # fmt: skip
         return None
     prior = facts.certifications.get(asked.previous_certification)
-    if prior is None or not _same_patient(prior, patient):
+    # Another partner's certification is answered as one that does not exist: the same
+    # AAA, so the answer tells nothing of whether it does.
+    if prior is None or not prior.own or not _same_patient(prior, patient):
         trace.add("prior-certification", "REF BB is not a certification of this patient")
         return Verdict(rejection=("2000E", "AA", "C"))
     if kind == CertificationType.CANCEL:
@@ -235,18 +237,26 @@ def _duplicate(
 ) -> Verdict | None:
     if asked.review.certification_type != CertificationType.INITIAL:
         return None
-    for prior in facts.member_cases:
-        if _same_request(asked, patient, prior):
-            trace.add(
-                "business-duplicate", f"same service and dates as {prior.administrative_reference}"
+    matching = [prior for prior in facts.member_cases if _same_request(asked, patient, prior)]
+    prior = next((prior for prior in matching if prior.own), None)
+    if prior is not None:
+        trace.add(
+            "business-duplicate", f"same service and dates as {prior.administrative_reference}"
+        )
+        if policy.duplicates == "deny":
+            return Verdict(
+                Action.NOT_CERTIFIED,
+                "0Q",
+                message=f"Duplicate of request {prior.administrative_reference}.",
             )
-            if policy.duplicates == "deny":
-                return Verdict(
-                    Action.NOT_CERTIFIED,
-                    "0Q",
-                    message=f"Duplicate of request {prior.administrative_reference}.",
-                )
-            return None
+    elif matching and policy.duplicates == "deny":
+        # Only another partner's case: its number, and even that it exists, are not this
+        # sender's to learn (the answer and its own case's trace are shown to it), yet
+        # certifying the same service twice is what the rule prevents. As payers do, a
+        # clinician sorts it out beside the member's cases, and the answer is a plain
+        # pend like any other, naming nothing.
+        trace.add("clinical-review", "pended for a clinician, beside the member's cases")
+        return Verdict(Action.PENDED, "0V")
     return None
 
 

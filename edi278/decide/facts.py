@@ -71,6 +71,9 @@ class PriorCase:
     end: date | None
     cancelled: bool = False  # its certification was cancelled since (UM02 3)
     expires: date | None = None  # the last day of its latest certification (DTP 036)
+    # Filed by the sender of the request being decided. Another partner's case is never
+    # named to this one, nor can its certification be extended, revised or cancelled.
+    own: bool = True
 
 
 @dataclass(frozen=True, slots=True)

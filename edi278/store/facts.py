@@ -62,16 +62,22 @@ class StoreDecider:
         self, request: Transaction, tracking: Tracking, now: datetime
     ) -> list[EventDecision]:
         asked = asked_in(request)
+        envelope = request.envelope
+        sender = f"{envelope.sender_qualifier}:{envelope.sender_id}" if envelope else None
         with reading(self.engine).begin() as connection:
-            facts = facts_about(connection, asked)
+            facts = facts_about(connection, asked, sender)
         return decide(request, facts, self.policy, now, tracking, asked)
 
-    def bound_to(self, requests: list[Transaction], connection: Connection) -> Decider:
-        """A decider for these requests (an interchange's), their facts read at once on
-        `connection`: one round of queries for the batch rather than one per request."""
+    def bound_to(
+        self, requests: list[Transaction], connection: Connection, sender: str | None = None
+    ) -> Decider:
+        """A decider for these requests (an interchange's, from `sender`), their facts
+        read at once on `connection`: one round of queries for the batch rather than one
+        per request."""
         # Read once: the facts gathered, the engine and the duplicate check all need it.
         read_once = {id(request): (request, asked_in(request)) for request in requests}
-        read = facts_about(connection, [a for _, each in read_once.values() for a in each])
+        asked = [a for _, each in read_once.values() for a in each]
+        read = facts_about(connection, asked, sender)
         decided_here: list[PriorCase] = []  # not stored yet, but a duplicate all the same
         cancelled_here: set[str] = set()  # certifications cancelled by an earlier request
 
@@ -135,12 +141,16 @@ def _expiry(outcome: Outcome) -> date | None:
     return dates_of(period)[0] if period is not None else None
 
 
-def facts_for(connection: Connection, requests: Sequence[Transaction]) -> Facts:
-    return facts_about(connection, [a for request in requests for a in asked_in(request)])
+def facts_for(
+    connection: Connection, requests: Sequence[Transaction], sender: str | None = None
+) -> Facts:
+    asked = [a for request in requests for a in asked_in(request)]
+    return facts_about(connection, asked, sender)
 
 
-def facts_about(connection: Connection, asked: Sequence[Asked]) -> Facts:
-    """What the engine may know about these events (an interchange's, or one request's)."""
+def facts_about(connection: Connection, asked: Sequence[Asked], sender: str | None = None) -> Facts:
+    """What the engine may know about these events (an interchange's, or one request's,
+    from `sender`: cases on file are marked as its own or another's; None, all its own)."""
     subscribers = {a.subscriber.id for a in asked if a.subscriber.id}
     npis = {n for a in asked for n in (a.requester_npi, *a.servicing_npis) if n}
     numbers = {a.previous_certification for a in asked if a.previous_certification}
@@ -149,8 +159,8 @@ def facts_about(connection: Connection, asked: Sequence[Asked]) -> Facts:
         members=family,
         plans=covering,
         providers=_providers(connection, npis),
-        certifications=_certified(connection, numbers),
-        member_cases=tuple(_family_cases(connection, asked)),
+        certifications=_certified(connection, numbers, sender),
+        member_cases=tuple(_family_cases(connection, asked, sender)),
     )
 
 
@@ -221,6 +231,7 @@ _CERTIFIED = (decisions.c.certification_number.is_not(None), decisions.c.certifi
 _PRIOR_CASE = select(
     cases.c.id,
     cases.c.administrative_reference,
+    cases.c.sender,
     cases.c.member_id,
     cases.c.patient_first_name,
     cases.c.service_type,
@@ -279,7 +290,9 @@ _CERTIFIED_CASES = _PRIOR_CASE.where(
 )
 
 
-def _family_cases(connection: Connection, asked: Sequence[Asked]) -> Iterable[PriorCase]:
+def _family_cases(
+    connection: Connection, asked: Sequence[Asked], sender: str | None
+) -> Iterable[PriorCase]:
     """The newest of the family's cases that could be a duplicate of one of the events:
     their dates meet the event's, as the engine's duplicate rule wants."""
     windows = sorted(
@@ -294,7 +307,7 @@ def _family_cases(connection: Connection, asked: Sequence[Asked]) -> Iterable[Pr
         for n, (subscriber, first, last) in enumerate(turn):
             wanted |= {f"subscriber{n}": subscriber, f"first{n}": first, f"last{n}": last}
         query = _family_cases_meeting(dated, len(turn) - dated)
-        found.extend(_cases(connection, query, **wanted))
+        found.extend(_cases(connection, query, sender, **wanted))
     return found
 
 
@@ -351,17 +364,21 @@ def _providers(connection: Connection, npis: set[str]) -> dict[str, Provider]:
     return {npi: Provider(npi, name, tuple(spans[npi])) for npi, name in names.items()}
 
 
-def _certified(connection: Connection, numbers: set[str]) -> dict[str, PriorCase]:
+def _certified(
+    connection: Connection, numbers: set[str], sender: str | None
+) -> dict[str, PriorCase]:
     if not numbers:
         return {}
     found = {}
-    for prior in _cases(connection, _CERTIFIED_CASES, numbers=list(numbers)):
+    for prior in _cases(connection, _CERTIFIED_CASES, sender, numbers=list(numbers)):
         if prior.certification_number in numbers:
             found[prior.certification_number] = prior
     return found
 
 
-def _cases(connection: Connection, query: Select, **parameters: object) -> list[PriorCase]:
+def _cases(
+    connection: Connection, query: Select, sender: str | None, **parameters: object
+) -> list[PriorCase]:
     return [
         PriorCase(
             row.administrative_reference,
@@ -376,6 +393,7 @@ def _cases(connection: Connection, query: Select, **parameters: object) -> list[
             row.event_end,
             cancelled=row.status == STATUS[Action.CANCELLED],
             expires=row.expires,
+            own=sender is None or row.sender == sender,
         )
         for row in connection.execute(query, parameters)
     ]
