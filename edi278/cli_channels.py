@@ -5,8 +5,10 @@ is imported when its command runs, not by every command."""
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -19,8 +21,17 @@ from edi278.cli_store import (
     policy,
     service_clock,
 )
+from edi278.clock import parse_instant
 from edi278.queue import HOLD, QUEUE
-from edi278.store.partners import ROLES, add_key, revoke, set_copy_bad_data
+from edi278.store.partners import (
+    ROLES,
+    UnknownPartner,
+    add_key,
+    keys_of,
+    revoke,
+    revoke_by_id,
+    set_copy_bad_data,
+)
 
 
 @click.command(short_help="Run the HTTP API (FastAPI on uvicorn).")
@@ -109,10 +120,22 @@ def partner() -> None:
 @click.option("--qualifier", default="ZZ", show_default=True, help="ISA05.")
 @click.option("--name", default="", help="A display name.")
 @click.option("--role", type=click.Choice(ROLES), default="partner", show_default=True)
+@click.option(
+    "--expires",
+    metavar="ISO-8601",
+    help="When the key stops working (answered 401 from then on), e.g. 2027-06-30 or "
+    "2027-06-30T17:00-05:00; without an offset, UTC. Default: never (until revoked).",
+)
 @STATE_DIR
 @DATABASE
 def partner_add(
-    isa_id: str, qualifier: str, name: str, role: str, state_dir: Path, db_url: str | None
+    isa_id: str,
+    qualifier: str,
+    name: str,
+    role: str,
+    expires: str | None,
+    state_dir: Path,
+    db_url: str | None,
 ) -> None:
     """Register a partner (if new) and print a new API key for it, once: only its hash
     is kept. A partner key sends and looks up that partner's cases; a reviewer key
@@ -120,13 +143,19 @@ def partner_add(
 
     \b
     Example:
-      edi278 partner add --isa-id SUBMITTER01 --name "Submitter One"
+      edi278 partner add --isa-id SUBMITTER01 --name "Submitter One" --expires 2027-06-30
     """
-    caller, key = add_key(
-        database(db_url, state_dir), qualifier, isa_id, name, service_clock()(), role
-    )
+    now = service_clock()()
+    try:
+        until = parse_instant(expires, ZoneInfo("UTC"), "--expires") if expires else None
+        engine = database(db_url, state_dir)
+        caller, key = add_key(engine, qualifier, isa_id, name, now, role, expires=until)
+    except ValueError as error:
+        message = str(error).removeprefix("--expires: ")
+        raise click.BadParameter(message, param_hint="--expires") from None
     click.echo(key)
-    click.echo(f"(a {role} key for {caller.sender}; shown once, keep it)", err=True)
+    lasting = f", until {until.isoformat()}" if until else ""
+    click.echo(f"(a {role} key for {caller.sender}{lasting}; shown once, keep it)", err=True)
 
 
 @partner.command("set")
@@ -154,19 +183,70 @@ def partner_set(
     click.echo(f"{qualifier}:{isa_id}: IK404 copies of bad data {'on' if copy_bad_data else 'off'}")
 
 
-@partner.command("revoke")
-@click.argument("key")
+@partner.command("keys")
+@click.argument("partner_name", metavar="PARTNER")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per key.")
 @STATE_DIR
 @DATABASE
-def partner_revoke(key: str, state_dir: Path, db_url: str | None) -> None:
-    """Revoke an API key: from now on it is answered 401. Exits 1 when no live key
-    matches.
+def partner_keys(partner_name: str, as_json: bool, state_dir: Path, db_url: str | None) -> None:
+    """List a partner's API keys (PARTNER: its name, its ISA06 or QUALIFIER:ISA06): id,
+    role, when made, when it expires, whether it still works, and its last four
+    characters. Never the key nor its hash: a key is shown once, when made.
+
+    \b
+    Example:
+      edi278 partner keys SUBMITTER01
+      edi278 partner revoke --key-id 3
+    """
+    now = service_clock()()
+    try:
+        with database(db_url, state_dir).connect() as connection:
+            found = keys_of(connection, partner_name)
+    except UnknownPartner as error:
+        raise click.ClickException(str(error)) from None
+    for key in found:
+        shown = {
+            "id": key.id,
+            "role": key.role,
+            "label": key.label,
+            "created": key.created_at.isoformat(),
+            "expires": key.expires_at.isoformat() if key.expires_at else None,
+            "revoked": key.revoked_at.isoformat() if key.revoked_at else None,
+            "state": key.state(now),
+            "ends": f"...{key.hint}" if key.hint else None,
+        }
+        if as_json:
+            click.echo(json.dumps(shown))
+        else:
+            click.echo(
+                f"{key.id:>6}  {key.role:<8}  {shown['state']:<7}  created {shown['created']}"
+                f"  expires {shown['expires'] or 'never'}"
+                + (f"  revoked {shown['revoked']}" if key.revoked_at else "")
+                + f"  {shown['ends'] or '(made before hints)'}"
+            )
+
+
+@partner.command("revoke")
+@click.argument("key", required=False)
+@click.option("--key-id", type=int, help="The key's id, as `partner keys` lists it.")
+@STATE_DIR
+@DATABASE
+def partner_revoke(
+    key: str | None, key_id: int | None, state_dir: Path, db_url: str | None
+) -> None:
+    """Revoke an API key, given the key itself or its id (`partner keys` lists them):
+    from now on it is answered 401. Exits 1 when no live key matches.
 
     \b
     Example:
       edi278 partner revoke e278_...
+      edi278 partner revoke --key-id 3
     """
-    if not revoke(database(db_url, state_dir), key, service_clock()()):
+    if (key is None) == (key_id is None):
+        raise click.UsageError("give the key, or --key-id, not both")
+    engine, now = database(db_url, state_dir), service_clock()()
+    done = revoke(engine, key, now) if key is not None else revoke_by_id(engine, key_id or 0, now)
+    if not done:
         raise click.ClickException("no live API key matches")
     click.echo("revoked")
 

@@ -4,6 +4,9 @@ told never names another partner's cases."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -198,3 +201,68 @@ def test_a_partner_cancels_its_own_certification(server):
     assert hcr(post_x12(client, keys["victim"], cancel).text)[0] == f"HCR*C*{certification}"
     cancelled = client.get(f"/v1/reviews/{reference}", headers={"X-API-Key": keys["victim"]})
     assert cancelled.json()["status"] == "cancelled"
+
+
+def edi278(state_dir: Path, *args: str, clock: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, **({"EDI278_CLOCK": clock} if clock else {})}
+    return subprocess.run([str(EDI278), *args, "--state-dir", str(state_dir)],
+                          capture_output=True, text=True, env=env)  # fmt: skip
+
+
+def works(client: httpx.Client, key: str) -> int:
+    return client.get("/v1/reviews", params={"member_id": "W000000000"},
+                      headers={"X-API-Key": key}).status_code  # fmt: skip
+
+
+def test_a_partners_keys_are_listed_without_secrets_and_revoked_by_id(server):
+    client, _, state_dir = server
+    made = edi278(state_dir, "partner", "add", "--isa-id", "KEYLISTED", "--name", "Key Listed")
+    key = made.stdout.strip()
+    second = edi278(state_dir, "partner", "add", "--isa-id", "KEYLISTED").stdout.strip()
+    listed = edi278(state_dir, "partner", "keys", "Key Listed", "--json")
+    assert listed.returncode == 0, listed.stderr
+    shown = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(k["role"], k["state"], k["expires"], k["ends"]) for k in shown] == [
+        ("partner", "live", None, f"...{key[-4:]}"),
+        ("partner", "live", None, f"...{second[-4:]}"),
+    ]
+    for secret in (key, second, hashlib.sha256(key.encode()).hexdigest(), key[:-4], key[5:-4]):
+        assert secret not in listed.stdout + listed.stderr
+    by_isa = edi278(state_dir, "partner", "keys", "ZZ:KEYLISTED")
+    assert by_isa.returncode == 0 and f"...{key[-4:]}" in by_isa.stdout and key not in by_isa.stdout
+    # Revoked by its id, without the secret: that key 401, the other still works.
+    assert works(client, key) == works(client, second) == 200
+    revoked = edi278(state_dir, "partner", "revoke", "--key-id", str(shown[0]["id"]))
+    assert revoked.returncode == 0, revoked.stderr
+    assert works(client, key) == 401 and works(client, second) == 200
+    again = edi278(state_dir, "partner", "revoke", "--key-id", str(shown[0]["id"]))
+    assert again.returncode == 1 and "no live API key" in again.stderr
+    listed_again = edi278(state_dir, "partner", "keys", "KEYLISTED", "--json")
+    after = [json.loads(line) for line in listed_again.stdout.splitlines()]
+    assert [k["state"] for k in after] == ["revoked", "live"] and after[0]["revoked"]
+    unknown = edi278(state_dir, "partner", "keys", "NOSUCHPARTNER")
+    assert unknown.returncode == 1 and "no partner" in unknown.stderr
+    both = edi278(state_dir, "partner", "revoke", second, "--key-id", str(shown[1]["id"]))
+    assert both.returncode == 2 and works(client, second) == 200
+
+
+def test_a_key_expires_by_the_services_clock(server):
+    client, _, state_dir = server
+    # The server's clock starts at SAMPLES_RECEIVED (EDI278_CLOCK): the first key ran out
+    # an hour before it, the second runs out a day after it, a day the wall clock has
+    # passed already: only the service's clock decides.
+    expired = edi278(state_dir, "partner", "add", "--isa-id", "EXPIRING",
+                     "--expires", "2026-11-20T14:00:00Z", clock="2026-11-20T13:00:00Z")  # fmt: skip
+    assert expired.returncode == 0, expired.stderr
+    lasting = edi278(state_dir, "partner", "add", "--isa-id", "EXPIRING", "--expires", "2026-11-21")
+    assert lasting.returncode == 0, lasting.stderr
+    assert works(client, expired.stdout.strip()) == 401
+    refused = post_x12(client, expired.stdout.strip(), OWN)
+    assert refused.status_code == 401 and refused.json()["code"] == "unauthorized"
+    assert works(client, lasting.stdout.strip()) == 200
+    listed = edi278(state_dir, "partner", "keys", "EXPIRING", "--json")
+    states = [json.loads(line)["state"] for line in listed.stdout.splitlines()]
+    assert states == ["expired", "live"]
+    past = edi278(state_dir, "partner", "add", "--isa-id", "EXPIRING", "--expires", "2026-11-01")
+    assert past.returncode == 2 and "cannot expire before it is made" in past.stderr
+    assert past.stdout == ""

@@ -448,7 +448,7 @@ def _body(service: Service) -> Any:
 def _caller(service: Service, key: str | None) -> Caller:
     """Who an API key belongs to, or a 401."""
     with reading(service.engine).connect() as connection:
-        found = caller_of(connection, key)
+        found = caller_of(connection, key, service.clock())
     if found is None:
         raise _fail(401, "a valid X-API-Key header is required", "unauthorized")
     return found

@@ -85,6 +85,8 @@ api_keys = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
     Column("role", String(16), nullable=False, server_default="partner"),  # since 0004
+    Column("expires_at", UtcDateTime),  # since 0009: answered 401 from then on
+    Column("hint", String(4)),  # since 0009: the key's last four characters, never more
 )
 
 # Since 0004: what an HTTP request with an Idempotency-Key was answered, to answer again.
