@@ -18,14 +18,15 @@ from rich.table import Table
 
 from edi278 import __version__, heap, log
 from edi278.batch import input_files, process_file
-from edi278.channels import answerer, intake_for
-from edi278.channels.folder import watch
+from edi278.channels import answerer, foreign_senders, intake_for
+from edi278.channels.folder import watch, write_reason
 from edi278.channels.worker import worker
 from edi278.cli_channels import partner, serve, sftp
 from edi278.cli_store import (
     DATABASE,
     POLICY,
     RECEIVED_AT,
+    SENDERS,
     STATE_DIR,
     database,
     db,
@@ -83,6 +84,7 @@ ENGINE = click.option(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary per input file.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit status tells.")
+@SENDERS
 @QUEUE
 @HOLD
 @ENGINE
@@ -95,6 +97,7 @@ def process(
     outbox: Path,
     as_json: bool,
     quiet: bool,
+    senders: frozenset[str],
     queue: bool,
     engine_name: str,
     received_at: str | None,
@@ -120,6 +123,10 @@ def process(
     overwritten: another answer to the same NAME is written as NAME-2.999. PATHS may
     be files or folders.
 
+    With --sender (repeatable), the files are that partner's: one holding an
+    interchange from any other sender is not processed at all, and OUTBOX/NAME.reason
+    says why (the exit status is then 1).
+
     With --queue and PostgreSQL, each file is copied into the holding folder (--hold)
     and queued for `edi278 worker`, which answers it into OUTBOX; one line (or JSON
     object) per file says where it is held. On SQLite --queue answers the files here,
@@ -138,8 +145,11 @@ def process(
     queued_to = (
         queue_for(engine, hold or state_dir / "held", "file", clock, received) if queue else None
     )
+    files = list(input_files(list(paths)))
+    refused = _refused(files, senders, outbox, quiet)
+    files = [path for path in files if path not in refused]
     if queued_to is not None:
-        sys.exit(queue_files(queued_to, list(input_files(list(paths))), outbox, quiet, as_json))
+        sys.exit(queue_files(queued_to, files, outbox, quiet, as_json) or int(bool(refused)))
 
     guide = Guide(engine=engine_name)
     guide.warm()
@@ -147,7 +157,7 @@ def process(
     totals = {"files": 0, "unanswered": 0, "received": 0, "accepted": 0, "decisions": 0}
     decided: list[tuple[str, dict[str, str]]] = []  # the table's rows
     listed = None if as_json else 0 if quiet else TABLE_ROWS  # --json lists every one
-    files = list(input_files(list(paths)))
+    totals["files"] = totals["unanswered"] = len(refused)
     with answering(files, quiet or not sys.stderr.isatty()) as progress:
         for path in files:
             progress.file(path.stat().st_size)
@@ -183,6 +193,22 @@ def process(
 
 
 TABLE_ROWS = 200  # decisions shown after a run; a batch of millions is summed up instead
+
+
+def _refused(files: list[Path], senders: frozenset[str], outbox: Path, quiet: bool) -> set[Path]:
+    """The files holding an interchange from a sender other than --sender's, each given
+    OUTBOX/NAME.reason and reported: none of them is processed."""
+    refused = set()
+    for path in files:
+        why = foreign_senders(path, senders)
+        if why is None:
+            continue
+        outbox.mkdir(parents=True, exist_ok=True)
+        write_reason(outbox / path.name, why)
+        refused.add(path)
+        if not quiet:
+            click.echo(f"{path}: refused: {why} -> {outbox / path.name}.reason", err=True)
+    return refused
 
 
 def _decisions_table(decided: list[tuple[str, dict[str, str]]]) -> None:

@@ -76,6 +76,25 @@ RECEIVED_AT = click.option(
 )
 
 
+def _senders(_context: click.Context, _param: click.Parameter, given: tuple[str, ...]) -> frozenset:
+    for sender in given:
+        qualifier, colon, isa_id = sender.partition(":")
+        if not colon or len(qualifier) != 2 or not isa_id or len(isa_id) > 15:
+            raise click.BadParameter(f"{sender!r}: give ISA05:ISA06, e.g. ZZ:SUBMITTER01")
+    return frozenset(given)
+
+
+SENDERS = click.option(
+    "--sender",
+    "senders",
+    multiple=True,
+    metavar="ISA05:ISA06",
+    callback=_senders,
+    help="The partner(s) these files come from (repeatable): a file with an interchange "
+    "from any other sender is not processed, and gets a .reason. Default: any sender.",
+)
+
+
 def service_clock() -> Clock:
     """The command's clock: the system's, or the one EDI278_CLOCK starts."""
     try:

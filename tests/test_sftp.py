@@ -214,6 +214,7 @@ def write_config(tmp: Path, server: SftpServer, **changes: object) -> Path:
         "remote_inbox": "/inbox",
         "remote_outbox": "/outbox",
         "poll_seconds": 0.2,
+        "senders": ["ZZ:SUBMITTER01"],
         **changes,
     }
     config = {
@@ -264,6 +265,45 @@ def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
 
 
 # --- the tests ---------------------------------------------------------------------------
+
+
+def as_sender(name: str, sender: str, control: int) -> str:
+    """A sample request sent under another ISA06 and GS02, under an ISA13 of its own."""
+    text = (SAMPLES / "requests" / name).read_text()
+    text = text.replace("*SUBMITTER01    *", f"*{sender.ljust(15)}*", 1)
+    text = text.replace("GS*HI*SUBMITTER01*", f"GS*HI*{sender}*", 1)
+    isa13 = text.split("*")[13]
+    return text.replace(isa13, f"{control:09d}")
+
+
+def test_a_mailbox_takes_only_its_partners_senders(tmp_path, server, state):
+    server.start()
+    own = (SAMPLES / "requests" / REQUESTS[0]).read_text()
+    foreign = as_sender(REQUESTS[1], "OTHERCLEARING", 701)
+    inbox = server.root / "inbox"
+    (inbox / "a-theirs.x12").write_text(foreign)
+    (inbox / "b-own-then-theirs.x12").write_text(own + foreign)
+    (inbox / "c-junk-then-theirs.x12").write_text("\t\x01junk" + foreign)
+    (inbox / "d-own.x12").write_text(own)
+    result = run_once(write_config(tmp_path, server), state)
+
+    assert result.returncode == 1, result.stderr  # a file refused, as watch --once says
+    refused = ["a-theirs.x12", "b-own-then-theirs.x12", "c-junk-then-theirs.x12"]
+    assert server.outbox() == sorted([*(f"{Path(n).stem}.reason" for n in refused),
+                                      *answered(["d-own.x12"])])  # fmt: skip
+    assert server.inbox() == []  # each retired: answered, or refused with its reason
+    by_file = handled(result)
+    for name in refused:
+        assert by_file[name]["status"] == "refused"
+        assert by_file[name]["uploaded"] == [f"{Path(name).stem}.reason"]
+        reason = (server.root / "outbox" / f"{Path(name).stem}.reason").read_text()
+        assert "ZZ:OTHERCLEARING is not ZZ:SUBMITTER01" in reason
+        assert "nothing in the file was processed" in reason
+    assert by_file["d-own.x12"]["status"] == "accepted"
+    assert cases(state) == 1  # the refused files made none, not even the own part of b
+    with sqlite3.connect(state / "edi278.db") as connection:
+        senders = connection.execute("SELECT DISTINCT sender FROM interchanges").fetchall()
+    assert senders == [("ZZ:SUBMITTER01",)]
 
 
 @pytest.mark.parametrize("archive", [False, True], ids=["delete", "archive-no-posix-rename"])
@@ -468,6 +508,9 @@ class Bad:
         Bad({"name": "../up"}, "mailboxes[0].name: '../up' must be letters"),
         Bad({"known_host_key": "keys/none.pub"}, "(riverside).known_host_key: cannot read"),
         Bad({"private_key": "keys/host.pub"}, "(riverside).private_key: cannot use"),
+        Bad({"senders": None}, "(riverside).senders: a list of the partner's ISA05:ISA06"),
+        Bad({"senders": []}, "(riverside).senders: a list of the partner's ISA05:ISA06"),
+        Bad({"senders": ["SUBMITTER01"]}, "(riverside).senders: 'SUBMITTER01' is not ISA05"),
     ],
     ids=lambda bad: bad.message.split(": ")[0],
 )
@@ -494,6 +537,10 @@ def test_the_sample_config_is_valid(tmp_path):
     assert [box.name for box in settings.mailboxes] == ["riverside-ortho", "general-hospital"]
     assert settings.work_dir == tmp_path / "samples" / ".." / "var" / "sftp"
     assert [box.remote_archive for box in settings.mailboxes] == ["/edi/to-acme/done", None]
+    assert [sorted(box.senders) for box in settings.mailboxes] == [
+        ["ZZ:RIVERSIDEORTHO"],
+        ["30:123456789", "ZZ:GENHOSP"],
+    ]
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,9 @@ memory), so the same bytes get the same answer everywhere."""
 from __future__ import annotations
 
 import io
+from collections.abc import Collection
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -18,6 +20,7 @@ from edi278.intake import Answer, Fingerprint, Intake
 from edi278.pipeline import examine
 from edi278.store.facts import StoreDecider
 from edi278.x12.report import InterchangeReport
+from edi278.x12.senders import strangers
 
 
 def intake_for(engine: Engine, channel: str, actor: str, policy: Policy | None = None) -> Intake:
@@ -49,3 +52,19 @@ def answer_bytes(
         fingerprint = Fingerprint.of_bytes(data[start:end])
         answers.append(intake.answer(report, fingerprint, source, clock(), received_at))
     return answers
+
+
+def foreign_senders(path: Path, senders: Collection[str]) -> str | None:
+    """Why a file may not be answered where only `senders` may send (a partner's mailbox
+    or folder): an interchange in it from anyone else, found by the reader the pipeline
+    answers with. None when every interchange is theirs, or when no senders are set."""
+    if not senders:
+        return None
+    with open(path, "rb") as source:
+        found = strangers(source, senders)
+    if not found:
+        return None
+    return (
+        f"interchange sender {', '.join(found[:3])} is not {' or '.join(sorted(senders))}, "
+        "the sender(s) this channel takes; nothing in the file was processed"
+    )

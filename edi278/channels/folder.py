@@ -64,11 +64,12 @@ from watchdog.observers import Observer
 
 from edi278 import heap
 from edi278.batch import ANSWER_SUFFIXES, Answerer, FileSummary, process_file
-from edi278.channels import answerer, intake_for
+from edi278.channels import answerer, foreign_senders, intake_for
 from edi278.cli_store import (
     DATABASE,
     POLICY,
     RECEIVED_AT,
+    SENDERS,
     STATE_DIR,
     database,
     policy,
@@ -335,6 +336,7 @@ class Watcher:
     stopping: Callable[[], bool] = lambda: False
     failed: int = 0  # inputs put into the error folder
     queue: Queue | None = None  # --queue on PostgreSQL: queued for workers, not answered
+    senders: frozenset[str] = frozenset()  # --sender: the partner's; empty, any sender
 
     def recover(self) -> None:
         """Take first what a stopped watcher left in the processing folder."""
@@ -371,6 +373,9 @@ class Watcher:
             reason = f"{size} bytes is over the limit of {self.max_size} bytes (--max-size)"
             return self.reject(claimed, shown, "too large", reason, recovered=recovered)
         try:
+            foreign = foreign_senders(claimed, self.senders)
+            if foreign:  # a partner's folder speaks for that partner alone
+                return self.reject(claimed, shown, "refused", foreign, recovered=recovered)
             if self.queue is not None:
                 return self.queued(self.queue, claimed, shown, recovered)
             if recovered:
@@ -674,6 +679,7 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
 )
 @click.option("--once", is_flag=True, help="Answer what is in the inbox, once settled, and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
+@SENDERS
 @QUEUE
 @HOLD
 @RECEIVED_AT
@@ -690,6 +696,7 @@ def watch(
     rescan: float,
     once: bool,
     as_json: bool,
+    senders: frozenset[str],
     queue: bool,
     hold: Path | None,
     received_at: str | None,
@@ -707,6 +714,10 @@ def watch(
 
     With --queue on PostgreSQL, each file is held (--hold) and queued for `edi278
     worker` instead of answered here, then archived; on SQLite it is answered here.
+
+    With --sender (repeatable), the inbox is that partner's: a file holding an
+    interchange from any other sender goes into the error folder, nothing of it
+    processed.
 
     SIGTERM or SIGINT: the file in hand is finished, then exit 0. With --once the exit
     status is 1 when a file went into the error folder.
@@ -727,6 +738,7 @@ def watch(
     heap.settle()
     respond = answerer(intake, clock, received)
     watcher = Watcher(folders, respond, guide, max_size, printer(as_json), lambda: wakeups.stopped)
+    watcher.senders = senders
     if queue:
         watcher.queue = queue_for(engine, hold or state_dir / "held", "folder", clock, received)
     stop_on_signals(wakeups)

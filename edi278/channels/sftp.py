@@ -4,7 +4,9 @@ For each mailbox in the config, each poll round:
 1. lists the remote inbox (names starting with "." or ending .tmp, .part or .filepart are
    still being written by the partner, and are left alone);
 2. downloads each file to work_dir/<partner>/incoming/NAME.partial, renamed NAME once whole;
-3. answers it with edi278.batch.process_file into work_dir/<partner>/outgoing, through the
+3. refuses it when an interchange in it names a sender other than the mailbox's
+   (`senders`): NAME.reason is uploaded and nothing of it processed; else
+   answers it with edi278.batch.process_file into work_dir/<partner>/outgoing, through the
    store (every interchange recorded, requests decided by the policy);
 4. uploads each answer to the remote outbox as .NAME.tmp, renamed NAME once whole;
 5. only then removes the remote input (or moves it to remote_archive).
@@ -60,7 +62,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from edi278 import heap, log
 from edi278.batch import Answerer, process_file
-from edi278.channels import answerer, intake_for
+from edi278.channels import answerer, foreign_senders, intake_for
 from edi278.cli_store import database, policy, received_time, service_clock
 from edi278.clock import Clock, system_clock
 from edi278.ig import Guide
@@ -79,8 +81,9 @@ CONNECTION_LOST = (asyncssh.SFTPConnectionLost, asyncssh.SFTPNoConnection)  # no
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 MAILBOX_FIELDS = {
     "name", "host", "port", "username", "private_key", "known_host_key", "remote_inbox",
-    "remote_outbox", "remote_archive", "poll_seconds", "min_age_seconds",
+    "remote_outbox", "remote_archive", "poll_seconds", "min_age_seconds", "senders",
 }  # fmt: skip
+SENDER_PATTERN = re.compile(r"[A-Za-z0-9]{2}:[^\s:]{1,15}")
 TOP_FIELDS = {"work_dir", "retry", "mailboxes"}
 RETRY_FIELDS = {"first_seconds", "max_seconds"}
 
@@ -115,6 +118,7 @@ class Mailbox:
     remote_archive: str | None
     poll_seconds: float
     min_age_seconds: float  # a file written in place (no temp name) is left to settle
+    senders: frozenset[str]  # "ISA05:ISA06": the partner's own, the only ones taken here
     folder: Path  # work_dir/<name>
     client_key: asyncssh.SSHKey = field(repr=False, compare=False)
     host_keys: tuple[asyncssh.SSHKey, ...] = field(repr=False, compare=False)
@@ -203,10 +207,22 @@ def _mailbox(value: object, where: str, base: Path, work_dir: Path) -> Mailbox:
         remote_archive=None if archive is None else _text(box, "remote_archive", where),
         poll_seconds=_number(box, "poll_seconds", where, 60.0, minimum=0.1),
         min_age_seconds=_number(box, "min_age_seconds", where, 0.0, minimum=0),
+        senders=_senders(box.get("senders"), f"{where}.senders"),
         folder=work_dir / name,
         client_key=_private_key(private_key, f"{where}.private_key"),
         host_keys=_host_keys(known_host_key, f"{where}.known_host_key"),
     )
+
+
+def _senders(value: object, where: str) -> frozenset[str]:
+    """Required: a mailbox that took any sender would let whoever drops files into it
+    file cases as any partner."""
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{where}: a list of the partner's ISA05:ISA06 senders is required")
+    for sender in value:
+        if not isinstance(sender, str) or not SENDER_PATTERN.fullmatch(sender):
+            raise ConfigError(f"{where}: {sender!r} is not ISA05:ISA06 (e.g. ZZ:SUBMITTER01)")
+    return frozenset(value)
 
 
 def _mapping(value: object, where: str, known: set[str]) -> dict[str, Any]:
@@ -492,7 +508,17 @@ async def _take(
     digest = _sha256(local)
     entry = ledger.find(name, digest)
     handled.resumed = entry is not None
-    if poller.queue is not None and (entry is None or entry.held):
+    # Checked before anything is processed or queued (a file refused before is in the
+    # ledger as such, its reason still to upload).
+    foreign = foreign_senders(local, box.senders) if entry is None or entry.held else None
+    if foreign is not None:  # nothing of it processed: the reason is its only answer
+        handled.error = foreign
+        reason = box.outgoing / f"{name}.reason"
+        box.outgoing.mkdir(parents=True, exist_ok=True)
+        reason.write_text(f"{poller.clock().isoformat(timespec='seconds')} {foreign}\n")
+        named = await _remote_names(sftp, box, name, {"reason": reason})
+        entry = ledger.record(name, replace(named, sha256=digest, status="refused"))
+    elif poller.queue is not None and (entry is None or entry.held):
         try:
             await _queue(sftp, box, ledger, name, (local, digest, entry), poller.queue)
         except SQLAlchemyError as error:  # the input stays remote: queued by a later round
