@@ -19,7 +19,7 @@ from rich.table import Table
 from edi278 import __version__, heap, log
 from edi278.batch import input_files, process_file
 from edi278.channels import answerer, foreign_senders, intake_for
-from edi278.channels.folder import watch, write_reason
+from edi278.channels.folder import numbered, reason_file, watch, write_reason
 from edi278.channels.worker import worker
 from edi278.cli_channels import partner, serve, sftp
 from edi278.cli_store import (
@@ -146,7 +146,7 @@ def process(
         queue_for(engine, hold or state_dir / "held", "file", clock, received) if queue else None
     )
     files = list(input_files(list(paths)))
-    refused = _refused(files, senders, outbox, quiet)
+    refused = _refused(files, senders, outbox, quiet, as_json)
     files = [path for path in files if path not in refused]
     if queued_to is not None:
         sys.exit(queue_files(queued_to, files, outbox, quiet, as_json) or int(bool(refused)))
@@ -195,7 +195,9 @@ def process(
 TABLE_ROWS = 200  # decisions shown after a run; a batch of millions is summed up instead
 
 
-def _refused(files: list[Path], senders: frozenset[str], outbox: Path, quiet: bool) -> set[Path]:
+def _refused(
+    files: list[Path], senders: frozenset[str], outbox: Path, quiet: bool, as_json: bool
+) -> set[Path]:
     """The files holding an interchange from a sender other than --sender's, each given
     OUTBOX/NAME.reason and reported: none of them is processed."""
     refused = set()
@@ -204,10 +206,16 @@ def _refused(files: list[Path], senders: frozenset[str], outbox: Path, quiet: bo
         if why is None:
             continue
         outbox.mkdir(parents=True, exist_ok=True)
-        write_reason(outbox / path.name, why)
+        # Never over an earlier run's reason: NAME.reason, NAME-2.reason ...
+        named = next(n for n in numbered(outbox / path.name) if not reason_file(n).exists())
+        write_reason(named, why)
         refused.add(path)
-        if not quiet:
-            click.echo(f"{path}: refused: {why} -> {outbox / path.name}.reason", err=True)
+        reason = reason_file(named)
+        if as_json:
+            shown = {"input": str(path), "status": "refused", "error": why, "reason": str(reason)}
+            click.echo(json.dumps(shown))
+        elif not quiet:
+            click.echo(f"{path}: refused: {why} -> {reason}", err=True)
     return refused
 
 

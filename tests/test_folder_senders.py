@@ -4,6 +4,7 @@ in the file, is not processed at all and gets a .reason. Real processes, real fo
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -79,6 +80,16 @@ def test_process_with_sender_refuses_a_file_of_another_sender(tmp_path):
         assert f"{name}: refused: interchange sender" in done.stderr
     assert "4 file(s) unanswered" in done.stdout and "5 file(s)" in done.stdout
     assert recorded(state) == (1, 1)
+    as_json = subprocess.run(
+        [str(EDI278), "process", str(sent / "theirs.x12"), "--outbox", str(outbox), "--json",
+         "--state-dir", str(state), "--sender", "ZZ:SUBMITTER01"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    (line,) = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert as_json.returncode == 1 and line["status"] == "refused"
+    assert line["input"] == str(sent / "theirs.x12") and "OTHERCLEARING" in line["error"]
+    assert line["reason"] == str(outbox / "theirs-2.x12.reason")  # the first one kept
+    assert not [name for name in names(outbox) if name.startswith(".")]
     bad = subprocess.run([str(EDI278), "process", str(sent), "--outbox", str(outbox),
                           "--state-dir", str(state), "--sender", "SUBMITTER01"],
                          capture_output=True, text=True)  # fmt: skip
