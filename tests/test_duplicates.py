@@ -105,3 +105,13 @@ def test_a_duplicate_of_another_partners_case_is_a_plain_pend_naming_nothing(kne
     (decision,) = decide(request, replace(facts, member_cases=(theirs, ON_FILE)),
                          default_policy(), SAMPLES_RECEIVED, tracking)  # fmt: skip
     assert decision.outcome.message == f"Duplicate of request {ON_FILE.administrative_reference}."
+
+
+def test_where_duplicates_are_reviewed_another_partners_case_changes_nothing(knee):
+    request, facts = knee
+    tracking = Tracking(["R26000000990"], lambda: "C26000000991")
+    policy = replace(default_policy(), duplicates="review")
+    on_file = replace(facts, member_cases=(replace(ON_FILE, own=False),))
+    (decision,) = decide(request, on_file, policy, SAMPLES_RECEIVED, tracking)
+    assert (decision.outcome.action, decision.outcome.message) == ("A1", "")
+    assert ON_FILE.administrative_reference not in repr(decision)
