@@ -195,7 +195,7 @@ class Intake:
         sender = _sender(report)
         control = report.header.segment.value(13) if report.header else None
         decider = CaseDecider(self.engine, self.decider, sender or "", at)
-        requests = [t.request for t in _taken(report) if t.request] if report.accepted else []
+        requests = [t.request for t in _taken(report) if t.request]
         with reading(self.engine).begin() as connection:  # all it reads, at one moment
             prior = find_prior(connection, sender, control, fingerprint.sha256)
             known = known_sender(connection, sender)
@@ -620,7 +620,7 @@ def _with_requests(taken: list[NewCase], report: InterchangeReport) -> list[NewC
 
 def _taken(report: InterchangeReport) -> list[TransactionReport]:
     """The requests of an interchange that passed the guide: what gets a decision."""
-    return [t for g in report.groups for t in g.transactions if t.accepted and t.request]
+    return report.taken()
 
 
 def _sender(report: InterchangeReport) -> str | None:

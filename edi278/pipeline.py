@@ -82,6 +82,9 @@ def _examine_interchange(
     report.faults.extend(interchange.faults)  # stray segments, known once read
     report.faults.extend(checks.check_iea(interchange))
     report.span = interchange.span()
+    if not report.accepted:  # known only at its end (IEA count, stray segments)
+        for group_report in report.groups:
+            group_report.forget_requests()
     return report
 
 
@@ -122,6 +125,10 @@ def _examine_group(
     report.trailer = group.trailer  # known once the transaction sets have been read
     report.received = group.count
     report.faults.extend(checks.check_ge(group))
+    # Its sets were read and held until the GE: only now is it known whether the group
+    # stands, and a rejected group's requests are never decided.
+    if report.rejected_as_a_whole:
+        report.forget_requests()
     return report
 
 
@@ -288,7 +295,7 @@ def _owes_999(report: InterchangeReport) -> bool:
 
 def _requests(group: GroupReport) -> list[Transaction]:
     """The requests of a group that were taken: what gets a 278 response."""
-    return [t.request for t in group.transactions if t.accepted and t.request]
+    return [t.request for t in group.taken() if t.request]
 
 
 def _responses(answered: list[GroupReport], reply: _Reply, decide: DecisionSource) -> str | None:

@@ -77,6 +77,19 @@ class GroupReport:
         codes = [f.code for f in self.faults if f.level is Level.GROUP]
         return list(dict.fromkeys(codes))[:5]
 
+    def taken(self) -> list[TransactionReport]:
+        """The requests of this group that are decided: read, accepted, and in a group
+        not rejected as a whole (a GE that does not match its GS rejects them all)."""
+        if self.rejected_as_a_whole:
+            return []
+        return [t for t in self.transactions if t.accepted and t.request is not None]
+
+    def forget_requests(self) -> None:
+        """Drop what was read of its requests once the group is rejected: nothing of it
+        is decided, and the memory is free again."""
+        for transaction in self.transactions:
+            transaction.request = transaction.segments = None
+
 
 @dataclass(slots=True)
 class InterchangeReport:
@@ -118,6 +131,13 @@ class InterchangeReport:
             for transaction in group.transactions:
                 faults.extend(transaction.faults)
         return faults
+
+    def taken(self) -> list[TransactionReport]:
+        """The requests of this interchange that are decided: none when it is rejected,
+        else those its groups took."""
+        if not self.accepted:
+            return []
+        return [t for group in self.groups for t in group.taken()]
 
     def transaction_counts(self) -> tuple[int, int]:
         """(received, accepted) over the groups of this interchange."""
