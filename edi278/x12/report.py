@@ -99,6 +99,24 @@ class InterchangeReport:
     groups: list[GroupReport] = field(default_factory=list)
     # Byte offsets of the interchange in its file, the end None for "to the end".
     span: tuple[int, int | None] = (0, None)
+    # Acknowledgements received (TA1 segments, FA groups of 999s or 997s): they are
+    # never acknowledged in turn, so they have no place in `groups`.
+    acknowledgements: int = 0
+    # Groups of a rejected interchange (not examined) and stray segments: anything but
+    # acknowledgements, which makes the interchange more than an acknowledgement.
+    other_content: int = 0
+
+    @property
+    def acknowledgement_only(self) -> bool:
+        """An interchange that carries acknowledgements and nothing else: recorded as
+        received, answered with nothing at all, not even a TA1."""
+        return (
+            self.header is not None
+            and not self.header.faults  # delimiters unsure: what it carries is unsure too
+            and self.acknowledgements > 0
+            and not self.groups
+            and not self.other_content
+        )
 
     @property
     def accepted(self) -> bool:
@@ -122,6 +140,8 @@ class InterchangeReport:
 
     @property
     def needs_ta1(self) -> bool:
+        if self.acknowledgement_only:
+            return False
         return self.acknowledgment_requested or bool(self.faults)
 
     def all_faults(self) -> list[Fault]:
