@@ -49,6 +49,7 @@ class FileSummary:
     replayed_interchanges: int = 0  # byte-identical resubmissions, answered as before
     updated_interchanges: int = 0  # the same, a case decided since: a new 278
     duplicate_interchanges: int = 0  # a used ISA13 with other content: TA1 025
+    acknowledgement_interchanges: int = 0  # TA1s, 999s, 997s received: answered with nothing
     cases_created: int = 0
     decisions_replayed: int = 0  # requests answered with a decision made before
     decisions_updated: int = 0  # of them, in a new 278 (a case decided since)
@@ -70,6 +71,8 @@ class FileSummary:
     def status(self) -> str:
         if self.error:
             return "unanswered"
+        if self.interchanges and self.acknowledgement_interchanges == self.interchanges:
+            return "acknowledgement received"
         if not self.fault_count:
             return "accepted"
         return "rejected" if self.accepted == 0 else "partially accepted"
@@ -86,6 +89,7 @@ class FileSummary:
         self._keep(self.decided, (decided.as_dict() for decided in answer.decided))
         if report.header is not None:
             self.interchanges += 1
+        self.acknowledgement_interchanges += report.acknowledgement_only
         if not report.accepted:
             self.rejected_interchanges += 1
         self.groups += len(report.groups)
@@ -115,6 +119,11 @@ class FileSummary:
             said.append(f"{seen} interchange(s) received before")
         if self.duplicate_interchanges:
             said.append(f"{self.duplicate_interchanges} interchange(s) refused as duplicates")
+        if self.acknowledgement_interchanges:
+            said.append(
+                f"{self.acknowledgement_interchanges} acknowledgement interchange(s) "
+                "received, not answered (acknowledgements are not acknowledged)"
+            )
         return ", ".join(said)
 
     def _keep(self, kept: list, more: Iterator) -> None:
@@ -130,6 +139,7 @@ class FileSummary:
             "replayed_interchanges": self.replayed_interchanges,
             "updated_interchanges": self.updated_interchanges,
             "duplicate_interchanges": self.duplicate_interchanges,
+            "acknowledgement_interchanges": self.acknowledgement_interchanges,
             "cases_created": self.cases_created,
             "decisions_replayed": self.decisions_replayed,
             "groups": self.groups,

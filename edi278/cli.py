@@ -248,9 +248,11 @@ def validate(paths: tuple[Path, ...], as_json: bool, engine_name: str) -> None:
     guide = Guide(engine=engine_name)
     for path in paths:
         faults = []
+        acknowledgements = 0  # interchanges of acknowledgements: received, not judged
         with open(path, "rb") as source:
             for report in examine(source, guide):
                 faults.extend(report.all_faults())
+                acknowledgements += report.acknowledgement_only
         all_valid &= not faults
         if as_json:
             click.echo(
@@ -263,7 +265,10 @@ def validate(paths: tuple[Path, ...], as_json: bool, engine_name: str) -> None:
                 )
             )
             continue
-        click.echo(f"{path}: {'valid' if not faults else f'invalid, {len(faults)} fault(s)'}")
+        said = "valid" if not faults else f"invalid, {len(faults)} fault(s)"
+        if acknowledgements:
+            said += f"; {acknowledgements} interchange(s) of acknowledgements, not judged"
+        click.echo(f"{path}: {said}")
         for fault in faults:
             location = fault.location()
             click.echo(

@@ -76,6 +76,9 @@ from edi278.x12.report import InterchangeReport, TransactionReport
 from edi278.x12.writer import write
 
 HASH_CHUNK = 1 << 20
+# The recorded status of an interchange of acknowledgements (TA1, 999, 997): received,
+# answered with nothing (X12 acknowledges no acknowledgement).
+ACKNOWLEDGEMENT = "acknowledgement"
 LOG = get_logger("edi278.intake")
 
 
@@ -127,6 +130,7 @@ class Answer:
     cases_created: int = 0
     decisions_replayed: int = 0  # requests answered with a decision stored before
     decided: tuple[Decided, ...] = ()
+    acknowledgement: bool = False  # it carried acknowledgements only: nothing to send back
 
 
 class Intake:
@@ -195,7 +199,7 @@ class Intake:
         sender = _sender(report)
         control = report.header.segment.value(13) if report.header else None
         decider = CaseDecider(self.engine, self.decider, sender or "", at)
-        requests = [t.request for t in _taken(report) if t.request] if report.accepted else []
+        requests = [t.request for t in _taken(report) if t.request]
         with reading(self.engine).begin() as connection:  # all it reads, at one moment
             prior = find_prior(connection, sender, control, fingerprint.sha256)
             known = known_sender(connection, sender)
@@ -234,6 +238,7 @@ class Intake:
             len(decider.taken),
             decider.replayed,
             tuple(decider.answered),
+            report.acknowledgement_only,
         )
 
     def _record(
@@ -370,6 +375,7 @@ class Intake:
             disposition,
             decisions_replayed=len(decided),
             decided=decided,
+            acknowledgement=report.acknowledgement_only,
         )
 
 
@@ -620,7 +626,7 @@ def _with_requests(taken: list[NewCase], report: InterchangeReport) -> list[NewC
 
 def _taken(report: InterchangeReport) -> list[TransactionReport]:
     """The requests of an interchange that passed the guide: what gets a decision."""
-    return [t for g in report.groups for t in g.transactions if t.accepted and t.request]
+    return report.taken()
 
 
 def _sender(report: InterchangeReport) -> str | None:
@@ -633,9 +639,12 @@ def _sender(report: InterchangeReport) -> str | None:
 def _partner(
     connection: Connection, report: InterchangeReport, now: datetime, known: KnownSender
 ) -> int | None:
-    """Senders whose envelope was taken are registered partners; others are not."""
+    """Senders whose envelope was taken are registered partners; others are not (an
+    acknowledgement is not judged, so it registers no one)."""
     if report.header is None or not report.accepted:
         return None
+    if report.acknowledgement_only:
+        return known.partner_id
     if known.partner_id is not None:  # read before the writer's turn was taken
         return known.partner_id
     isa = report.header.segment
@@ -644,6 +653,8 @@ def _partner(
 
 
 def _status(report: InterchangeReport) -> str:
+    if report.acknowledgement_only:
+        return ACKNOWLEDGEMENT
     if not report.accepted:
         return "envelope rejected"
     received, accepted = report.transaction_counts()

@@ -27,6 +27,8 @@ from edi278.x12.writer import write
 # so that a file of a million interchanges stays within the memory bound; repeats across
 # files and time are the persistence layer's to catch.
 REPEAT_WINDOW = 10_000
+# GS01 of a group of functional acknowledgements (999, 997): received, never answered.
+ACKNOWLEDGEMENT_GROUP = "FA"
 
 
 def examine(source: BinaryIO, guide: Guide | None = None) -> Iterator[InterchangeReport]:
@@ -75,13 +77,26 @@ def _examine_interchange(
     rejected = not report.accepted  # a rejected interchange is read to its end, not analysed
     group_numbers: set[str] = set()
     for group in interchange.groups:
-        if not rejected:
+        if group.functional_identifier == ACKNOWLEDGEMENT_GROUP:  # never acknowledged
+            report.acknowledgements += 1
+        elif not rejected:
             report.groups.append(
                 _examine_group(group, group_numbers, report.faults, header.segment, guide)
             )
+        else:
+            report.other_content += 1
+    report.acknowledgements += interchange.ta1_count
+    report.other_content += len(interchange.faults)  # stray segments: not acknowledgements
     report.faults.extend(interchange.faults)  # stray segments, known once read
     report.faults.extend(checks.check_iea(interchange))
     report.span = interchange.span()
+    if report.acknowledgement_only:
+        # Acknowledgements are not judged either: whatever their envelope says, nothing
+        # goes back (X12), so nothing is found wrong with them; they are only recorded.
+        report.faults.clear()
+    if not report.accepted:  # known only at its end (IEA count, stray segments)
+        for group_report in report.groups:
+            group_report.forget_requests()
     return report
 
 
@@ -122,6 +137,10 @@ def _examine_group(
     report.trailer = group.trailer  # known once the transaction sets have been read
     report.received = group.count
     report.faults.extend(checks.check_ge(group))
+    # Its sets were read and held until the GE: only now is it known whether the group
+    # stands, and a rejected group's requests are never decided.
+    if report.rejected_as_a_whole:
+        report.forget_requests()
     return report
 
 
@@ -288,7 +307,7 @@ def _owes_999(report: InterchangeReport) -> bool:
 
 def _requests(group: GroupReport) -> list[Transaction]:
     """The requests of a group that were taken: what gets a 278 response."""
-    return [t.request for t in group.transactions if t.accepted and t.request]
+    return [t.request for t in group.taken() if t.request]
 
 
 def _responses(answered: list[GroupReport], reply: _Reply, decide: DecisionSource) -> str | None:

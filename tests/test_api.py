@@ -12,9 +12,19 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import create_engine, func, select
 
 from edi278.decide.tracking import Kind, parse_number
-from tests.conftest import SAMPLES_RECEIVED, issued, stop_server, wait_until_serving
+from edi278.store import tables
+from edi278.store.database import database_url
+from tests.conftest import (
+    SAMPLES_RECEIVED,
+    group,
+    interchange,
+    issued,
+    stop_server,
+    wait_until_serving,
+)
 
 pytestmark = pytest.mark.dates
 
@@ -230,6 +240,42 @@ def test_nothing_anyone_sends_gets_a_5xx(api, path, body, query, method):
     answer = client.request(method, path, content=body if method == "POST" else None,
                             params=query, headers=headers)  # fmt: skip
     assert answer.status_code < 500, (method, path, answer.text)
+
+
+def _stored(table: str) -> int:
+    """Rows in a table of the running server's store."""
+    engine = create_engine(database_url(None, API_STATE[1]))
+    with engine.connect() as connection:
+        count = connection.scalar(select(func.count()).select_from(getattr(tables, table)))
+    engine.dispose()
+    return count
+
+
+@pytest.mark.parametrize(
+    "trailer", ["GE*2*1", "GE*1*9", ""], ids=["GE01 wrong", "GE02 not GS06", "no GE"]
+)
+def test_a_group_whose_ge_does_not_match_its_gs_gets_its_999_with_422_and_no_case(api, trailer):
+    client, keys = api
+    control = {"GE*2*1": 9101, "GE*1*9": 9102, "": 9103}[trailer]
+    data = interchange(control=control).replace("GE*1*1~\n", trailer and trailer + "~\n")
+    before = {table: _stored(table) for table in ("cases", "decisions", "tracking_numbers")}
+    answer = post_x12(client, keys["submitter"], data.encode())
+    assert answer.status_code == 422 and answer.text.startswith("ISA")
+    assert "AK9*R*" in answer.text and "ST*278" not in answer.text
+    assert {table: _stored(table) for table in before} == before
+
+
+def test_an_acknowledgement_gets_a_receipt_not_an_acknowledgement(api):
+    client, keys = api
+    ack = [
+        "ST*999*0001*005010X231A1", "AK1*HI*1*005010X217", "AK2*278*0001*005010X217",
+        "IK5*A", "AK9*A*1*1*1", "SE*6*0001",
+    ]  # fmt: skip
+    data = interchange([group(5, [ack], functional="FA", version="005010X231A1")], control=9110)
+    for _ in range(2):  # and the same bytes again
+        answer = post_x12(client, keys["submitter"], data.encode())
+        assert answer.status_code == 202
+        assert answer.json() == {"received": "acknowledgement", "interchanges": 1}
 
 
 def test_the_servers_log_holds_no_member_name_id_or_birth_date(api):

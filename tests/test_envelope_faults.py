@@ -91,6 +91,11 @@ def replace_isa_field(position: int, value: str) -> str:
             "024",
             id="GS04 invalid date",
         ),
+        # One character as two delimiters: the elements cannot be read with certainty.
+        pytest.param(interchange(r=":"), "026", id="ISA11 repetition separator is ISA16"),
+        pytest.param(interchange(r="~"), "026", id="ISA11 is the segment terminator"),
+        pytest.param(interchange(c="*"), "027", id="ISA16 is the element separator"),
+        pytest.param(interchange(c="~"), "027", id="ISA16 is the segment terminator"),
     ],
 )
 def test_envelope_fault_rejects_the_interchange_with_its_ta1_code(data, code):
@@ -99,6 +104,14 @@ def test_envelope_fault_rejects_the_interchange_with_its_ta1_code(data, code):
     assert all(value.isdigit() for value in (control, date, time))  # a valid TA1 whatever came
     assert (len(control), len(date), len(time)) == (9, 6, 4)
     assert answer(data).functional is None  # a rejected interchange gets no 999
+
+
+def test_a_4010_isa11_is_its_standards_identifier_not_a_delimiter():
+    # Before 00402 ISA11 is "U", whatever the delimiters: no collision to find there,
+    # and the TA1 goes back in 4010 for the version alone.
+    data = interchange(r="U", version="00401")
+    assert ta1_of(data)[3:] == ["R", "003"]
+    assert "*U*00401*" in (answer(data).ta1 or "")
 
 
 def test_ta1_echoes_the_interchange_it_answers():

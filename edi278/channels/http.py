@@ -474,6 +474,11 @@ def _answer_x12(service: Service, who: Caller, body: bytes) -> tuple[int, str, s
     if functional:
         rejected = any(re.search(r"AK9.R", text) for text in functional)
         return (422 if rejected else 200), X12, "".join(functional)
+    if answers and all(a.acknowledgement for a in answers):
+        # Acknowledgements get no acknowledgement (X12): a receipt, not an X12 answer;
+        # 202, so that a client reading 200 as "here is my 278" does not parse it.
+        receipt = {"received": "acknowledgement", "interchanges": len(answers)}
+        return 202, "application/json", json.dumps(receipt)
     return 400, X12, "".join(envelope)
 
 

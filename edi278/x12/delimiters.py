@@ -69,12 +69,22 @@ def detect(text: str, start: int = 0) -> tuple[Delimiters, int, list[Fault]]:
         raise DelimiterError("023", "the file ends inside the ISA")
     component = text[component_at]
     segment = text[terminator_at]
-    repetition: str | None = text[start:terminator_at].split(element)[11]
+    fields = text[start:terminator_at].split(element)
+    repetition: str | None = fields[11]
 
     if (not _is_separator(segment) and segment not in "\r\n") or segment == element:
         faults.append(ta1("004", f"invalid segment terminator {segment!r} after ISA16"))
     if not _is_separator(component) or component in (element, segment):
         faults.append(ta1("027", f"invalid component element separator {component!r} in ISA16"))
+    if repetition in (element, segment, component) and _separates_repeats(fields[12]):
+        # One character with two meanings: no element could be read with certainty.
+        faults.append(
+            ta1(
+                "026",
+                f"the repetition separator {repetition!r} in ISA11 is also "
+                + _meaning(repetition, element, component),
+            )
+        )
     if repetition is not None and (
         not _is_separator(repetition) or repetition in (element, segment, component)
     ):
@@ -90,3 +100,17 @@ def detect(text: str, start: int = 0) -> tuple[Delimiters, int, list[Fault]]:
                 break
     delimiters = Delimiters(element, repetition, component, segment, line_break)
     return delimiters, after, faults
+
+
+def _separates_repeats(version: str) -> bool:
+    """Whether ISA11 is a repetition separator in this ISA12: from 00402 on (before,
+    it is the standards identifier, `U`)."""
+    return len(version) == 5 and version.isdigit() and version >= "00402"
+
+
+def _meaning(char: str, element: str, component: str) -> str:
+    if char == element:
+        return "the data element separator"
+    if char == component:
+        return "the component element separator (ISA16)"
+    return "the segment terminator"

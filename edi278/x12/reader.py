@@ -161,6 +161,7 @@ class Interchange:
         self.trailer: Segment | None = None  # IEA
         self.faults: list[Fault] = []
         self.count = 0  # functional groups received
+        self.ta1_count = 0  # TA1 segments received: interchange acknowledgements to us
         self._cursor = cursor
         self.groups: Iterator[Group] = self._read() if header else iter(())
 
@@ -192,6 +193,8 @@ class Interchange:
             elif _is(token, "ST"):
                 self.faults.append(_stray(token, "outside a functional group"))
                 _read_transaction(token, cursor)
+            elif _is(token, "TA1") and self.count == 0:  # its place: after ISA, before GS
+                self.ta1_count += 1
             else:
                 self.faults.append(_stray(token, "between functional groups"))
 

@@ -77,6 +77,19 @@ class GroupReport:
         codes = [f.code for f in self.faults if f.level is Level.GROUP]
         return list(dict.fromkeys(codes))[:5]
 
+    def taken(self) -> list[TransactionReport]:
+        """The requests of this group that are decided: read, accepted, and in a group
+        not rejected as a whole (a GE that does not match its GS rejects them all)."""
+        if self.rejected_as_a_whole:
+            return []
+        return [t for t in self.transactions if t.accepted and t.request is not None]
+
+    def forget_requests(self) -> None:
+        """Drop what was read of its requests once the group is rejected: nothing of it
+        is decided, and the memory is free again."""
+        for transaction in self.transactions:
+            transaction.request = transaction.segments = None
+
 
 @dataclass(slots=True)
 class InterchangeReport:
@@ -86,6 +99,24 @@ class InterchangeReport:
     groups: list[GroupReport] = field(default_factory=list)
     # Byte offsets of the interchange in its file, the end None for "to the end".
     span: tuple[int, int | None] = (0, None)
+    # Acknowledgements received (TA1 segments, FA groups of 999s or 997s): they are
+    # never acknowledged in turn, so they have no place in `groups`.
+    acknowledgements: int = 0
+    # Groups of a rejected interchange (not examined) and stray segments: anything but
+    # acknowledgements, which makes the interchange more than an acknowledgement.
+    other_content: int = 0
+
+    @property
+    def acknowledgement_only(self) -> bool:
+        """An interchange that carries acknowledgements and nothing else: recorded as
+        received, answered with nothing at all, not even a TA1."""
+        return (
+            self.header is not None
+            and not self.header.faults  # delimiters unsure: what it carries is unsure too
+            and self.acknowledgements > 0
+            and not self.groups
+            and not self.other_content
+        )
 
     @property
     def accepted(self) -> bool:
@@ -109,6 +140,8 @@ class InterchangeReport:
 
     @property
     def needs_ta1(self) -> bool:
+        if self.acknowledgement_only:
+            return False
         return self.acknowledgment_requested or bool(self.faults)
 
     def all_faults(self) -> list[Fault]:
@@ -118,6 +151,13 @@ class InterchangeReport:
             for transaction in group.transactions:
                 faults.extend(transaction.faults)
         return faults
+
+    def taken(self) -> list[TransactionReport]:
+        """The requests of this interchange that are decided: none when it is rejected,
+        else those its groups took."""
+        if not self.accepted:
+            return []
+        return [t for group in self.groups for t in group.taken()]
 
     def transaction_counts(self) -> tuple[int, int]:
         """(received, accepted) over the groups of this interchange."""
