@@ -31,6 +31,9 @@ from edi278.store.partners import Caller
 LOG = log.get("edi278.http")
 RETRY_AFTER_SECONDS = 1
 SECURITY_HEADERS = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
+# After an answer given with the body unread: the connection is closed, else the server
+# would go on reading (and dropping) whatever the client still sends.
+CLOSE = (b"connection", b"close")
 GUARDED = "/v1/"  # the API proper: a key, a slot and a bounded body
 METRICS = "/metrics"
 
@@ -102,7 +105,7 @@ class Admission:
         key = _header(scope, b"x-api-key")
         caller = await to_thread.run_sync(self.identify, key.decode("latin-1") if key else None)
         if caller is None:  # before the body: a stranger's upload is never read
-            raise Refused(401, "a valid X-API-Key header is required", "unauthorized")
+            raise Refused(401, "a valid X-API-Key header is required", "unauthorized", CLOSE)
         limits, partner = self.limits, caller.partner_id
         if limits.inflight >= limits.max_inflight:
             raise _busy(f"{limits.inflight} requests in hand")
@@ -114,7 +117,6 @@ class Admission:
             body = await self._read_body(scope, receive)
             if body is None:
                 return  # the caller went away
-            scope.setdefault("state", {})["caller"] = caller
             await self.app(scope, _replaying(body, receive), send)
         finally:
             limits.inflight -= 1
@@ -144,7 +146,7 @@ class Admission:
                     return b"".join(chunks)
         assert deadline.cancelled_caught
         raise Refused(408, f"the body took longer than {self.limits.read_timeout:g} s to arrive",
-                      "read_timeout", (b"connection", b"close"))  # fmt: skip
+                      "read_timeout", CLOSE)  # fmt: skip
 
     def _check_metrics_key(self, scope: Scope) -> None:
         wanted = self.limits.metrics_key
@@ -170,8 +172,7 @@ def _busy(why: str) -> Refused:
 
 
 def _too_large(limit: int) -> Refused:
-    # the connection is closed after the answer: the rest of the body is never read
-    return Refused(413, f"body over {limit} bytes", "too_large", (b"connection", b"close"))
+    return Refused(413, f"body over {limit} bytes", "too_large", CLOSE)
 
 
 async def _refuse(send: Send, refused: Refused) -> None:
