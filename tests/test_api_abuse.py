@@ -31,7 +31,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import stop_server, wait_until_serving
+from edi278.decide.tracking import Kind
+from tests.conftest import issued, stop_server, wait_until_serving
 from tests.test_api import EDI278, REQUESTS, X12, _free_port, _key
 from tests.test_logging import member_data_in
 
@@ -296,8 +297,28 @@ def test_every_error_is_error_and_code_and_never_echoes_the_input(abused):
             ),
             client.post("/v1/reviews/X/decision", content=b'{"action": "W123456789"}', headers=key),
             client.post("/v1/x12/278", content=b"x", headers={"X-API-Key": member}),  # 401
+            client.post(
+                f"/v1/reviews/{member}/decision",
+                headers=key,
+                content=json.dumps(
+                    {"action": "A1", "quantity": 1, "note": "n", "reviewer": "nurse"}
+                ).encode(),
+            ),  # no such case
+            client.post(
+                f"/v1/reviews/{member}/decision",
+                headers=key,
+                content=json.dumps(
+                    {"action": "A3", "reason": member, "note": "n", "reviewer": "nurse"}
+                ).encode(),
+            ),
         ]
-    assert [a.status_code for a in answers] == [404, 405, 422, 400, 400, 422, 422, 401]
+    statuses = [a.status_code for a in answers]
+    assert statuses == [404, 405, 422, 400, 400, 422, 422, 401, 422, 422], statuses
+    unissued = issued(Kind.REFERENCE, 999)  # well formed, but no such case
+    decision = {"action": "A1", "quantity": 1, "note": "n", "reviewer": "nurse"}
+    answers.append(httpx.post(f"{server.base}/v1/reviews/{unissued}/decision", headers=key,
+                              content=json.dumps(decision).encode()))  # fmt: skip
+    assert answers[-1].status_code == 409 and unissued not in answers[-1].text
     for answer in answers:
         assert set(answer.json()) == {"error", "code"}, answer.text
         assert member not in answer.text, answer.text

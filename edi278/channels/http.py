@@ -44,7 +44,7 @@ from edi278.channels.idempotency import (
     KeyInProgress,
     answer_once,
 )
-from edi278.channels.problems import add_problem_handlers
+from edi278.channels.problems import add_problem_handlers, unquoted
 from edi278.clock import Clock, from_environment, system_clock
 from edi278.decide import clocks
 from edi278.decide.policy import Policy
@@ -322,8 +322,7 @@ def _routes(app: FastAPI, service: Service) -> None:
         try:
             found = _visible(service, who, Question(tracking=tracking_number))
         except TrackingNumberError as error:
-            # the error quotes what was sent: said here without it
-            said = str(error).replace(repr(tracking_number), "this").replace(tracking_number, "")
+            said = unquoted(str(error), tracking_number)
             raise _fail(400, said, "mistyped_tracking_number") from None
         except UnknownTrackingNumber:
             found = []
@@ -366,14 +365,20 @@ def _routes(app: FastAPI, service: Service) -> None:
             raise _fail(422, _first_error(error), "invalid") from None
         review = Review(decision.action, decision.reason.upper(), decision.note,
                         decision.reviewer, decision.quantity, decision.criteria)  # fmt: skip
+
+        def said(error: Exception) -> str:
+            # the core's message names the case and reason it was given: said without
+            # them (the reviewer, a user of ours on a reviewer's key, it still names)
+            return unquoted(str(error), case, quoted_only=(review.reason,))
+
         try:
             done = decide_case(service.engine, case, review, service.policy, service.clock())
         except ReviewUsageError as error:
-            raise _fail(422, str(error), "invalid") from None
+            raise _fail(422, said(error), "invalid") from None
         except ReviewRefused as error:
-            raise _fail(403, str(error), "forbidden") from None
+            raise _fail(403, said(error), "forbidden") from None
         except ReviewError as error:
-            raise _fail(409, str(error), "not_decidable") from None
+            raise _fail(409, said(error), "not_decidable") from None
         service.outcomes.labels(decision.action).inc()
         return {"reference": done.reference, "certification_number": done.certification_number,
                 "response": done.response, "notices": done.notices}  # fmt: skip

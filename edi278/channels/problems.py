@@ -4,6 +4,8 @@ query or body may hold a member's data)."""
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -31,3 +33,15 @@ def add_problem_handlers(app: FastAPI) -> None:
         # not the value: the value itself ("input") is left out
         message = f"{where}: {first.get('msg', 'invalid')}"
         return JSONResponse({"error": message, "code": "invalid"}, status_code=422)
+
+
+def unquoted(message: str, *given: str, quoted_only: tuple[str, ...] = ()) -> str:
+    """An error message of the core (which names what it was given, for an operator at a
+    terminal) with each value the caller sent said as "this": quoted or as a whole word,
+    and for `quoted_only` (short codes a message may also name as examples) quoted only."""
+    for value in sorted({v.strip() for v in given if v and v.strip()}, key=len, reverse=True):
+        message = message.replace(repr(value), "this")
+        message = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", "this", message)
+    for value in quoted_only:
+        message = message.replace(repr(value), "this")
+    return message
