@@ -319,6 +319,8 @@ def test_every_error_is_error_and_code_and_never_echoes_the_input(abused):
     answers.append(httpx.post(f"{server.base}/v1/reviews/{unissued}/decision", headers=key,
                               content=json.dumps(decision).encode()))  # fmt: skip
     assert answers[-1].status_code == 409 and unissued not in answers[-1].text
+    answers.append(_post(server, keys["a"], MRI, **{"Idempotency-Key": "K" * 201}))
+    assert answers[-1].status_code == 400, answers[-1].text  # not a 500 from the column
     for answer in answers:
         assert set(answer.json()) == {"error", "code"}, answer.text
         assert member not in answer.text, answer.text

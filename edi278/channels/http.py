@@ -492,6 +492,7 @@ def _answer_json(service: Service, who: Caller, body: bytes) -> tuple[int, str, 
     return 200, "application/json", json.dumps(to_json(responses[0]))
 
 
+MAX_IDEMPOTENCY_KEY = 200  # idempotency_keys.key
 MAX_JSON_DEPTH = 64  # a 278 document is about 10 deep
 
 
@@ -524,6 +525,9 @@ def _idempotent(
     if not key:
         status, media_type, content = answer()
         return Response(content, status, media_type=media_type)
+    if len(key) > MAX_IDEMPOTENCY_KEY:  # the column's width: refused before any work
+        raise _fail(400, f"an Idempotency-Key is at most {MAX_IDEMPOTENCY_KEY} characters",
+                    "bad_idempotency_key")  # fmt: skip
     try:
         done = answer_once(service.engine, who.partner_id, key, body, service.clock, answer)
     except KeyConflict:
