@@ -53,6 +53,29 @@ from edi278.store.partners import (
     help="Requests in hand at once; more are answered 503 with Retry-After, unrecorded.",
 )
 @click.option(
+    "--max-per-partner",
+    default=16,
+    show_default=True,
+    type=click.IntRange(min=1),
+    envvar="EDI278_MAX_PER_PARTNER",
+    help="One partner's requests in hand at once (counted once its key is checked); more "
+    "are answered 503 with Retry-After, so that one partner cannot starve the others.",
+)
+@click.option(
+    "--read-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    envvar="EDI278_READ_TIMEOUT",
+    help="Seconds to receive a request's whole body; slower is answered 408.",
+)
+@click.option(
+    "--metrics-key",
+    envvar="EDI278_METRICS_KEY",
+    help="When set, /metrics answers only `Authorization: Bearer KEY` (else 401). "
+    "Env: EDI278_METRICS_KEY.",
+)
+@click.option(
     "--workers",
     default=1,
     show_default=True,
@@ -69,6 +92,9 @@ def serve(
     port: int,
     max_body: int,
     max_inflight: int,
+    max_per_partner: int,
+    read_timeout: float,
+    metrics_key: str | None,
     workers: int,
     state_dir: Path,
     db_url: str | None,
@@ -100,12 +126,13 @@ def serve(
         uvicorn.run, host=host, port=port, log_level="warning", http="httptools", loop="uvloop",
         timeout_graceful_shutdown=5,
     )  # fmt: skip
+    url = engine.url.render_as_string(hide_password=False)
+    settings = http.Settings(url, str(policy_path) if policy_path else None, max_body,
+                             max_inflight, max_per_partner, read_timeout, metrics_key)  # fmt: skip
     if workers == 1:
-        run(http.create_app(engine, chosen, max_body, max_inflight, service_clock()))
+        run(http.create_app(engine, chosen, settings.limits(), service_clock()))
         return
     engine.dispose()  # each worker process opens its own
-    url = engine.url.render_as_string(hide_password=False)
-    settings = http.Settings(url, str(policy_path) if policy_path else None, max_body, max_inflight)
     with http.worker_environment(settings):
         run(http.FACTORY, factory=True, workers=workers)
 

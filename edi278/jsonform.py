@@ -36,7 +36,12 @@ SCHEMA_FILES = {
 
 
 class JsonFormError(ValueError):
-    pass
+    """What is wrong with a document; `public` says it without any value from it, for
+    an answer to a caller that may reach logs or proxies (the message may quote one)."""
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public or message
 
 
 # --- model -> JSON ----------------------------------------------------------------------
@@ -102,7 +107,8 @@ def _from_record(document: dict[str, Any]) -> Record:
         return Generic(segment_id, tuple(tuple(tuple(rep) for rep in e) for e in elements))
     unknown = set(document) - {"segment"} - {item.name for item in fields(kind)}
     if unknown:
-        raise JsonFormError(f"{segment_id} has no field {', '.join(sorted(unknown))}")
+        raise JsonFormError(f"{segment_id} has no field {', '.join(sorted(unknown))}",
+                            f"{segment_id} has a field it does not know")  # fmt: skip
     values: list[object] = []
     for item in fields(kind):
         value = document.get(item.name)
@@ -157,7 +163,7 @@ def check_document(document: object) -> dict[str, Any]:
     error = next(iter(sorted(validator.iter_errors(document), key=lambda e: e.path)), None)
     if error is not None:
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
-        raise JsonFormError(f"${where}: {error.message}")
+        raise JsonFormError(f"${where}: {error.message}", f"${where}: fails {error.validator}")
     return document
 
 

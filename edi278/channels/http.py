@@ -7,13 +7,11 @@ request is not an HTTP error in kind, but its answer (the 999 or TA1) comes with
 the status still sees it.
 """
 
-import hashlib
 import io
 import json
 import os
 import re
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
@@ -34,12 +32,19 @@ from prometheus_client import (
     multiprocess,
 )
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import Engine, select, text
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy import Engine, text
 
 from edi278 import heap, log
 from edi278.channels import answer_bytes, intake_for
+from edi278.channels.admission import Admission, Limits
 from edi278.channels.api_docs import add_documentation
+from edi278.channels.idempotency import (
+    RETRY_AFTER_SECONDS,
+    KeyConflict,
+    KeyInProgress,
+    answer_once,
+)
+from edi278.channels.problems import add_problem_handlers, unquoted
 from edi278.clock import Clock, from_environment, system_clock
 from edi278.decide import clocks
 from edi278.decide.policy import Policy
@@ -61,7 +66,6 @@ from edi278.store.database import reading
 from edi278.store.inquiry import CaseView, Question, UnknownTrackingNumber, find_cases
 from edi278.store.numbers import DatabaseControlNumbers
 from edi278.store.partners import Caller, caller_of
-from edi278.store.tables import idempotency_keys
 from edi278.writer import write_interchange
 from edi278.x12.delimiters import Delimiters
 from edi278.x12.senders import strangers
@@ -74,7 +78,11 @@ DEFAULT_MAX_BODY = 1_000_000  # bytes: a real-time request is one 278, never meg
 # this, each would only wait longer in the thread pool, and a caller is better told to
 # come back than left to time out without knowing whether it was heard.
 DEFAULT_MAX_INFLIGHT = 24
-RETRY_AFTER_SECONDS = 1
+# One partner's share of those: the rest stay free for the others, whatever it sends.
+DEFAULT_MAX_PER_PARTNER = 16
+# Seconds to receive a whole body: a 1 MB body on a slow line takes a second or two; a
+# body slower than this is a connection held open, not a request on its way.
+DEFAULT_READ_TIMEOUT = 10.0
 WORKING_THREADS = 4
 US = ("ZZ", "EDI278")  # what JSON requests are addressed to
 
@@ -109,6 +117,13 @@ class Settings:
     policy_path: str | None
     max_body: int
     max_inflight: int
+    max_per_partner: int = DEFAULT_MAX_PER_PARTNER
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    metrics_key: str | None = None
+
+    def limits(self) -> Limits:
+        return Limits(self.max_body, self.max_inflight, self.max_per_partner,
+                      self.read_timeout, self.metrics_key)  # fmt: skip
 
 
 @contextmanager
@@ -138,7 +153,7 @@ def app_from_environment() -> FastAPI:
     log.configure("INFO")
     policy = load_policy(Path(settings.policy_path)) if settings.policy_path else default_policy()
     engine = open_database(settings.database_url)
-    return create_app(engine, policy, settings.max_body, settings.max_inflight, from_environment())
+    return create_app(engine, policy, settings.limits(), from_environment())
 
 
 def _exposed(own: CollectorRegistry) -> CollectorRegistry:
@@ -155,14 +170,12 @@ class Service:
     engine: Engine
     policy: Policy
     guide: Guide
-    max_body: int
+    limits: Limits
     registry: CollectorRegistry
     requests: Counter
     latency: Histogram
     outcomes: Counter
     backlog: Gauge
-    max_inflight: int = DEFAULT_MAX_INFLIGHT
-    inflight: int = 0  # changed on the event loop only: no lock needed
     answering: CapacityLimiter | None = None  # the threads requests are answered on
     clock: Clock = system_clock
 
@@ -170,8 +183,7 @@ class Service:
 def create_app(
     engine: Engine,
     policy: Policy,
-    max_body: int = DEFAULT_MAX_BODY,
-    max_inflight: int = DEFAULT_MAX_INFLIGHT,
+    limits: Limits | None = None,
     clock: Clock = system_clock,
 ) -> FastAPI:
     registry = CollectorRegistry()
@@ -179,7 +191,7 @@ def create_app(
         engine,
         policy,
         Guide(),
-        max_body,
+        limits or Settings("", None, DEFAULT_MAX_BODY, DEFAULT_MAX_INFLIGHT).limits(),
         registry,
         Counter("edi278_http_requests", "HTTP requests", ["route", "status"], registry=registry),
         Histogram("edi278_http_seconds", "HTTP request latency", ["route"], registry=registry),
@@ -190,7 +202,6 @@ def create_app(
             registry=registry,
             multiprocess_mode="mostrecent",  # with --workers: the latest any worker counted
         ),
-        max_inflight,
         clock=clock,
     )
     app = FastAPI(
@@ -205,73 +216,19 @@ def create_app(
     app.state.service = service
     add_documentation(app)
 
-    app.add_middleware(Admission, service=service)
+    def identify(key: str | None) -> Caller | None:
+        with reading(engine).connect() as connection:
+            return caller_of(connection, key, service.clock())
 
-    @app.exception_handler(HTTPException)
-    async def problem(_request: Request, error: HTTPException) -> JSONResponse:
-        detail = error.detail if isinstance(error.detail, dict) else {"error": str(error.detail)}
-        return JSONResponse({"code": "error", **detail}, status_code=error.status_code)
+    def counted(route: str, status: int, seconds: float) -> None:
+        service.requests.labels(route, str(status)).inc()
+        service.latency.labels(route).observe(seconds)
+
+    app.add_middleware(Admission, limits=service.limits, identify=identify, counted=counted)
+    add_problem_handlers(app)
 
     _routes(app, service)
     return app
-
-
-class Admission:
-    """Every HTTP request, before the app: a body over the limit is refused unread (413),
-    a /v1/ request past the in-flight limit is turned away (503, Retry-After), and each
-    is counted, timed and logged. Plain ASGI: a BaseHTTPMiddleware costs a task and a
-    stream per request."""
-
-    def __init__(self, app: ASGIApp, service: Service) -> None:
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        service, started, status = self.service, time.perf_counter(), 500
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            refusal = self._refusal(scope)
-            if refusal is not None:
-                await refusal(scope, receive, sending)
-                return
-            service.inflight += 1
-            try:
-                await self.app(scope, receive, sending)
-            finally:
-                service.inflight -= 1
-        finally:
-            path = getattr(scope.get("route"), "path", "unmatched")
-            elapsed = time.perf_counter() - started
-            service.requests.labels(path, str(status)).inc()
-            service.latency.labels(path).observe(elapsed)
-            LOG.info("http.request", route=path, method=scope["method"], status=status,
-                     duration_ms=round(elapsed * 1000, 1))  # fmt: skip
-
-    def _refusal(self, scope: Scope) -> Response | None:
-        service = self.service
-        length = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
-        if length.isdigit() and int(length) > service.max_body:
-            return _problem(413, f"body over {service.max_body} bytes", "too_large")
-        if scope["path"].startswith("/v1/") and service.inflight >= service.max_inflight:
-            # nothing was read or recorded: the same request may simply come again
-            busy = _problem(
-                503,
-                f"busy: {service.inflight} requests in hand; nothing was recorded, send it "
-                f"again after {RETRY_AFTER_SECONDS} s",
-                "busy",
-            )
-            busy.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-            return busy
-        return None
 
 
 @asynccontextmanager
@@ -367,7 +324,8 @@ def _routes(app: FastAPI, service: Service) -> None:
         try:
             found = _visible(service, who, Question(tracking=tracking_number))
         except TrackingNumberError as error:
-            raise _fail(400, str(error), "mistyped_tracking_number") from None
+            said = unquoted(str(error), tracking_number)
+            raise _fail(400, said, "mistyped_tracking_number") from None
         except UnknownTrackingNumber:
             found = []
         if not found:
@@ -409,14 +367,20 @@ def _routes(app: FastAPI, service: Service) -> None:
             raise _fail(422, _first_error(error), "invalid") from None
         review = Review(decision.action, decision.reason.upper(), decision.note,
                         decision.reviewer, decision.quantity, decision.criteria)  # fmt: skip
+
+        def said(error: Exception) -> str:
+            # the core's message names the case and reason it was given: said without
+            # them (the reviewer, a user of ours on a reviewer's key, it still names)
+            return unquoted(str(error), case, quoted_only=(review.reason,))
+
         try:
             done = decide_case(service.engine, case, review, service.policy, service.clock())
         except ReviewUsageError as error:
-            raise _fail(422, str(error), "invalid") from None
+            raise _fail(422, said(error), "invalid") from None
         except ReviewRefused as error:
-            raise _fail(403, str(error), "forbidden") from None
+            raise _fail(403, said(error), "forbidden") from None
         except ReviewError as error:
-            raise _fail(409, str(error), "not_decidable") from None
+            raise _fail(409, said(error), "not_decidable") from None
         service.outcomes.labels(decision.action).inc()
         return {"reference": done.reference, "certification_number": done.certification_number,
                 "response": done.response, "notices": done.notices}  # fmt: skip
@@ -438,8 +402,8 @@ def _routes(app: FastAPI, service: Service) -> None:
 def _body(service: Service) -> Any:
     async def read(request: Request) -> bytes:
         data = await request.body()
-        if len(data) > service.max_body:
-            raise _fail(413, f"body over {service.max_body} bytes", "too_large")
+        if len(data) > service.limits.max_body:  # Admission read it within the limit
+            raise _fail(413, f"body over {service.limits.max_body} bytes", "too_large")
         return data
 
     return read
@@ -484,9 +448,15 @@ def _answer_x12(service: Service, who: Caller, body: bytes) -> tuple[int, str, s
 
 def _answer_json(service: Service, who: Caller, body: bytes) -> tuple[int, str, str]:
     try:
-        transaction = from_json(check_document(json.loads(body)))
-    except (json.JSONDecodeError, JsonFormError, ValueError, KeyError) as error:
-        return 422, "application/json", json.dumps({"error": str(error), "code": "invalid"})
+        transaction = from_json(check_document(_shallow(json.loads(body))))
+    except RecursionError:
+        return _invalid(f"nested deeper than {MAX_JSON_DEPTH}", "too_deep")
+    except json.JSONDecodeError as error:  # its msg names the fault, never the text
+        return _invalid(f"not JSON: {error.msg} at line {error.lineno} column {error.colno}")
+    except JsonFormError as error:
+        return _invalid(error.public)
+    except (ValueError, KeyError) as error:  # their messages may quote the document
+        return _invalid(f"the document does not form a 278 request ({type(error).__name__})")
     qualifier, identifier = who.sender.split(":", 1)
     control = DatabaseControlNumbers(service.engine).next(who.sender, "api", "interchange")
     now = service.clock()
@@ -519,34 +489,57 @@ def _answer_json(service: Service, who: Caller, body: bytes) -> tuple[int, str, 
     return 200, "application/json", json.dumps(to_json(responses[0]))
 
 
+MAX_IDEMPOTENCY_KEY = 200  # idempotency_keys.key
+MAX_JSON_DEPTH = 64  # a 278 document is about 10 deep
+
+
+def _shallow(document: Any) -> Any:
+    """The document, if it nests no deeper than MAX_JSON_DEPTH (else RecursionError,
+    as the parser raises for deeper still): the schema check and the mapping recurse."""
+    level, depth = [document], 0
+    while level:
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            raise RecursionError
+        level = [
+            child
+            for node in level
+            if isinstance(node, dict | list)
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+    return document
+
+
+def _invalid(message: str, code: str = "invalid") -> tuple[int, str, str]:
+    return 422, "application/json", json.dumps({"error": message, "code": code})
+
+
 def _idempotent(
     service: Service, who: Caller, key: str | None, body: bytes, answer: Any
 ) -> Response:
-    """Same key and body: the stored answer; same key, other body: 422."""
-    digest = hashlib.sha256(body).hexdigest()
-    if key:
-        with reading(service.engine).connect() as connection:
-            stored = connection.execute(
-                select(idempotency_keys).where(
-                    idempotency_keys.c.partner_id == who.partner_id, idempotency_keys.c.key == key
-                )
-            ).first()
-        if stored is not None:
-            if stored.request_sha256 != digest:
-                raise _fail(422, "this Idempotency-Key was used with another body",
-                            "idempotency_conflict")  # fmt: skip
-            return Response(stored.body, stored.status, media_type=stored.media_type,
-                            headers={"Idempotent-Replayed": "true"})  # fmt: skip
-    status, media_type, content = answer()
-    if key:
-        with service.engine.begin() as connection:
-            connection.execute(
-                idempotency_keys.insert(),
-                {"partner_id": who.partner_id, "key": key, "request_sha256": digest,
-                 "status": status, "media_type": media_type, "body": content,
-                 "created_at": service.clock()},
-            )  # fmt: skip
-    return Response(content, status, media_type=media_type)
+    """Same key and body: one processing, its answer to all (409 while it is made);
+    same key, other body: 422."""
+    if not key:
+        status, media_type, content = answer()
+        return Response(content, status, media_type=media_type)
+    if len(key) > MAX_IDEMPOTENCY_KEY:  # the column's width: refused before any work
+        raise _fail(400, f"an Idempotency-Key is at most {MAX_IDEMPOTENCY_KEY} characters",
+                    "bad_idempotency_key")  # fmt: skip
+    try:
+        done = answer_once(service.engine, who.partner_id, key, body, service.clock, answer)
+    except KeyConflict:
+        raise _fail(422, "this Idempotency-Key was used with another body",
+                    "idempotency_conflict") from None  # fmt: skip
+    except KeyInProgress:
+        raise HTTPException(
+            409,
+            {"error": "a request with this Idempotency-Key is being answered; send it again "
+                      f"after {RETRY_AFTER_SECONDS} s for its answer",
+             "code": "idempotency_in_progress"},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from None  # fmt: skip
+    replayed = {"Idempotent-Replayed": "true"} if done.replayed else None
+    return Response(done.body, done.status, media_type=done.media_type, headers=replayed)
 
 
 def _visible(service: Service, who: Caller, question: Question) -> list[CaseView]:

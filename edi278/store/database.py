@@ -169,12 +169,16 @@ def database_url(url: str | None = None, state_dir: Path | str = "var") -> str:
 def connect(url: str) -> Engine:
     """An engine for `url`; SQLite's folder is created and its connections tuned."""
     parsed = make_url(url)
+    # hide_parameters: an error's text names the statement, never its values, which hold
+    # request content (a 278, a member's name) that would reach a log or a terminal
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
-        url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "factory": QueuedWrites}
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "factory": QueuedWrites},
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "connect")
