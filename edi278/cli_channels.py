@@ -87,7 +87,7 @@ def serve(
     # one fails at start instead of quietly falling back to the slower pure-Python pair.
     run = functools.partial(
         uvicorn.run, host=host, port=port, log_level="warning", http="httptools", loop="uvloop",
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=5, log_config=log.UVICORN,
     )  # fmt: skip
     if workers == 1:
         run(http.create_app(engine, chosen, max_body, max_inflight, service_clock()))

@@ -20,7 +20,6 @@ than --stalled-after, with procrastinate's stalled-job detection.
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-import structlog
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -172,16 +170,6 @@ def build_app(conninfo: str, stalled_after: float) -> procrastinate.App:
     return app
 
 
-class ToStructlog(logging.Handler):
-    """procrastinate logs with the standard library: through our processors (PHI
-    masking, JSON lines) like every other event."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        logger = structlog.get_logger(record.name)
-        logger.log(record.levelno, record.getMessage(), exc_info=record.exc_info or None,
-                   action=getattr(record, "action", None))  # fmt: skip
-
-
 def libpq(url: str) -> str:
     """The SQLAlchemy URL (postgresql+psycopg://...) as a libpq connection string."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -249,9 +237,7 @@ def worker(
             "edi278 worker needs PostgreSQL (--db or EDI278_DB=postgresql+psycopg://...): "
             "on SQLite there is no queue, and --queue answers files in-process"
         )
-    log.configure("INFO")  # a service says what it does
-    logging.getLogger("procrastinate").addHandler(ToStructlog())
-    logging.getLogger("procrastinate").setLevel(logging.INFO)
+    log.configure("INFO")  # a service says what it does; procrastinate's lines bridged too
     name = f"{socket.gethostname()}:{os.getpid()}"
     services = Services(
         database(url, state_dir), policy(policy_path), Guide(), stalled_after, name, service_clock()
