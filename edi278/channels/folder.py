@@ -435,8 +435,8 @@ class Watcher:
                 return  # a file of this name is still in hand: taken later
         except FileNotFoundError:
             return  # another watcher took it
-        for marker in markers_of(path):  # it served its turn
-            with suppress(FileNotFoundError):
+        for marker in markers_of(path):  # it served its turn (if any: a name may not fit)
+            with suppress(OSError):
                 marker.unlink()
         with held(claimed) as mine:
             if mine:
