@@ -155,8 +155,10 @@ class Bridge(logging.Handler):
             message = record.getMessage()
         except Exception:  # a library's bad format string: its template, not a crash
             message = str(record.msg)
-        get(record.name).log(record.levelno, message, exc_info=record.exc_info or None,
-                             action=getattr(record, "action", None))  # fmt: skip
+        action = getattr(record, "action", None)  # procrastinate names what it did
+        get(record.name).log(record.levelno, message, logger=record.name,
+                             exc_info=record.exc_info or None,
+                             **({"action": action} if action else {}))  # fmt: skip
 
 
 def silence(name: str) -> None:

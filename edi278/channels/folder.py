@@ -732,6 +732,19 @@ def prepared(inbox: Path, outbox: Path, archive: Path | None, error: Path | None
     return folders
 
 
+def logged(report: Callable[[Outcome], None]) -> Callable[[Outcome], None]:
+    """Each outcome also as a log event (INFO: shown with EDI278_LOG_LEVEL=INFO, or in
+    EDI278_LOG_FILE), masked like every other."""
+
+    def both(outcome: Outcome) -> None:
+        LOG.info("watch.file", input=str(outcome.input), status=outcome.status,
+                 error=outcome.error, moved_to=str(outcome.error_to or outcome.archived_to),
+                 recovered=outcome.recovered)  # fmt: skip
+        report(outcome)
+
+    return both
+
+
 def printer(as_json: bool) -> Callable[[Outcome], None]:
     def show(outcome: Outcome) -> None:
         click.echo(json.dumps(outcome.as_dict()) if as_json else outcome.line())
@@ -833,7 +846,8 @@ def watch(
     guide.warm()
     heap.settle()
     respond = answerer(intake, clock, received)
-    watcher = Watcher(folders, respond, guide, max_size, printer(as_json), lambda: wakeups.stopped)
+    report = logged(printer(as_json))
+    watcher = Watcher(folders, respond, guide, max_size, report, lambda: wakeups.stopped)
     if queue:
         watcher.queue = queue_for(engine, hold or state_dir / "held", "folder", clock, received)
     stop_on_signals(wakeups)
