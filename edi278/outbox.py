@@ -15,9 +15,11 @@ import fcntl
 import filecmp
 import hashlib
 import os
+import re
 import secrets
+import socket
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from itertools import count
 from pathlib import Path
 
@@ -148,9 +150,38 @@ class AtomicFile:
 
 def temporary_name(final: str) -> str:
     """A leading dot (left alone by every reader of a folder), part of the final name,
-    this process and a random token: unique to one writer, and never too long."""
+    this host and process and a random token: unique to one writer, never too long."""
     head = os.fsencode(final)[:TEMPORARY_PREFIX].decode("utf-8", "ignore")
-    return f".{head}.{os.getpid()}.{secrets.token_hex(6)}.partial"
+    return f".{head}.{HOST}-{os.getpid()}.{secrets.token_hex(6)}.partial"
+
+
+HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]  # outboxes may be shared
+TEMPORARY = re.compile(r"^\..*\.([0-9a-f]{6})-(\d+)\.[0-9a-f]{12}\.partial$", re.DOTALL)
+
+
+def sweep(folder: Path) -> list[Path]:
+    """Remove the temporary files that writers of this host left when they died (a
+    kill, a crash): theirs by name, their process gone. Another host's are left alone."""
+    removed = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            found = TEMPORARY.match(entry.name)
+            if found is None or found.group(1) != HOST or _alive(int(found.group(2))):
+                continue
+            with suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def commit_answers(

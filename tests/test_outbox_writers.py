@@ -7,10 +7,14 @@ none spliced with another's, and a file is reported answered only once they are.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
+import time
 from pathlib import Path
 
+from edi278.outbox import HOST
 from tests.conftest import EDI278, REQUEST_BODY, group, interchange, transaction
 
 
@@ -126,3 +130,32 @@ def test_two_watchers_answering_files_of_the_same_names_into_one_outbox(tmp_path
     expected = {f"file-{n:02d}{copy}.{kind}" for n in range(files) for copy in ("", "-2")
                 for kind in ("278", "999")}  # fmt: skip
     assert set(answers_in(outbox)) == expected  # and no temporary file is left behind
+
+
+def test_a_run_killed_while_writing_leaves_nothing_the_next_run_does_not_sweep(tmp_path):
+    """Temporary names are a writer's own (host and pid in them): the next run removes
+    those whose writer is gone, and only those."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "batch.x12").write_bytes(batch(1, SETS))
+    outbox = tmp_path / "outbox"
+    command = [*EDI278, "process", str(tmp_path / "in"), "--outbox", str(outbox),
+               "--state-dir", str(tmp_path / "var"), "--quiet"]  # fmt: skip
+    killed = subprocess.Popen(command)
+    deadline = time.monotonic() + 120
+    while not any(p.stat().st_size for p in outbox.glob(".*.partial") if p.exists()):
+        assert time.monotonic() < deadline and killed.poll() is None, "no answer begun"
+        time.sleep(0.01)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    left = sorted(p.name for p in outbox.iterdir())
+    assert left and all(name.startswith(".") for name in left)  # half-written, and hidden
+    other_host = "000000" if HOST != "000000" else "111111"
+    live = outbox / f".other.{HOST}-{os.getpid()}.{'0' * 12}.partial"  # a writer still alive
+    elsewhere = outbox / f".other.{other_host}-1.{'0' * 12}.partial"  # another host's
+    for kept in (live, elsewhere):
+        kept.write_bytes(b"ISA")
+    subprocess.run(command, check=True, timeout=300)
+    assert sorted(p.name for p in outbox.iterdir()) == sorted(
+        ["batch.278", "batch.999", live.name, elsewhere.name]
+    )
+    assert traces(outbox / "batch.278") == [f"REQ1X{n}" for n in range(1, SETS + 1)]

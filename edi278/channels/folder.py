@@ -76,7 +76,7 @@ from edi278.cli_store import (
 )
 from edi278.clock import system_clock
 from edi278.ig import Guide
-from edi278.outbox import AtomicFile, answer_stem, fitting, stems
+from edi278.outbox import AtomicFile, answer_stem, fitting, stems, sweep
 from edi278.outbox import locked as outbox_locked
 from edi278.queue import HOLD, QUEUE, Queue, queue_for, slot_of
 
@@ -412,7 +412,10 @@ class Watcher:
     queue: Queue | None = None  # --queue on PostgreSQL: queued for workers, not answered
 
     def recover(self) -> None:
-        """Take first what a stopped watcher left in the processing folder."""
+        """Take first what a stopped watcher left in the processing folder (and sweep
+        away what it left half-written)."""
+        for folder in (self.folders.outbox, self.folders.error):  # answers, reasons
+            sweep(folder)
         for path in sorted(self.folders.processing.iterdir()):
             if self.stopping():
                 return
