@@ -187,8 +187,8 @@ def process_file(
     # that could not be written. Final names are chosen when the answers are complete.
     open_files: dict[str, AtomicFile] = {}
     try:
-        for kind in ANSWER_KINDS:
-            open_files[kind] = AtomicFile(outbox / f"answer.{kind}")
+        for kind in ANSWER_KINDS:  # named after the input, to tell whose they are
+            open_files[kind] = AtomicFile(outbox / f"{path.stem or path.name}.{kind}")
         with open(path, "rb") as source, open(path, "rb") as again:
             for report in examine(source, guide):
                 answered = answer(report, Fingerprint.of_span(again, report.span), str(path))

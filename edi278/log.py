@@ -169,10 +169,18 @@ def silence(name: str) -> None:
     logger.propagate = False
 
 
+def _not_noise(record: logging.LogRecord) -> bool:
+    # watchdog's inotify thread reports an event that arrives while the observer stops
+    # as an error; nothing is lost (the watcher rescans at start)
+    return "called when the thread is inactive" not in str(record.msg)
+
+
 def bridge(level: str) -> None:
     """Every standard-library logger, through the root, into the one chain."""
     root = logging.getLogger()
-    root.handlers = [Bridge()]
+    handler = Bridge()
+    handler.addFilter(_not_noise)
+    root.handlers = [handler]
     root.setLevel(level)
     logging.captureWarnings(True)  # warnings.warn too, as the "py.warnings" logger
 

@@ -112,11 +112,11 @@ def test_an_open_writer_is_seen_by_a_read_lease_and_in_proc(tmp_path):
     slow = writer(path, request(1), pause=30)
     descriptor = os.open(path, os.O_RDONLY)
     try:
-        assert lease_refused(descriptor)
+        assert lease_refused(descriptor) is True
         assert open_for_writing_in_proc(os.fstat(descriptor))
         slow.kill()
         slow.wait()
-        assert not lease_refused(descriptor)
+        assert lease_refused(descriptor) is False
         assert not open_for_writing_in_proc(os.fstat(descriptor))
         reader = open(path, "rb")  # noqa: SIM115 - open for reading is no writer
         try:

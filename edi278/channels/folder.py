@@ -1,13 +1,17 @@
 """The folder channel: `edi278 watch` answers each file dropped into an inbox folder.
 
-A file is taken once it has settled (size, modification time and inode unchanged for
---settle seconds; names that tools write under, a leading dot or .tmp/.part/.partial/
-.filepart, are left alone). It is answered into the outbox as `edi278 process` would
-answer it, then moved out of the way: into the archive when answered, into the error
-folder with NAME.reason when it could not be (or is over --max-size, unread; a symbolic
-link is put there as itself, never followed). The processing, archive and error folders
-default to siblings of the inbox and must be on its file system, so that moving a file
-between them is atomic.
+A file is taken once it has settled: size, modification and change times and inode
+unchanged for --settle seconds over three looks at least, and no process has it open
+for writing (a read lease refused, or its descriptor in /proc: see being_written). A
+sender who can may say a file is complete with a marker beside it (NAME.EXT.done or
+NAME.EXT.ready): it is taken at once and the marker removed. Names that tools write
+under, a leading dot or .tmp/.part/.partial/.filepart, and the markers are left alone.
+It is answered into the outbox as `edi278 process` would answer it, then moved out of
+the way: into the archive when answered, into the error folder with NAME.reason when it
+could not be (or is over --max-size, unread; a symbolic link is put there as itself,
+never followed; a name too long for its .reason is shortened, edi278.outbox.fitting).
+The processing, archive and error folders default to siblings of the inbox and must be
+on its file system, so that moving a file between them is atomic.
 
 Each file is answered exactly once and none is lost, across crashes and with several
 watchers on one inbox:
@@ -123,24 +127,26 @@ def being_written(path: Path) -> bool:
     except OSError:
         return False  # gone, or not ours to open: the claim finds out
     try:
-        if lease_refused(descriptor):
-            return True
+        refused = lease_refused(descriptor)
+        if refused is not None:
+            return refused
         return open_for_writing_in_proc(os.fstat(descriptor))
     finally:
         os.close(descriptor)
 
 
-def lease_refused(descriptor: int) -> bool:
-    """True when a read lease is refused because the file is open for writing."""
+def lease_refused(descriptor: int) -> bool | None:
+    """True when a read lease is refused because the file is open for writing, False
+    when granted (and at once given back); None when one may not be asked for."""
     setlease = getattr(fcntl, "F_SETLEASE", None)
     if setlease is None:
-        return False
+        return None
     try:
         fcntl.fcntl(descriptor, setlease, fcntl.F_RDLCK)
     except BlockingIOError:
         return True  # EAGAIN: someone has it open for writing
     except OSError:
-        return False  # not the file's owner, or no leases on this file system
+        return None  # not the file's owner, or no leases on this file system
     fcntl.fcntl(descriptor, setlease, fcntl.F_UNLCK)  # held for no longer than this
     return False
 
@@ -786,7 +792,9 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
     type=click.FloatRange(min=0),
     default=1.0,
     show_default=True,
-    help="Seconds a file's size and time must stay the same before it is taken.",
+    help="Seconds a file's size and times must stay the same (and no process have it "
+    "open for writing) before it is taken; a file with NAME.done or NAME.ready beside it "
+    "is taken at once.",
 )
 @click.option(
     "--rescan",
@@ -822,11 +830,13 @@ def watch(
 ) -> None:
     """Watch INBOX and answer each file put there, as `process` does, into OUTBOX; then
     move it into the archive folder, or, when it could not be answered, into the error
-    folder with NAME.reason. A file is taken once its size and time have not changed
-    for --settle seconds; names starting with "." or ending in .tmp, .part, .partial or
-    .filepart are left alone. Files are worked on in a processing folder next to the
-    inbox; whatever a stopped watcher left there is answered first, without answering
-    anything twice. One line per file, or one JSON object with --json.
+    folder with NAME.reason. A file is taken once its size and times have not changed
+    for --settle seconds and no process has it open for writing, or at once when the
+    sender put NAME.done (or NAME.ready) beside it; names starting with "." or ending in
+    .tmp, .part, .partial or .filepart are left alone. Files are worked on in a
+    processing folder next to the inbox; whatever a stopped watcher left there is
+    answered first, without answering anything twice. One line per file, or one JSON
+    object with --json.
 
     With --queue on PostgreSQL, each file is held (--hold) and queued for `edi278
     worker` instead of answered here, then archived; on SQLite it is answered here.

@@ -40,6 +40,7 @@ from edi278.clock import Clock
 from edi278.decide.policy import Policy
 from edi278.ig import Guide
 from edi278.intake import Answer, Fingerprint
+from edi278.outbox import sweep
 from edi278.queue import MAINTENANCE_QUEUE, TASK, queue_name
 from edi278.store.database import database_url
 from edi278.store.received import ANSWERED, FAILED, ReceivedFile, claim, finish
@@ -116,7 +117,9 @@ def answer(services: Services, found: ReceivedFile, retried: bool) -> FileSummar
     def as_received(report: InterchangeReport, fingerprint: Fingerprint, _held: str) -> Answer:
         return respond(report, fingerprint, source)
 
-    if retried:
+    if retried:  # cut short before: what the dead attempt left half-written goes first
+        if found.outbox.is_dir():
+            sweep(found.outbox)
         scratch = found.held_at.parent / SCRATCH / "answers"
         return answer_again(found.held_at, found.outbox, as_received, services.guide, scratch)
     return process_file(found.held_at, found.outbox, as_received, services.guide, listed=0)
