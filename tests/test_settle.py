@@ -13,7 +13,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from edi278.channels.folder import lease_refused, open_for_writing_in_proc
+from edi278.channels.folder import Settler, lease_refused, open_for_writing_in_proc, signature
 from tests.test_watch import names, request, wait_until, watch_command
 
 SETTLE = 0.5  # seconds: the watcher's --settle
@@ -125,3 +125,23 @@ def test_an_open_writer_is_seen_by_a_read_lease_and_in_proc(tmp_path):
             reader.close()
     finally:
         os.close(descriptor)
+
+
+def test_a_rewrite_that_keeps_size_and_modification_time_is_still_a_change(tmp_path):
+    """rsync -t or touch -r can put the modification time back; the change time (and
+    three looks over the settle time) still tell that the file was written to."""
+    path = tmp_path / "same-size.x12"
+    path.write_bytes(b"A" * 100)
+    settler = Settler(0.2, in_use=lambda _path: False)
+    first = settler.observe({path: signature(path.stat())})
+    assert first == []  # seen once: not yet
+    time.sleep(0.25)
+    before = path.stat()
+    path.write_bytes(b"B" * 100)  # same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # the old time put back
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert settler.observe({path: signature(after)}) == []  # changed: settling again
+    time.sleep(0.25)
+    assert settler.observe({path: signature(path.stat())}) == []  # two looks only
+    assert settler.observe({path: signature(path.stat())}) == [(path, signature(path.stat()))]
