@@ -14,13 +14,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from edi278.ig import Guide
 from edi278.intake import Answer, Fingerprint
-from edi278.outbox import AtomicFile, answer_stem, earlier_answers
+from edi278.outbox import AtomicFile, commit_answers
 from edi278.pipeline import DecisionSource, acknowledge, examine
 from edi278.x12.control import ControlNumbers
 from edi278.x12.report import InterchangeReport
 from edi278.x12.writer import encode
 
-ANSWER_SUFFIXES = (".999", ".ta1", ".278")
+ANSWER_KINDS = ("ta1", "999", "278")  # in the order written
+ANSWER_SUFFIXES = tuple(f".{kind}" for kind in ANSWER_KINDS)
 
 # Answers one examined interchange, given its fingerprint and where it came from: the
 # store's Intake.answer with its clock, or `stateless` where nothing is remembered.
@@ -192,9 +193,12 @@ def process_file(
     it ends at (None: the end) and its transaction sets."""
     summary = FileSummary(path, listed=listed)
     outbox.mkdir(parents=True, exist_ok=True)
-    stem = answer_stem(outbox, path, ANSWER_SUFFIXES)
+    # Opened before anything is read or stored: a case is never recorded for an answer
+    # that could not be written. Final names are chosen when the answers are complete.
     open_files: dict[str, AtomicFile] = {}
     try:
+        for kind in ANSWER_KINDS:  # named after the input, to tell whose they are
+            open_files[kind] = AtomicFile(outbox / f"{path.stem or path.name}.{kind}")
         with open(path, "rb") as source, open(path, "rb") as again:
             for report in examine(source, guide):
                 answered = answer(report, Fingerprint.of_span(again, report.span), str(path))
@@ -207,17 +211,16 @@ def process_file(
                     ("999", answers.functional),
                     ("278", answers.responses),
                 ):
-                    if text is None:
-                        continue
-                    if kind not in open_files:
-                        open_files[kind] = AtomicFile(stem.with_name(f"{stem.name}.{kind}"))
-                    open_files[kind].write(encode(text))
-        for kind, handle in open_files.items():  # an answer already there is not written again
-            earlier = earlier_answers(outbox, path, f".{kind}", ANSWER_SUFFIXES)
-            summary.outputs[kind] = handle.commit(unless_in=earlier)
+                    if text is not None:
+                        open_files[kind].write(encode(text))
+        for kind in [kind for kind, handle in open_files.items() if not handle.size]:
+            open_files.pop(kind).abort()  # nothing of this kind was owed
+        # an answer already there is not written again
+        summary.outputs = commit_answers(outbox, path, open_files, ANSWER_SUFFIXES)
     except (OSError, SQLAlchemyError) as error:  # answers already stored are replayed next time
-        for handle in open_files.values():
-            handle.abort()
         reason = getattr(error, "strerror", None) or str(error).splitlines()[0]
         summary.error = f"{type(error).__name__}: {reason}"
+    finally:
+        for handle in open_files.values():
+            handle.abort()  # what was not published: no temporary file is left behind
     return summary

@@ -40,6 +40,7 @@ from edi278.cli_store import (
 from edi278.cli_users import user
 from edi278.ig import ENGINES, Guide
 from edi278.jsonform import JsonFormError, check_document, from_json, to_json
+from edi278.outbox import sweep
 from edi278.pipeline import examine
 from edi278.progress import answering
 from edi278.queue import HOLD, QUEUE, queue_files, queue_for
@@ -158,6 +159,8 @@ def process(
     decided: list[tuple[str, dict[str, str]]] = []  # the table's rows
     listed = None if as_json else 0 if quiet else TABLE_ROWS  # --json lists every one
     totals["files"] = totals["unanswered"] = len(refused)
+    if outbox.is_dir():
+        sweep(outbox)  # what runs killed before this one left half-written
     with answering(files, quiet or not sys.stderr.isatty()) as progress:
         for path in files:
             progress.file(path.stat().st_size)

@@ -124,7 +124,7 @@ def serve(
     # one fails at start instead of quietly falling back to the slower pure-Python pair.
     run = functools.partial(
         uvicorn.run, host=host, port=port, log_level="warning", http="httptools", loop="uvloop",
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=5, log_config=log.UVICORN,
     )  # fmt: skip
     url = engine.url.render_as_string(hide_password=False)
     settings = http.Settings(url, str(policy_path) if policy_path else None, max_body,

@@ -138,7 +138,60 @@ def configure(default_level: str = "WARNING", path: Path | str | None = None) ->
         logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
+    bridge(level)
 
 
 def get(name: str = "edi278") -> Any:
     return structlog.get_logger(name)
+
+
+class Bridge(logging.Handler):
+    """What a library logs with the standard library (uvicorn, asyncssh, SQLAlchemy,
+    watchdog, procrastinate; warnings too) through our processors: masked, into
+    EDI278_LOG_FILE, in our format. Python's own fallback would print it raw to stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a library's bad format string: its template, not a crash
+            message = str(record.msg)
+        action = getattr(record, "action", None)  # procrastinate names what it did
+        get(record.name).log(record.levelno, message, logger=record.name,
+                             exc_info=record.exc_info or None,
+                             **({"action": action} if action else {}))  # fmt: skip
+
+
+def silence(name: str) -> None:
+    """A library whose log lines say nothing we want and may carry member data (pyx12
+    logs each finding with the bad value): dropped, bridged or not."""
+    logger = logging.getLogger(name)
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+
+
+def _not_noise(record: logging.LogRecord) -> bool:
+    # watchdog's inotify thread reports an event that arrives while the observer stops
+    # as an error; nothing is lost (the watcher rescans at start)
+    return "called when the thread is inactive" not in str(record.msg)
+
+
+def bridge(level: str) -> None:
+    """Every standard-library logger, through the root, into the one chain."""
+    root = logging.getLogger()
+    handler = Bridge()
+    handler.addFilter(_not_noise)
+    root.handlers = [handler]
+    root.setLevel(level)
+    logging.captureWarnings(True)  # warnings.warn too, as the "py.warnings" logger
+
+
+# uvicorn configures its own loggers with handlers of their own unless told otherwise:
+# the same loggers with no handler of their own, so that they reach the Bridge.
+UVICORN: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "loggers": {
+        name: {"handlers": [], "propagate": True}
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+    },
+}

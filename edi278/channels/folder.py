@@ -1,13 +1,17 @@
 """The folder channel: `edi278 watch` answers each file dropped into an inbox folder.
 
-A file is taken once it has settled (size, modification time and inode unchanged for
---settle seconds; names that tools write under, a leading dot or .tmp/.part/.partial/
-.filepart, are left alone). It is answered into the outbox as `edi278 process` would
-answer it, then moved out of the way: into the archive when answered, into the error
-folder with NAME.reason when it could not be (or is over --max-size, unread; a symbolic
-link is put there as itself, never followed). The processing, archive and error folders
-default to siblings of the inbox and must be on its file system, so that moving a file
-between them is atomic.
+A file is taken once it has settled: size, modification and change times and inode
+unchanged for --settle seconds over three looks at least, and no process has it open
+for writing (a read lease refused, or its descriptor in /proc: see being_written). A
+sender who can may say a file is complete with a marker beside it (NAME.EXT.done or
+NAME.EXT.ready): it is taken at once and the marker removed. Names that tools write
+under, a leading dot or .tmp/.part/.partial/.filepart, and the markers are left alone.
+It is answered into the outbox as `edi278 process` would answer it, then moved out of
+the way: into the archive when answered, into the error folder with NAME.reason when it
+could not be (or is over --max-size, unread; a symbolic link is put there as itself,
+never followed; a name too long for its .reason is shortened, edi278.outbox.fitting).
+The processing, archive and error folders default to siblings of the inbox and must be
+on its file system, so that moving a file between them is atomic.
 
 Each file is answered exactly once and none is lost, across crashes and with several
 watchers on one inbox:
@@ -46,7 +50,6 @@ import errno
 import fcntl
 import itertools
 import json
-import logging
 import os
 import queue
 import shutil
@@ -62,8 +65,8 @@ import click
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from edi278 import heap
-from edi278.batch import ANSWER_SUFFIXES, Answerer, FileSummary, process_file
+from edi278 import heap, log
+from edi278.batch import ANSWER_KINDS, ANSWER_SUFFIXES, Answerer, FileSummary, process_file
 from edi278.channels import answerer, foreign_senders, intake_for
 from edi278.cli_store import (
     DATABASE,
@@ -78,27 +81,104 @@ from edi278.cli_store import (
 )
 from edi278.clock import system_clock
 from edi278.ig import Guide
-from edi278.outbox import AtomicFile, answer_stem
+from edi278.outbox import AtomicFile, answer_stem, fitting, stems, sweep
+from edi278.outbox import locked as outbox_locked
 from edi278.queue import HOLD, QUEUE, Queue, queue_for, slot_of
 
-log = logging.getLogger(__name__)
+LOG = log.get("edi278.watch")
 
+REASON = ".reason"  # NAME.reason beside a file in the error folder: why it is there
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".filepart")
 DEFAULT_MAX_SIZE = 100 * 1024 * 1024
-ANSWER_KINDS = tuple(suffix.lstrip(".") for suffix in ANSWER_SUFFIXES)
 SCRATCH = ".recovering"  # in the processing folder: answers made again after a crash
 NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP}
 
-Signature = tuple[int, int, int]  # size, modification time (ns), inode
+MARKERS = (".done", ".ready")  # NAME.EXT.done: the sender says NAME.EXT is complete
+SCANS = 3  # looks at a file, its signature unchanged, before it counts as settled
+
+Signature = tuple[int, int, int, int]  # size, modification and change times (ns), inode
 
 
 def is_temporary(name: str) -> bool:
-    """Names upload tools and editors use while a file is still being written."""
-    return name.startswith(".") or name.lower().endswith(TEMPORARY_SUFFIXES)
+    """Names upload tools and editors use while a file is still being written, and the
+    markers senders put beside a finished file: never taken themselves."""
+    return name.startswith(".") or name.lower().endswith((*TEMPORARY_SUFFIXES, *MARKERS))
 
 
 def signature(stat: os.stat_result) -> Signature:
-    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+    # ctime too: a writer can set the modification time back (touch -r, rsync -t), not it
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
+
+
+def markers_of(path: Path) -> list[Path]:
+    return [path.with_name(path.name + marker) for marker in MARKERS]
+
+
+# --- is anyone still writing? ---------------------------------------------------------------
+
+
+def being_written(path: Path) -> bool:
+    """Whether a process has `path` open for writing. Linux refuses a read lease on a
+    file open for writing anywhere (fcntl F_SETLEASE; the file's owner or CAP_LEASE
+    may ask); where a lease may not be asked for, the open files of the processes this
+    one may see (/proc/PID/fd: its own user's, or all for root) are looked through.
+    Elsewhere: False, and settling alone decides."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False  # gone, or not ours to open: the claim finds out
+    try:
+        refused = lease_refused(descriptor)
+        if refused is not None:
+            return refused
+        return open_for_writing_in_proc(os.fstat(descriptor))
+    finally:
+        os.close(descriptor)
+
+
+def lease_refused(descriptor: int) -> bool | None:
+    """True when a read lease is refused because the file is open for writing, False
+    when granted (and at once given back); None when one may not be asked for."""
+    setlease = getattr(fcntl, "F_SETLEASE", None)
+    if setlease is None:
+        return None
+    try:
+        fcntl.fcntl(descriptor, setlease, fcntl.F_RDLCK)
+    except BlockingIOError:
+        return True  # EAGAIN: someone has it open for writing
+    except OSError:
+        return None  # not the file's owner, or no leases on this file system
+    fcntl.fcntl(descriptor, setlease, fcntl.F_UNLCK)  # held for no longer than this
+    return False
+
+
+def open_for_writing_in_proc(stat: os.stat_result, proc: Path = Path("/proc")) -> bool:
+    """Whether a process visible in /proc has this file (device and inode) open for
+    writing: its fd links name the file, its fdinfo the access mode."""
+    wanted = (stat.st_dev, stat.st_ino)
+    try:
+        processes = [entry for entry in os.listdir(proc) if entry.isdigit()]
+    except OSError:
+        return False  # no /proc here
+    for pid in processes:
+        descriptors = proc / pid / "fd"
+        try:
+            numbers = os.listdir(descriptors)
+        except OSError:
+            continue  # gone, or another user's
+        for number in numbers:
+            try:
+                found = os.stat(descriptors / number)
+                if (found.st_dev, found.st_ino) != wanted:
+                    continue
+                info = (proc / pid / "fdinfo" / number).read_text()
+            except OSError:
+                continue
+            flags = next((line.split()[1] for line in info.splitlines()
+                          if line.startswith("flags:")), "0")  # fmt: skip
+            if int(flags, 8) & os.O_ACCMODE in (os.O_WRONLY, os.O_RDWR):
+                return True
+    return False
 
 
 # --- moving files without ever replacing one ------------------------------------------------
@@ -124,16 +204,16 @@ def move_new(source: Path, target: Path) -> bool:
 
 
 def numbered(first: Path) -> Iterator[Path]:
-    """NAME.EXT, then NAME-2.EXT, NAME-3.EXT, ..."""
-    yield first
-    copy = 2
-    while True:
-        yield first.with_name(f"{first.stem}-{copy}{first.suffix}")
-        copy += 1
+    """NAME.EXT, then NAME-2.EXT, NAME-3.EXT, ...; each shortened (a prefix and a hash,
+    edi278.outbox.fitting) where it and its NAME.reason would not fit in a directory
+    entry."""
+    yield first.with_name(fitting(first.name, len(REASON)))
+    for copy in itertools.count(2):
+        yield first.with_name(fitting(f"{first.stem}-{copy}{first.suffix}", len(REASON)))
 
 
 def reason_file(path: Path) -> Path:
-    return path.with_name(path.name + ".reason")
+    return path.with_name(path.name + REASON)
 
 
 def place(source: Path, folder: Path) -> Path:
@@ -221,24 +301,25 @@ def answer_again(
 
 def deliver(outputs: dict[str, Path], outbox: Path, source: Path) -> dict[str, Path]:
     answers = {kind: path.read_bytes() for kind, path in outputs.items()}
-    stem = delivered_stem(outbox, source, answers) or answer_stem(outbox, source, ANSWER_SUFFIXES)
     delivered = {}
-    for kind, data in answers.items():
-        target = stem.with_name(f"{stem.name}.{kind}")
-        if not target.exists():  # else delivered_stem found these very bytes there
-            handle = AtomicFile(target)
-            handle.write(data)
-            handle.commit()
-        delivered[kind] = target
+    with outbox_locked(outbox):  # no other writer claims the stem meanwhile
+        stem = delivered_stem(outbox, source, answers) or answer_stem(
+            outbox, source, ANSWER_SUFFIXES
+        )
+        for kind, data in answers.items():
+            target = stem.with_name(f"{stem.name}.{kind}")
+            if not target.exists():  # else delivered_stem found these very bytes there
+                handle = AtomicFile(target)
+                handle.write(data)
+                handle.commit()
+            delivered[kind] = target
     return delivered
 
 
 def delivered_stem(outbox: Path, source: Path, answers: dict[str, bytes]) -> Path | None:
     """The stem under which these answers already are, all or some (answer_stem's
     stems: NAME, NAME-2, ... up to the first free one)."""
-    base = source.stem if source.suffix else source.name
-    for copy in itertools.count(1):
-        stem = outbox / (base if copy == 1 else f"{base}-{copy}")
+    for stem in stems(outbox, source):
         present = {kind: stem.with_name(f"{stem.name}.{kind}") for kind in ANSWER_KINDS}
         present = {kind: path for kind, path in present.items() if path.exists()}
         if not present:
@@ -247,7 +328,7 @@ def delivered_stem(outbox: Path, source: Path, answers: dict[str, bytes]) -> Pat
             holds(path, answers[kind]) for kind, path in present.items()
         ):
             return stem
-    raise AssertionError("itertools.count() never ends")
+    raise AssertionError("stems() never ends")
 
 
 def holds(path: Path, data: bytes) -> bool:
@@ -339,7 +420,10 @@ class Watcher:
     senders: frozenset[str] = frozenset()  # --sender: the partner's; empty, any sender
 
     def recover(self) -> None:
-        """Take first what a stopped watcher left in the processing folder."""
+        """Take first what a stopped watcher left in the processing folder (and sweep
+        away what it left half-written)."""
+        for folder in (self.folders.outbox, self.folders.error):  # answers, reasons
+            sweep(folder)
         for path in sorted(self.folders.processing.iterdir()):
             if self.stopping():
                 return
@@ -350,7 +434,7 @@ class Watcher:
                     if mine:
                         self.report(self.recovered(path))
             except OSError as error:  # left where it is, tried again at the next start
-                log.error("%s: %s", path, describe(error))
+                LOG.error("watch.recover_failed", path=str(path), error=describe(error))
 
     def take(self, path: Path, settled: Signature) -> None:
         """One settled file from the inbox, unless another watcher got it first."""
@@ -362,6 +446,9 @@ class Watcher:
                 return  # a file of this name is still in hand: taken later
         except FileNotFoundError:
             return  # another watcher took it
+        for marker in markers_of(path):  # it served its turn (if any: a name may not fit)
+            with suppress(OSError):
+                marker.unlink()
         with held(claimed) as mine:
             if mine:
                 self.report(self.answered(claimed, path))
@@ -463,37 +550,60 @@ def describe(error: BaseException) -> str:
 
 @dataclass
 class Settler:
-    """Which files of a folder have stopped changing: seen with one signature for
-    `settle` seconds of this clock (the file's own times may be skewed)."""
+    """Which files of a folder have stopped changing: seen with one signature (size,
+    times, inode) for `settle` seconds of this clock (the file's own times may be
+    skewed) and on SCANS looks at least, and then open for writing by no process
+    (`in_use`); or marked done by their sender (NAME.EXT.done), taken at once."""
 
     settle: float
-    seen: dict[Path, tuple[Signature, float]] = field(default_factory=dict)
+    seen: dict[Path, tuple[Signature, float, int]] = field(default_factory=dict)
+    in_use: Callable[[Path], bool] = being_written
 
-    def observe(self, current: dict[Path, Signature]) -> list[tuple[Path, Signature]]:
-        """The settled files of those listed, longest settled first; the others are
-        remembered."""
+    def observe(
+        self, current: dict[Path, Signature], marked: frozenset[Path] = frozenset()
+    ) -> list[tuple[Path, Signature]]:
+        """The settled files of those listed, marked ones then the longest settled
+        first; the others are remembered."""
         now = time.monotonic()
         self.seen = {path: self.since(path, found, now) for path, found in current.items()}
         ready = [
-            (since, path.name, path, found)
-            for path, (found, since) in self.seen.items()
-            if now - since >= self.settle
+            (path not in marked, since, path.name, path, found)
+            for path, (found, since, scans) in self.seen.items()
+            if path in marked or self.long_enough(now - since, scans)
         ]
-        return [(path, found) for _since, _name, path, found in sorted(ready)]
+        taken = []
+        for _unmarked, _since, _name, path, found in sorted(ready):
+            if self.in_use(path):  # paused, not finished: it settles again once closed
+                self.seen[path] = (found, now, 1)
+                continue
+            taken.append((path, found))
+        return taken
 
-    def since(self, path: Path, found: Signature, now: float) -> tuple[Signature, float]:
+    def long_enough(self, unchanged: float, scans: int) -> bool:
+        return unchanged >= self.settle and (self.settle == 0 or scans >= SCANS)
+
+    def since(self, path: Path, found: Signature, now: float) -> tuple[Signature, float, int]:
         before = self.seen.get(path)
-        return before if before and before[0] == found else (found, now)
+        if before and before[0] == found:
+            return found, before[1], before[2] + 1
+        return found, now, 1
 
     def unsettled(self) -> bool:
         now = time.monotonic()
-        return any(now - since < self.settle for _found, since in self.seen.values())
+        return any(not self.long_enough(now - since, scans)
+                   for _found, since, scans in self.seen.values())  # fmt: skip
 
     def wait(self, limit: float) -> float:
-        """Seconds until the next file may have settled, at most `limit`."""
+        """Seconds until the next look a file needs (at least SCANS over the settle
+        time), at most `limit`."""
         now = time.monotonic()
-        due = [since + self.settle - now for _found, since in self.seen.values()]
-        return min([limit, *(left + 0.01 for left in due if left > 0)])  # a little late, not early
+        step = self.settle / (SCANS - 1)
+        due = [
+            min(since + self.settle - now, step) if scans < SCANS else since + self.settle - now
+            for _found, since, scans in self.seen.values()
+            if not self.long_enough(now - since, scans)
+        ]
+        return min([limit, *(max(left, 0) + 0.01 for left in due)])  # a little late, not early
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,13 +612,17 @@ class Listing:
 
     files: dict[Path, Signature]  # regular files
     links: list[Path]  # symbolic links: refused, since they could point anywhere
+    marked: frozenset[Path] = frozenset()  # files whose sender put NAME.EXT.done beside
 
 
 def listing(folder: Path) -> Listing:
     files: dict[Path, Signature] = {}
     links: list[Path] = []
+    markers: set[str] = set()
     with os.scandir(folder) as entries:
         for entry in entries:
+            if entry.name.lower().endswith(MARKERS) and not entry.name.startswith("."):
+                markers.add(entry.name[: entry.name.rindex(".")])
             if is_temporary(entry.name):
                 continue
             if entry.is_symlink():
@@ -516,7 +630,7 @@ def listing(folder: Path) -> Listing:
             elif entry.is_file(follow_symlinks=False):
                 with suppress(FileNotFoundError):  # gone since the listing
                     files[Path(entry.path)] = signature(entry.stat(follow_symlinks=False))
-    return Listing(files, links)
+    return Listing(files, links, frozenset(path for path in files if path.name in markers))
 
 
 class Wakeups:
@@ -566,8 +680,9 @@ def run(watcher: Watcher, settler: Settler, wakeups: Wakeups, once: bool, rescan
         try:
             watcher.refuse_links(found.links)
         except OSError as error:  # tried again at the next scan
-            log.error("%s: %s", watcher.folders.inbox, describe(error))
-        ready = settler.observe(found.files)
+            LOG.error("watch.links_failed", folder=str(watcher.folders.inbox),
+                      error=describe(error))  # fmt: skip
+        ready = settler.observe(found.files, found.marked)
         waiting = settler.unsettled()
         for path, settled in ready:
             if wakeups.stopped:
@@ -575,7 +690,7 @@ def run(watcher: Watcher, settler: Settler, wakeups: Wakeups, once: bool, rescan
             try:
                 watcher.take(path, settled)
             except OSError as error:  # left where it is, tried again later
-                log.error("%s: %s", path, describe(error))
+                LOG.error("watch.take_failed", path=str(path), error=describe(error))
         if once and not waiting:
             return
         wakeups.wait(settler.wait(rescan))
@@ -589,7 +704,8 @@ def observing(folder: Path, wakeups: Wakeups) -> Iterator[None]:
     try:
         observer.start()
     except OSError as error:  # e.g. out of inotify watches
-        log.warning("no file events for %s (%s): scanning only", folder, describe(error))
+        LOG.warning("watch.no_file_events", folder=str(folder), error=describe(error),
+                    detail="scanning only")  # fmt: skip
         yield
         return
     try:
@@ -630,6 +746,19 @@ def prepared(inbox: Path, outbox: Path, archive: Path | None, error: Path | None
     return folders
 
 
+def logged(report: Callable[[Outcome], None]) -> Callable[[Outcome], None]:
+    """Each outcome also as a log event (INFO: shown with EDI278_LOG_LEVEL=INFO, or in
+    EDI278_LOG_FILE), masked like every other."""
+
+    def both(outcome: Outcome) -> None:
+        LOG.info("watch.file", input=str(outcome.input), status=outcome.status,
+                 error=outcome.error, moved_to=str(outcome.error_to or outcome.archived_to),
+                 recovered=outcome.recovered)  # fmt: skip
+        report(outcome)
+
+    return both
+
+
 def printer(as_json: bool) -> Callable[[Outcome], None]:
     def show(outcome: Outcome) -> None:
         click.echo(json.dumps(outcome.as_dict()) if as_json else outcome.line())
@@ -668,7 +797,9 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
     type=click.FloatRange(min=0),
     default=1.0,
     show_default=True,
-    help="Seconds a file's size and time must stay the same before it is taken.",
+    help="Seconds a file's size and times must stay the same (and no process have it "
+    "open for writing) before it is taken; a file with NAME.done or NAME.ready beside it "
+    "is taken at once.",
 )
 @click.option(
     "--rescan",
@@ -706,11 +837,13 @@ def watch(
 ) -> None:
     """Watch INBOX and answer each file put there, as `process` does, into OUTBOX; then
     move it into the archive folder, or, when it could not be answered, into the error
-    folder with NAME.reason. A file is taken once its size and time have not changed
-    for --settle seconds; names starting with "." or ending in .tmp, .part, .partial or
-    .filepart are left alone. Files are worked on in a processing folder next to the
-    inbox; whatever a stopped watcher left there is answered first, without answering
-    anything twice. One line per file, or one JSON object with --json.
+    folder with NAME.reason. A file is taken once its size and times have not changed
+    for --settle seconds and no process has it open for writing, or at once when the
+    sender put NAME.done (or NAME.ready) beside it; names starting with "." or ending in
+    .tmp, .part, .partial or .filepart are left alone. Files are worked on in a
+    processing folder next to the inbox; whatever a stopped watcher left there is
+    answered first, without answering anything twice. One line per file, or one JSON
+    object with --json.
 
     With --queue on PostgreSQL, each file is held (--hold) and queued for `edi278
     worker` instead of answered here, then archived; on SQLite it is answered here.
@@ -737,7 +870,8 @@ def watch(
     guide.warm()
     heap.settle()
     respond = answerer(intake, clock, received)
-    watcher = Watcher(folders, respond, guide, max_size, printer(as_json), lambda: wakeups.stopped)
+    report = logged(printer(as_json))
+    watcher = Watcher(folders, respond, guide, max_size, report, lambda: wakeups.stopped)
     watcher.senders = senders
     if queue:
         watcher.queue = queue_for(engine, hold or state_dir / "held", "folder", clock, received)

@@ -20,7 +20,6 @@ than --stalled-after, with procrastinate's stalled-job detection.
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-import structlog
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -42,6 +40,7 @@ from edi278.clock import Clock
 from edi278.decide.policy import Policy
 from edi278.ig import Guide
 from edi278.intake import Answer, Fingerprint
+from edi278.outbox import sweep
 from edi278.queue import MAINTENANCE_QUEUE, TASK, queue_name
 from edi278.store.database import database_url
 from edi278.store.received import ANSWERED, FAILED, ReceivedFile, claim, finish
@@ -118,7 +117,9 @@ def answer(services: Services, found: ReceivedFile, retried: bool) -> FileSummar
     def as_received(report: InterchangeReport, fingerprint: Fingerprint, _held: str) -> Answer:
         return respond(report, fingerprint, source)
 
-    if retried:
+    if retried:  # cut short before: what the dead attempt left half-written goes first
+        if found.outbox.is_dir():
+            sweep(found.outbox)
         scratch = found.held_at.parent / SCRATCH / "answers"
         return answer_again(found.held_at, found.outbox, as_received, services.guide, scratch)
     return process_file(found.held_at, found.outbox, as_received, services.guide, listed=0)
@@ -170,16 +171,6 @@ def build_app(conninfo: str, stalled_after: float) -> procrastinate.App:
         return retried
 
     return app
-
-
-class ToStructlog(logging.Handler):
-    """procrastinate logs with the standard library: through our processors (PHI
-    masking, JSON lines) like every other event."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        logger = structlog.get_logger(record.name)
-        logger.log(record.levelno, record.getMessage(), exc_info=record.exc_info or None,
-                   action=getattr(record, "action", None))  # fmt: skip
 
 
 def libpq(url: str) -> str:
@@ -249,9 +240,7 @@ def worker(
             "edi278 worker needs PostgreSQL (--db or EDI278_DB=postgresql+psycopg://...): "
             "on SQLite there is no queue, and --queue answers files in-process"
         )
-    log.configure("INFO")  # a service says what it does
-    logging.getLogger("procrastinate").addHandler(ToStructlog())
-    logging.getLogger("procrastinate").setLevel(logging.INFO)
+    log.configure("INFO")  # a service says what it does; procrastinate's lines bridged too
     name = f"{socket.gethostname()}:{os.getpid()}"
     services = Services(
         database(url, state_dir), policy(policy_path), Guide(), stalled_after, name, service_clock()

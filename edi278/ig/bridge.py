@@ -10,7 +10,6 @@ transaction set with the reason, never a traceback.
 from __future__ import annotations
 
 import io
-import logging
 import xml.etree.ElementTree as ET
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +23,7 @@ import pyx12.x12file
 from pyx12.map_if._segment import apply_segment_errors
 from pyx12.map_walker import apply_walk_errors, walk_tree
 
+from edi278 import log
 from edi278.ig.codes import ELEMENT_CODES, SEGMENT_CODES
 from edi278.x12.delimiters import Delimiters
 from edi278.x12.faults import Fault, ik3, ik4, ik5
@@ -31,9 +31,7 @@ from edi278.x12.segment import Segment
 from edi278.x12.writer import write
 
 # pyx12 logs each finding with the bad value in it: member data must not reach a log.
-_pyx12_log = logging.getLogger("pyx12")
-_pyx12_log.addHandler(logging.NullHandler())
-_pyx12_log.propagate = False
+log.silence("pyx12")
 
 # Delimiter sets to hand pyx12, the first whose characters the data does not use.
 _CANDIDATES = (
