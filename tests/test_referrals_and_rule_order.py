@@ -14,7 +14,6 @@ from edi278.decide.engine import decide
 from edi278.decide.facts import Facts, Member, Plan, Provider, Span
 from edi278.decide.outcome import Tracking
 from edi278.decide.policy import default_policy
-from edi278.model import Action
 from edi278.reader import read_transaction
 from edi278.x12.delimiters import DEFAULT as DEFAULT_DELIMITERS
 from edi278.x12.segment import parse
