@@ -21,6 +21,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    exists,
     func,
     or_,
     select,
@@ -151,7 +152,10 @@ def facts_about(connection: Connection, asked: Sequence[Asked]) -> Facts:
         plans=covering,
         providers=_providers(connection, npis),
         certifications=_certified(connection, numbers),
-        member_cases=tuple(_family_cases(connection, asked)),
+        member_cases=(
+            *_family_cases(connection, asked),
+            *_issued_before(connection, _FAMILY_ISSUED_BEFORE, subscribers=list(subscribers)),
+        ),
     )
 
 
@@ -367,29 +371,47 @@ def _certified(connection: Connection, numbers: set[str]) -> dict[str, PriorCase
             found[prior.certification_number] = prior
     legacy = numbers - set(found)
     if legacy:
-        found |= _issued_before(connection, legacy)
+        issued = _issued_before(connection, _ISSUED_BEFORE, numbers=list(legacy))
+        found |= {prior.certification_number: prior for prior in issued}
     return found
 
 
-_ISSUED_BEFORE = (
-    select(reference_authorizations, members.c.subscriber_id, members.c.first_name)
-    .select_from(
-        reference_authorizations.join(
-            members, members.c.member_id == reference_authorizations.c.member_id
-        )
+# An authorization from before, and whether a cancellation here (UM02 3) named it since.
+_ISSUED_BEFORE_ALL = select(
+    reference_authorizations,
+    members.c.subscriber_id,
+    members.c.first_name,
+    exists()
+    .where(
+        decisions.c.certification_number == reference_authorizations.c.number,
+        decisions.c.action == Action.CANCELLED.value,
     )
-    .where(reference_authorizations.c.number.in_(_expanding("numbers")))
+    .label("cancelled_here"),
+).select_from(
+    reference_authorizations.join(
+        members, members.c.member_id == reference_authorizations.c.member_id
+    )
+)
+_ISSUED_BEFORE = _ISSUED_BEFORE_ALL.where(
+    reference_authorizations.c.number.in_(_expanding("numbers"))
+)
+# A family's, for the duplicate rule: a family has few, read whole.
+_FAMILY_ISSUED_BEFORE = _ISSUED_BEFORE_ALL.where(
+    members.c.subscriber_id.in_(_expanding("subscribers"))
 )
 # A loaded authorization's status, as the latest decision of a case on file says it.
 _ISSUED_AS = {"certified": Action.CERTIFIED_IN_TOTAL, "modified": Action.MODIFIED,
               "cancelled": Action.CANCELLED}  # fmt: skip
 
 
-def _issued_before(connection: Connection, numbers: set[str]) -> dict[str, PriorCase]:
+def _issued_before(connection: Connection, query: Select, **parameters: object) -> list[PriorCase]:
     """Authorizations from before edi278, as the cases on file our own would be: filed
-    under the subscriber, with the patient's name, the number as it was issued."""
-    return {
-        row.number: PriorCase(
+    under the subscriber, with the patient's name, the number as it was issued;
+    cancelled when the previous system says so or a cancellation here named it."""
+    if not all(parameters.values()):
+        return []
+    return [
+        PriorCase(
             administrative_reference="",
             member_id=row.subscriber_id,
             patient_first_name=row.first_name,
@@ -400,11 +422,11 @@ def _issued_before(connection: Connection, numbers: set[str]) -> dict[str, Prior
             service_type=row.service_type,
             start=row.start_date,
             end=row.end_date,
-            cancelled=row.status == "cancelled",
+            cancelled=row.status == "cancelled" or bool(row.cancelled_here),
             expires=row.end_date,
         )
-        for row in connection.execute(_ISSUED_BEFORE, {"numbers": list(numbers)})
-    }
+        for row in connection.execute(query, parameters)
+    ]
 
 
 def _cases(connection: Connection, query: Select, **parameters: object) -> list[PriorCase]:
