@@ -218,3 +218,18 @@ def test_medicare_exhausted_makes_the_plan_primary_from_that_day():
     assert decided(mri, not_yet)[:2] == ("NA", "0H")
     on_the_day = replace(on_medicare, medicare_exhausted_from=date(2026, 12, 10))
     assert decided(mri, on_the_day)[:2] == ("A1", "")
+
+
+def test_dialysis_is_notified_to_direct_to_a_participating_facility_so_after_the_network():
+    """002, among the services needing precertification: "Dialysis (to direct to a
+    participating facility)". 004: "pre-notification is required for all hemodialysis,
+    peritoneal dialysis and home dialysis services". In network: notification (NA 18);
+    out of network without the benefit: the plan's out-of-network outcome (A3 9); with
+    it: notification, the member told they are responsible."""
+    dialysis = service("90935", "N186", HOSPITAL, place="65", service_type="76")
+    assert decided(dialysis, member())[:2] == ("NA", "18")
+    out_of_network = service("90935", "N186", OUT_HOSPITAL, place="65", service_type="76")
+    assert decided(out_of_network, member())[:2] == ("A3", "9")
+    with_benefit = member(plan="PPO01", eligibility=(Span("PPO01", date(2022, 1, 1), None),))
+    action, reason, trace = decided(out_of_network, with_benefit)
+    assert (action, reason) == ("NA", "18") and "has an out-of-network benefit" in trace

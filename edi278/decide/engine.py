@@ -109,7 +109,6 @@ def _rules(
         _emergency_admission,
         _radiology_in_emergency_or_inpatient,
         _maternity,
-        _dialysis_notification,
     ):
         verdict = situated(situation)
         if verdict:
@@ -123,6 +122,10 @@ def _rules(
     verdict = _out_of_network(asked, facts, policy, plan, day, trace, notes)
     if verdict:
         return verdict
+    # Dialysis is notified "to direct to a participating facility" (002): after the network.
+    verdict = _dialysis_notification(situation)
+    if verdict:
+        return replace(verdict, message=" ".join(filter(None, (verdict.message, *notes))))
     for category in categories:
         if category.delegate_to:
             trace.add("delegated-review", f"{category.id}: decided by {category.delegate_to}")
