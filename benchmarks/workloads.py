@@ -193,7 +193,7 @@ class Requests:
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one generator per file, a bounded cache
     def fields(self, sample: int, round_: int) -> dict[str, str]:
-        """What fills sample `sample`'s placeholders in round `round_` (of one request per sample)."""
+        """What fills sample `sample`'s placeholders in round `round_` (one per sample)."""
         pool = self.pools[sample]
         epoch = round_ // (len(pool) if pool else self.epoch)
         days = (epoch * self.spread + self.offsets[sample]) * 31
