@@ -38,6 +38,7 @@ PLANS = {
     "HMO01": Plan("HMO01", "HMO", "inpatient-outpatient", True, False),
     "EPO09": Plan("EPO09", "EPO", "inpatient-outpatient", True, True),  # referrals, and OON pay
     "PPO01": Plan("PPO01", "PPO", "inpatient-outpatient", False, True),
+    "PPO02": Plan("PPO02", "PPO", "inpatient", False, True),  # manages inpatient care only
 }
 
 
@@ -233,3 +234,29 @@ def test_dialysis_is_notified_to_direct_to_a_participating_facility_so_after_the
     with_benefit = member(plan="PPO01", eligibility=(Span("PPO01", date(2022, 1, 1), None),))
     action, reason, trace = decided(out_of_network, with_benefit)
     assert (action, reason) == ("NA", "18") and "has an out-of-network benefit" in trace
+
+
+def test_a_delivery_admitted_as_an_emergency_within_48_hours_needs_no_precertification():
+    """004: "Pre-certification of maternity admissions with an anticipated stay of up to
+    48 hours after vaginal delivery, or 96 hours after a Cesarean section, is not
+    required." A delivery often comes in as an emergency admission (CL101 1): the
+    maternity rule comes before the emergency rule, which would pend it for review."""
+    delivery = [
+        "HL*4*3*EV*0", "TRN*1*EV1*9SUBMIT001", "UM*AR*I*69*21:B**03", "DTP*435*D8*20261119",
+        "HI*ABK:O80*ABF:Z370", "HSD*DY*2", "CL1*1", f"NM1*FA*2*WHERE*****XX*{HOSPITAL}",
+    ]  # fmt: skip
+    assert decided(delivery, member())[:2] == ("NA", "0H")
+    longer = [s.replace("HSD*DY*2", "HSD*DY*4") for s in delivery]  # past 48 hours: reviewed
+    assert decided(longer, member())[:2] == ("A4", "0V")
+
+
+def test_dialysis_is_notified_on_a_plan_that_manages_inpatient_care_only():
+    """004: "Effective 8/1/2011, pre-notification is required for all hemodialysis,
+    peritoneal dialysis and home dialysis services for all CIGNA HealthCare plans
+    regardless of medical management type." Not "outpatient care not managed" (NA 0H):
+    a notification (NA 18)."""
+    patient = member(plan="PPO02", eligibility=(Span("PPO02", date(2022, 1, 1), None),))
+    dialysis = service("90935", "N186", HOSPITAL, place="65", service_type="76")
+    assert decided(dialysis, patient)[:2] == ("NA", "18")
+    knee_mri = service("73721", "M2341", IMAGING, service_type="62")
+    assert decided(knee_mri, patient)[:2] == ("NA", "0H")  # other outpatient care: none

@@ -106,9 +106,9 @@ def _rules(
         _not_on_the_list,
         _outpatient_not_managed,
         _medicare_primary,
+        _maternity,  # before emergencies: a delivery admitted as one needs none either (004)
         _emergency_admission,
         _radiology_in_emergency_or_inpatient,
-        _maternity,
     ):
         verdict = situated(situation)
         if verdict:
@@ -384,7 +384,10 @@ def _not_on_the_list(situation: Situation) -> Verdict | None:
 
 def _outpatient_not_managed(situation: Situation) -> Verdict | None:
     categories, plan, trace = situation.categories, situation.plan, situation.trace
-    if plan.manages_outpatient or any(c.setting == "inpatient" for c in categories):
+    # Dialysis is notified "for all CIGNA HealthCare plans regardless of medical
+    # management type" (004).
+    if plan.manages_outpatient or any(c.setting == "inpatient" or c.notification
+                                      for c in categories):  # fmt: skip
         return None
     trace.add("medical-management", f"plan {plan.plan_id} manages inpatient care only")
     return Verdict(Action.NO_ACTION_REQUIRED, "0H")
