@@ -192,7 +192,8 @@ def reference() -> None:
 @STATE_DIR
 @DATABASE
 def load(directory: Path, state_dir: Path, db_url: str | None) -> None:
-    """Load plans.csv, providers.csv, networks.csv, members.csv and eligibility.csv from
+    """Load plans.csv, providers.csv, networks.csv, members.csv, eligibility.csv and,
+    if present, authorizations.csv (certifications a previous system issued) from
     DIRECTORY, replacing what was loaded before. All or nothing: a bad row is named with
     its file, line and reason, and nothing changes. The columns are documented in
     samples/reference/README.md.
