@@ -3,12 +3,12 @@
     .venv/bin/python benchmarks/workloads.py 1000 var/bench/requests-1000.x12   # write one
     .venv/bin/python benchmarks/workloads.py --size-mb 20 var/bench/size-20mb.x12
 
-The requests are the 40 determination samples of samples/requests/ in rotation (every
+The requests are the determination samples (44) of samples/requests/ in rotation (every
 provider in them is in samples/reference/, so each request is decided), each with its own
 BHT03 and TRN02s so that none is a duplicate of another. So that the 100th copy of a sample
 is not a business duplicate of the first (same patient, service and dates: A3 0Q), the
 patient of a sample whose subscriber is an eligible member is another eligible subscriber
-of samples/reference/ of the same sex in every round of 40, and the dates of service
+of samples/reference/ of the same sex in every round of them, and the dates of service
 move on by 31 days for each sample asking the same service as another and again each
 time the members have all had their turn (100,000 requests reach about 16 years on).
 They are framed as stream_memory.py frames its sets: interchanges of 5 to 12 transaction
@@ -193,7 +193,7 @@ class Requests:
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one generator per file, a bounded cache
     def fields(self, sample: int, round_: int) -> dict[str, str]:
-        """What fills sample `sample`'s placeholders in round `round_` (of 40 requests)."""
+        """What fills sample `sample`'s placeholders in round `round_` (one per sample)."""
         pool = self.pools[sample]
         epoch = round_ // (len(pool) if pool else self.epoch)
         days = (epoch * self.spread + self.offsets[sample]) * 31

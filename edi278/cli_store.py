@@ -36,6 +36,7 @@ from edi278.review import (
 from edi278.store import database as store
 from edi278.store.inquiry import CaseView, Question, UnknownTrackingNumber, find_cases
 from edi278.store.reference import ReferenceDataError, load_reference
+from edi278.store.reference_changes import change_reference
 
 STATE_DIR = click.option(
     "--state-dir",
@@ -210,7 +211,8 @@ def reference() -> None:
 @STATE_DIR
 @DATABASE
 def load(directory: Path, state_dir: Path, db_url: str | None) -> None:
-    """Load plans.csv, providers.csv, networks.csv, members.csv and eligibility.csv from
+    """Load plans.csv, providers.csv, networks.csv, members.csv, eligibility.csv and,
+    if present, authorizations.csv (certifications a previous system issued) from
     DIRECTORY, replacing what was loaded before. All or nothing: a bad row is named with
     its file, line and reason, and nothing changes. The columns are documented in
     samples/reference/README.md.
@@ -225,6 +227,29 @@ def load(directory: Path, state_dir: Path, db_url: str | None) -> None:
         raise click.ClickException(str(error)) from error
     counts = ", ".join(f"{count} {name}" for name, count in result.rows.items())
     click.echo(f"loaded {counts}")
+
+
+@reference.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@STATE_DIR
+@DATABASE
+def change(directory: Path, state_dir: Path, db_url: str | None) -> None:
+    """Apply the changes in DIRECTORY to the reference data on file, keeping the rest:
+    providers.csv, networks.csv, members.csv and eligibility.csv, each with a first
+    column `change` (add, change; or add, terminate for the dated spans). All or
+    nothing: a bad row is named with its file, line and reason, and nothing changes.
+    The format is in samples/reference/README.md.
+
+    \b
+    Example:
+      edi278 reference change var/changes/2026-12-07
+    """
+    try:
+        result = change_reference(database(db_url, state_dir), directory)
+    except ReferenceDataError as error:
+        raise click.ClickException(str(error)) from error
+    counts = ", ".join(f"{count} {name}" for name, count in result.rows.items())
+    click.echo(f"changed {counts}")
 
 
 def _day(_context: object, _parameter: object, value: str | None) -> date | None:

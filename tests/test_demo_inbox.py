@@ -126,12 +126,12 @@ def test_make_run_twice_writes_nothing_new_and_still_lists_its_decisions(demo):
     again = [json.loads(line) for line in third.splitlines()]
     assert [s["outputs"] for s in again] == [s["outputs"] for s in before]
     assert [s["decisions"] for s in again] == [s["decisions"] for s in before]
-    assert sum(len(s["decisions"]) for s in again) == 44  # every request taken
+    assert sum(len(s["decisions"]) for s in again) == 48  # every request taken
     assert all(s["cases_created"] == 0 for s in again)
     assert all(s["decisions_replayed"] == len(s["decisions"]) for s in again)
     # the table after the files lists them as the first run did
     rows = [line for line in second.splitlines() if line.startswith("│")]
-    assert len(rows) == 44
+    assert len(rows) == 48
     assert "│ dependent-mri-batch.edi" in rows[-4] and "│ A4      │ 0U " in rows[-3]
 
 
@@ -154,7 +154,7 @@ def test_a_second_run_says_each_request_was_answered_as_before(demo):
         "out/dependent-mri-batch.278"
     )
     decided = [line for line in lines.values() if accepted(line)]  # requests decided before
-    assert len(decided) == 43 and not [line for line in decided if "case(s) created" in line]
+    assert len(decided) == 47 and not [line for line in decided if "case(s) created" in line]
 
 
 def test_the_summary_line_counts_requests_answered_before_not_cases_never_made():

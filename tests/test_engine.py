@@ -127,17 +127,19 @@ def may_answer(situation: Situation) -> set[tuple[str, str]]:
         return {("A4", "0V")}
     if situation.kind in ("3", "4", "S"):  # of a certification: none is on file here
         return set()
-    if situation.category == "SC":  # referrals: none needed, or from the PCP certified
-        return {("NA", "0H"), ("A1", "")}
+    out_of_network_without_benefit = (
+        situation.facility in OUT_OF_NETWORK
+        and situation.member_id in WITHOUT_OUT_OF_NETWORK_BENEFIT
+    )
+    if situation.category == "SC":  # referrals: none needed, from the PCP certified, unless
+        # out of network (issue 23: network status applies to referrals as to any service)
+        return {("NA", "0H"), ("A3", "9") if out_of_network_without_benefit else ("A1", "")}
     if situation.category == "AR" and (situation.level == "03" or situation.admission == "1"):
         return NEEDS_NONE | {("A4", "0V")}  # emergency admission: never a denial
     allowed = NEEDS_NONE | TO_A_CLINICIAN | CERTIFIED_BY_CRITERIA
     if COSMETIC & set(situation.procedures):
         allowed.add(("A3", "19"))
-    if (
-        situation.facility in OUT_OF_NETWORK
-        and situation.member_id in WITHOUT_OUT_OF_NETWORK_BENEFIT
-    ):
+    if out_of_network_without_benefit:
         allowed.add(("A3", "9"))
     return allowed
 

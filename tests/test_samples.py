@@ -65,7 +65,7 @@ def masked(text: str) -> list[str]:
     return lines
 
 
-C1, C2, C3 = (issued(Kind.CERTIFICATION, sequence) for sequence in (1, 2, 3))
+C1, C2, C3, C4, C5 = (issued(Kind.CERTIFICATION, sequence) for sequence in (1, 2, 3, 4, 5))
 # What each sample must get, written by hand (make_expected.py writes samples/expected/
 # from the engine, never this): the HCR of the event, which each of its lines repeats, or
 # the one AAA at its loop. Certification numbers in the order the samples are taken.
@@ -110,6 +110,10 @@ OUTCOMES = {
     "38-experimental-procedure.x12": ("2000E", "HCR*A4**0V"),
     "39-transfer-between-facilities.x12": ("2000E", "HCR*A4**0V"),
     "40-speech-therapy.x12": ("2000E", "HCR*A4**0V"),
+    "41-referral-hmo-from-pcp-group.x12": ("2000E", f"HCR*A1*{C4}"),
+    "42-referral-hmo-out-of-network.x12": ("2000E", "HCR*A3**9"),
+    "43-extension-of-legacy-authorization.x12": ("2000E", "HCR*A4**0V"),
+    "44-medicare-exhausted-plan-primary.x12": ("2000E", f"HCR*A1*{C5}"),
 }
 SAMPLE_NAMES = sorted(path.name for path in (SAMPLES / "requests").glob("*.x12"))
 

@@ -94,31 +94,39 @@ def _rules(
         return found
     patient, plan = found
     day = asked.start or calendar.local(now).date()
-    for rule in (_review_type, _duplicate, _referral):
+    for rule in (_review_type, _duplicate):
         verdict = rule(asked, facts, policy, patient, plan, trace)
         if verdict:
             return verdict
+    if asked.review.category == RequestCategory.SPECIALTY_CARE_REVIEW:
+        return _referral(asked, facts, policy, patient, plan, day, trace)
     trace.add("categories", ", ".join(c.id for c in categories) or "none on the list")
     situation = Situation(asked, categories, policy, patient, plan, now, calendar, trace)
     for situated in (
         _not_on_the_list,
         _outpatient_not_managed,
         _medicare_primary,
+        _maternity,  # before emergencies: a delivery admitted as one needs none either (004)
         _emergency_admission,
         _radiology_in_emergency_or_inpatient,
-        _maternity,
-        _dialysis_notification,
     ):
         verdict = situated(situation)
         if verdict:
             return verdict
-    verdict = _out_of_network(asked, facts, policy, plan, day, trace, notes)
-    if verdict:
-        return verdict
+    # Not a benefit anywhere: said so before the network, whose denial would suggest that
+    # an in-network provider would be paid.
     for category in categories:
         if category.excluded:
             trace.add("excluded-service", f"{category.id}: not a covered benefit")
             return Verdict(Action.NOT_CERTIFIED, "19" if category.id == "cosmetic" else "0M")
+    verdict = _out_of_network(asked, facts, policy, plan, day, trace, notes)
+    if verdict:
+        return verdict
+    # Dialysis is notified "to direct to a participating facility" (002): after the network.
+    verdict = _dialysis_notification(situation)
+    if verdict:
+        return replace(verdict, message=" ".join(filter(None, (verdict.message, *notes))))
+    for category in categories:
         if category.delegate_to:
             trace.add("delegated-review", f"{category.id}: decided by {category.delegate_to}")
             return Verdict(
@@ -290,18 +298,34 @@ def _overlap(a: date | None, b: date | None, c: date | None, d: date | None) -> 
 
 
 def _referral(
-    asked: Asked, facts: Facts, policy: Policy, patient: Member, plan: Plan, trace: Trace
-) -> Verdict | None:
-    if asked.review.category != RequestCategory.SPECIALTY_CARE_REVIEW:
-        return None
+    asked: Asked,
+    facts: Facts,
+    policy: Policy,
+    patient: Member,
+    plan: Plan,
+    day: date,
+    trace: Trace,
+) -> Verdict:
+    """A referral (UM01 SC): needed on the plan, from the member's PCP, then judged by the
+    network like any other service (policy source 001)."""
     if not plan.referral_required:
         trace.add("referral", f"plan {plan.plan_id} ({plan.product_type}) needs no referral")
         return Verdict(
             Action.NO_ACTION_REQUIRED, "0H", message="No referral is needed on this plan."
         )
-    if patient.pcp_npi != asked.requester_npi:
-        trace.add("referral-from-pcp", "the requester is not the member's primary care physician")
+    pcp = _pcp_in(asked, patient)
+    if not pcp:
+        trace.add("referral-from-pcp", "neither the requester, the referring provider nor "
+                  "the requester's group is the member's primary care physician")  # fmt: skip
         return Verdict(rejection=("2010B", "49", "C"))
+    trace.add("referral-from-pcp", pcp)
+    notes: list[str] = []
+    verdict = _out_of_network(asked, facts, policy, plan, day, trace, notes)
+    if verdict:
+        return verdict
+    if notes:  # out of network with a benefit: reviewed, as any out-of-network service
+        trace.add("clinical-review", "out-of-network referral: a clinician decides")
+        return Verdict(Action.PENDED, "0V", message=" ".join(notes))
     visits = asked.requested or Delivery("VS", str(policy.referral_default_visits))
     trace.add("referral", f"plan {plan.plan_id} requires referrals; from the member's PCP")
     return Verdict(
@@ -310,6 +334,21 @@ def _referral(
         quantity=visits,
         validity_days=policy.referral_validity_days,
     )
+
+
+def _pcp_in(asked: Asked, patient: Member) -> str:
+    """How the request shows the member's PCP referring, or "" when it does not: the PCP
+    asks, or is named as the referring provider (NM1*DN), or the PCP's group asks."""
+    pcp, group = patient.pcp_npi, patient.pcp_group_npi
+    if not pcp:
+        return ""
+    if asked.requester_npi == pcp:
+        return "the requester is the member's PCP"
+    if pcp in asked.referring_npis:
+        return "the referring provider (NM1*DN) is the member's PCP"
+    if group and asked.requester_npi == group:
+        return "the requester is the group practice of the member's PCP"
+    return ""
 
 
 # --- what needs no certification -----------------------------------------------------------
@@ -355,7 +394,10 @@ def _not_on_the_list(situation: Situation) -> Verdict | None:
 
 def _outpatient_not_managed(situation: Situation) -> Verdict | None:
     categories, plan, trace = situation.categories, situation.plan, situation.trace
-    if plan.manages_outpatient or any(c.setting == "inpatient" for c in categories):
+    # Dialysis is notified "for all CIGNA HealthCare plans regardless of medical
+    # management type" (004).
+    if plan.manages_outpatient or any(c.setting == "inpatient" or c.notification
+                                      for c in categories):  # fmt: skip
         return None
     trace.add("medical-management", f"plan {plan.plan_id} manages inpatient care only")
     return Verdict(Action.NO_ACTION_REQUIRED, "0H")
@@ -369,6 +411,12 @@ def _medicare_primary(situation: Situation) -> Verdict | None:
         situation.trace,
     )
     if not patient.medicare_primary:
+        return None
+    day = situation.asked.start or situation.calendar.local(situation.now).date()
+    if not patient.medicare_pays_first(day):
+        exhausted = patient.medicare_exhausted_from
+        trace.add("medicare-primary", f"Medicare coverage exhausted from {exhausted}: "
+                  "the plan is primary, reviewed as usual")  # fmt: skip
         return None
     if patient.medicare_product in policy.medicare_risk_products:
         trace.add("medicare-primary", f"product {patient.medicare_product}: reviewed as usual")

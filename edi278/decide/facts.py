@@ -46,6 +46,12 @@ class Member:
     medicare_primary: bool
     medicare_product: str
     eligibility: tuple[Span, ...]
+    medicare_exhausted_from: date | None = None  # from then the plan pays first
+    pcp_group_npi: str | None = None  # the group practice of the PCP
+
+    def medicare_pays_first(self, day: date) -> bool:
+        exhausted = self.medicare_exhausted_from
+        return self.medicare_primary and (exhausted is None or day < exhausted)
 
 
 @dataclass(frozen=True, slots=True)

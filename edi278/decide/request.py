@@ -27,6 +27,7 @@ from edi278.x12.values import is_digits
 
 # NM101 roles of the providers who render or host the service (2010EA, 2010FA).
 SERVICING_ROLES = frozenset({"SJ", "FA", "71", "72", "73", "77", "AAJ", "DD", "DK", "DN"})
+REFERRING = "DN"  # the referring provider: for a referral, the PCP who refers
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,7 @@ class Asked:
     previous_reference: str  # REF NT
     servicing_npis: tuple[str, ...]
     facility_npis: tuple[str, ...]  # NM1*FA
+    referring_npis: tuple[str, ...]  # NM1*DN, of the event and its lines
     # Read off the lines once: every category of the policy is matched against them.
     procedures: tuple[str, ...]  # the lines' procedure codes
     revenue_codes: tuple[str, ...]  # the lines' revenue codes
@@ -127,12 +129,10 @@ def asked_of(context: EventInContext) -> Asked:
     codes = event.first(InstitutionalCodes)
     references = {r.qualifier: r.value for r in event.all(Reference)}
     lines = tuple(_line(line) for line in event.children)
-    servicing = tuple(
-        party.name.id
-        for level in (event, *event.children)
-        for party in level.parties
-        if party.name.entity in SERVICING_ROLES and party.name.id
-    )
+    named = [
+        party.name for level in (event, *event.children) for party in level.parties if party.name.id
+    ]
+    servicing = tuple(name.id for name in named if name.entity in SERVICING_ROLES)
     return Asked(
         review=review,
         requester_npi=name_of(context.requester).id,
@@ -156,6 +156,7 @@ def asked_of(context: EventInContext) -> Asked:
         facility_npis=tuple(
             party.name.id for party in event.parties if party.name.entity == "FA" and party.name.id
         ),
+        referring_npis=tuple(name.id for name in named if name.entity == REFERRING),
         procedures=tuple(line.procedure for line in lines if line.procedure),
         revenue_codes=tuple(line.revenue_code for line in lines if line.revenue_code),
         service_types=tuple(

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    exists,
     func,
     or_,
     select,
@@ -43,6 +44,7 @@ from edi278.store.tables import (
     network_spans,
     plans,
     providers,
+    reference_authorizations,
     service_lines,
 )
 
@@ -160,7 +162,10 @@ def facts_about(connection: Connection, asked: Sequence[Asked], sender: str | No
         plans=covering,
         providers=_providers(connection, npis),
         certifications=_certified(connection, numbers, sender),
-        member_cases=tuple(_family_cases(connection, asked, sender)),
+        member_cases=(
+            *_family_cases(connection, asked, sender),
+            *_issued_before(connection, _FAMILY_ISSUED_BEFORE, subscribers=list(subscribers)),
+        ),
     )
 
 
@@ -169,6 +174,7 @@ def _expanding(name: str) -> BindParameter:
 
 
 # The statements are built once: building one costs more than running it.
+_PCP = providers.alias("pcp")
 # A family with its coverage, and a provider with its network, each in one statement:
 # a row per span (one with nulls for a member or provider without any), in span order.
 _FAMILY = (
@@ -183,11 +189,12 @@ _FAMILY = (
         plans.c.medical_management,
         plans.c.referral_required,
         plans.c.out_of_network_benefit,
+        _PCP.c.group_npi.label("pcp_group_npi"),
     )
     .select_from(
-        members.outerjoin(
-            eligibility_spans, eligibility_spans.c.member_id == members.c.member_id
-        ).outerjoin(plans, plans.c.plan_id == eligibility_spans.c.plan_id)
+        members.outerjoin(eligibility_spans, eligibility_spans.c.member_id == members.c.member_id)
+        .outerjoin(plans, plans.c.plan_id == eligibility_spans.c.plan_id)
+        .outerjoin(_PCP, _PCP.c.npi == members.c.pcp_npi)
     )
     .where(members.c.subscriber_id.in_(_expanding("subscribers")))
     .order_by(members.c.member_id, eligibility_spans.c.id)
@@ -346,6 +353,8 @@ def _members(
             row.medicare_primary,
             row.medicare_product,
             tuple(spans[member_id]),
+            row.medicare_exhausted_from,
+            row.pcp_group_npi,
         )
         for member_id, row in found.items()
     }
@@ -367,13 +376,72 @@ def _providers(connection: Connection, npis: set[str]) -> dict[str, Provider]:
 def _certified(
     connection: Connection, numbers: set[str], sender: str | None
 ) -> dict[str, PriorCase]:
+    """The certifications these numbers name: issued here, else by the plan's previous
+    system (loaded as reference data), each as a case on file."""
     if not numbers:
         return {}
     found = {}
     for prior in _cases(connection, _CERTIFIED_CASES, sender, numbers=list(numbers)):
         if prior.certification_number in numbers:
             found[prior.certification_number] = prior
+    legacy = numbers - set(found)
+    if legacy:
+        issued = _issued_before(connection, _ISSUED_BEFORE, numbers=list(legacy))
+        found |= {prior.certification_number: prior for prior in issued}
     return found
+
+
+# An authorization from before, and whether a cancellation here (UM02 3) named it since.
+_ISSUED_BEFORE_ALL = select(
+    reference_authorizations,
+    members.c.subscriber_id,
+    members.c.first_name,
+    exists()
+    .where(
+        decisions.c.certification_number == reference_authorizations.c.number,
+        decisions.c.action == Action.CANCELLED.value,
+    )
+    .label("cancelled_here"),
+).select_from(
+    reference_authorizations.join(
+        members, members.c.member_id == reference_authorizations.c.member_id
+    )
+)
+_ISSUED_BEFORE = _ISSUED_BEFORE_ALL.where(
+    reference_authorizations.c.number.in_(_expanding("numbers"))
+)
+# A family's, for the duplicate rule: a family has few, read whole.
+_FAMILY_ISSUED_BEFORE = _ISSUED_BEFORE_ALL.where(
+    members.c.subscriber_id.in_(_expanding("subscribers"))
+)
+# A loaded authorization's status, as the latest decision of a case on file says it.
+_ISSUED_AS = {"certified": Action.CERTIFIED_IN_TOTAL, "modified": Action.MODIFIED,
+              "cancelled": Action.CANCELLED}  # fmt: skip
+
+
+def _issued_before(connection: Connection, query: Select, **parameters: object) -> list[PriorCase]:
+    """Authorizations from before edi278, as the cases on file our own would be: filed
+    under the subscriber, with the patient's name, the number as it was issued;
+    cancelled when the previous system says so or a cancellation here named it."""
+    if not all(parameters.values()):
+        return []
+    return [
+        PriorCase(
+            administrative_reference="",
+            member_id=row.subscriber_id,
+            patient_first_name=row.first_name,
+            certification_number=row.number,
+            action=_ISSUED_AS[row.status],
+            facility_npis=(row.facility_npi,) if row.facility_npi else (),
+            procedures=tuple(row.procedures.split()),
+            service_type=row.service_type,
+            start=row.start_date,
+            end=row.end_date,
+            cancelled=row.status == "cancelled" or bool(row.cancelled_here),
+            expires=row.end_date,
+        )
+        for row in connection.execute(query, parameters)
+    ]
 
 
 def _cases(

@@ -1,9 +1,11 @@
-"""Loading reference data (plans, providers, networks, members, eligibility) from CSV.
+"""Loading reference data (plans, providers, networks, members, eligibility, and the
+authorizations a previous system issued) from CSV.
 
 The format is documented in samples/reference/README.md. A load is a snapshot: the
-five files together replace what was loaded before, in one transaction, and only when
+files together replace what was loaded before, in one transaction, and only when
 every row of every file is good. Otherwise nothing changes and every bad row is named
-with its file, line and reason.
+with its file, line and reason. authorizations.csv may be left out: a plan with no
+certifications from before has none to load.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine, Table, delete
 
-from edi278.store.tables import eligibility_spans, members, network_spans, plans, providers
+from edi278.store.tables import (
+    eligibility_spans,
+    members,
+    network_spans,
+    plans,
+    providers,
+    reference_authorizations,
+)
 
 MAX_REPORTED = 50  # problems listed; past that, a count
 
@@ -115,6 +124,33 @@ def _tier(value: str) -> int:
     return int(value)
 
 
+def _service_type(value: str) -> str:
+    if not re.fullmatch(r"[0-9A-Z]{1,2}", value):
+        raise _Bad("is not a service type code (UM03: 1-2 digits or capitals)")
+    return value
+
+
+def _procedures(value: str) -> str:
+    codes = value.split()
+    if not all(re.fullmatch(r"[0-9A-Z]{5}", code) for code in codes):
+        raise _Bad("is not procedure codes (CPT or HCPCS, 5 characters each, space-separated)")
+    return " ".join(codes)
+
+
+def _count(value: str) -> int:
+    if not re.fullmatch(r"[1-9]\d{0,5}", value):
+        raise _Bad("is not a whole number from 1 to 999999")
+    return int(value)
+
+
+# A number as the previous system issued it, in its own format: what a REF02 can carry,
+# save the characters X12 files commonly use as delimiters.
+def _issued_number(value: str) -> str:
+    if not re.fullmatch(r"[\x20-\x7e]{1,50}", value) or re.search(r"[*~^:|]", value):
+        raise _Bad("is not 1-50 printable characters without * ~ ^ : |")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     name: str
@@ -129,6 +165,7 @@ class FileSpec:
     name: str
     table: Table
     columns: tuple[Column, ...]
+    optional: bool = False  # left out: no rows (the table is emptied all the same)
 
 
 FILES = (
@@ -153,6 +190,7 @@ FILES = (
             Column("kind", _choice("individual", "facility")),
             Column("taxonomy", _taxonomy),
             Column("cost_tier", _tier),
+            Column("group_npi", _npi, required=False),
         ),
     ),
     FileSpec(
@@ -180,6 +218,7 @@ FILES = (
             Column("pcp_npi", _npi, required=False),
             Column("medicare_primary", _boolean),
             Column("medicare_product", _choice("original", "risk", "supplement"), False, ""),
+            Column("medicare_exhausted_from", _date, required=False),
             Column("coordination_notes", _text(500), False, ""),
             # Where letters go (PHI: named by place, never quoted).
             Column("address_line1", _text(55), phi=True),
@@ -198,6 +237,23 @@ FILES = (
             Column("start_date", _date),
             Column("end_date", _date, required=False),
         ),
+    ),
+    FileSpec(
+        "authorizations.csv",
+        reference_authorizations,
+        (
+            Column("number", _issued_number),
+            Column("member_id", _identifier(30), phi=True),
+            Column("service_type", _service_type),
+            Column("procedures", _procedures, False, ""),
+            Column("facility_npi", _npi, required=False),
+            Column("start_date", _date),
+            Column("end_date", _date),
+            Column("quantity", _count, required=False),
+            Column("unit", _choice("days", "units", "visits"), False, ""),
+            Column("status", _choice("certified", "modified", "cancelled")),
+        ),
+        optional=True,
     ),
 )
 
@@ -218,7 +274,7 @@ class LoadResult:
 
 
 def load_reference(engine: Engine, directory: Path) -> LoadResult:
-    """Read, check and load the five files in `directory`, all or nothing."""
+    """Read, check and load the files in `directory`, all or nothing."""
     problems: list[str] = []
     rows = {spec.name: list(_read(directory / spec.name, spec, problems)) for spec in FILES}
     if not problems:
@@ -236,6 +292,8 @@ def load_reference(engine: Engine, directory: Path) -> LoadResult:
 
 def _read(path: Path, spec: FileSpec, problems: list[str]) -> Iterator[Row]:
     if not path.is_file():
+        if spec.optional:
+            return
         problems.append(f"{spec.name}: missing from {path.parent}")
         return
     expected = [column.name for column in spec.columns]
@@ -285,6 +343,11 @@ def _cross_check(rows: dict[str, list[Row]]) -> Iterator[str]:
     yield from _unique(rows["plans.csv"], "plan_id")
     yield from _unique(rows["providers.csv"], "npi")
     yield from _unique(rows["members.csv"], "member_id", quoted=False)
+    for row in rows["providers.csv"]:
+        npi = row.values["group_npi"]
+        group = provider_rows.get(npi)
+        if npi and (group is None or group.values["kind"] != "facility"):
+            yield f"{row.where()}: group_npi {npi} is not an organisation in providers.csv"
     for row in rows["networks.csv"]:
         if row.values["npi"] not in provider_rows:
             yield f"{row.where()}: npi {row.values['npi']} is not in providers.csv"
@@ -299,6 +362,8 @@ def _cross_check(rows: dict[str, list[Row]]) -> Iterator[str]:
             yield f"{row.where()}: pcp_npi {values['pcp_npi']} is not in providers.csv"
         if bool(values["medicare_product"]) != values["medicare_primary"]:
             yield f"{row.where()}: medicare_product is given exactly when medicare_primary is yes"
+        if values["medicare_exhausted_from"] and not values["medicare_primary"]:
+            yield f"{row.where()}: medicare_exhausted_from needs medicare_primary yes"
         subscriber = member_rows.get(values["subscriber_id"])
         if subscriber is None or subscriber.values["relationship"] != "subscriber":
             yield f"{row.where()}: subscriber_id is not a subscriber's member_id"
@@ -313,6 +378,24 @@ def _cross_check(rows: dict[str, list[Row]]) -> Iterator[str]:
             yield f"{row.where()}: plan_id {row.values['plan_id']} is not in plans.csv"
     yield from _spans(rows["networks.csv"], "npi")
     yield from _spans(rows["eligibility.csv"], "member_id")
+    yield from _authorizations(rows["authorizations.csv"], member_rows, provider_rows)
+
+
+def _authorizations(
+    rows: list[Row], member_rows: dict[object, Row], provider_rows: dict[object, Row]
+) -> Iterator[str]:
+    yield from _unique(rows, "number")
+    for row in rows:
+        values = row.values
+        if values["member_id"] not in member_rows:
+            yield f"{row.where()}: member_id is not in members.csv"
+        if values["facility_npi"] and values["facility_npi"] not in provider_rows:
+            yield f"{row.where()}: facility_npi {values['facility_npi']} is not in providers.csv"
+        end = _end(row)
+        if end is not None and end < _start(row):
+            yield f"{row.where()}: end_date is before start_date"
+        if (values["quantity"] is None) != (values["unit"] == ""):
+            yield f"{row.where()}: quantity and unit are given together or not at all"
 
 
 def _unique(rows: list[Row], key: str, quoted: bool = True) -> Iterator[str]:

@@ -336,6 +336,8 @@ providers = Table(
     Column("kind", String(10), nullable=False),  # individual | facility
     Column("taxonomy", String(10), nullable=False),
     Column("cost_tier", Integer, nullable=False),  # 1 lowest cost
+    # Since 0010: the group practice (an organisation's NPI) the provider belongs to.
+    Column("group_npi", String(10)),
 )
 
 network_spans = Table(
@@ -369,6 +371,8 @@ members = Table(
     Column("city", String(30)),
     Column("state", String(2)),
     Column("zip", String(10)),
+    # Since 0010: from this day Medicare's coverage is exhausted and the plan pays first.
+    Column("medicare_exhausted_from", Date),
     Index("ix_members_name", "last_name", "first_name"),
 )
 
@@ -382,7 +386,31 @@ eligibility_spans = Table(
     Column("end_date", Date),
 )
 
-REFERENCE_TABLES = (plans, providers, network_spans, members, eligibility_spans)  # load order
+# Since 0010: certifications the plan's previous system issued, by their number as issued
+# (any format), honoured like ours when a request quotes one in REF BB.
+reference_authorizations = Table(
+    "reference_authorizations",
+    metadata,
+    Column("number", String(50), primary_key=True),
+    Column("member_id", ForeignKey("members.member_id"), nullable=False, index=True),
+    Column("service_type", String(2), nullable=False),  # UM03
+    Column("procedures", String(200), nullable=False),  # codes, space-separated; "" none
+    Column("facility_npi", String(10)),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("quantity", Integer),  # days, units or visits certified
+    Column("unit", String(6), nullable=False),  # days | units | visits
+    Column("status", String(10), nullable=False),  # certified | modified | cancelled
+)
+
+REFERENCE_TABLES = (
+    plans,
+    providers,
+    network_spans,
+    members,
+    eligibility_spans,
+    reference_authorizations,
+)  # load order
 
 
 def ours(name: str | None, type_: str, _parents: object = None) -> bool:

@@ -1,5 +1,6 @@
-"""Write the demo reference data beside this script: plans, providers, networks, members and
-eligibility, as the five CSV files that `edi278 reference load` takes (format: README.md).
+"""Write the demo reference data beside this script: plans, providers, networks, members,
+eligibility and the authorizations a previous system issued, as the six CSV files that
+`edi278 reference load` takes (format: README.md).
 
 Determinations need to know who is covered, by which plan, and which providers are in network.
 This data is fictitious, holds every member and provider of the X12 files in samples/inbox/
@@ -47,6 +48,7 @@ class Provider:
     kind: str
     taxonomy: str
     cost_tier: int
+    group_npi: str = ""  # the group practice the provider belongs to
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Member:
     pcp_npi: str = ""
     medicare_primary: bool = False
     medicare_product: str = ""
+    medicare_exhausted_from: date | None = None
     coordination_notes: str = ""
     address_line1: str = ""
     address_line2: str = ""
@@ -84,6 +87,22 @@ class Coverage:
     plan_id: str
     start_date: date
     end_date: date | None = None
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """A certification issued by the plan's previous system, its number as issued."""
+
+    number: str
+    member_id: str
+    service_type: str
+    procedures: str
+    facility_npi: str
+    start_date: date
+    end_date: date
+    quantity: int | None
+    unit: str
+    status: str
 
 
 @dataclass(frozen=True)
@@ -196,13 +215,14 @@ STREETS = (
 )  # fmt: skip
 STREET_KINDS = ("ST", "AVE", "RD", "LN", "DR", "CT", "PL", "WAY")
 
+GARDNER_GROUP = "1900000054"  # ELMWOOD FAMILY MEDICINE GROUP, a scenario provider below
 # The providers of the X12 samples, NPIs as sent (not all have a valid check digit).
 SAMPLE_PROVIDERS = (
     Provider("1234567893", "RIVERSIDE ORTHOPEDICS", FACILITY, "207X00000X", 2),
     Provider("1528067142", "LAKESIDE IMAGING", FACILITY, "261QR0200X", 1),
     Provider("1987654321", "GENERAL HOSPITAL", FACILITY, "282N00000X", 2),
     Provider("1112223334", "SMITH ROBERT", INDIVIDUAL, "207X00000X", 2),
-    Provider("1245319599", "GARDNER ALEX", INDIVIDUAL, FAMILY_MEDICINE, 1),
+    Provider("1245319599", "GARDNER ALEX", INDIVIDUAL, FAMILY_MEDICINE, 1, GARDNER_GROUP),
     Provider("1679576722", "WATTS DANA", INDIVIDUAL, "207RC0000X", 2),
 )
 # Scenario providers: (first 9 NPI digits, name, kind, taxonomy, cost tier, network history)
@@ -217,6 +237,8 @@ SCENARIO_PROVIDERS = (
         "190000004", "PINECREST MEDICAL CENTER", FACILITY, "282N00000X", 3,
         ((IN, date(2016, 1, 1), date(2025, 6, 30)), (OUT_OF, date(2025, 7, 1))),
     ),
+    # The group practice GARDNER ALEX belongs to: it sends referrals in his name.
+    ("190000005", "ELMWOOD FAMILY MEDICINE GROUP", FACILITY, "193400000X", 1, ((IN, date(2015, 1, 1)),)),
 )  # fmt: skip
 
 
@@ -261,6 +283,13 @@ FIXED_MEMBERS = (
     fixed("H900000010", "MORENO, TOMAS", "1979-10-12", "M", "HMO01", pcp_npi="1245319599"),
     fixed("H900000011", "IRVING, BEA", "1991-02-14", "F", "HMO01", pcp_npi="1245319599"),
     fixed("W900000012", "CHO, DANIEL", "1969-08-30", "M", "PPO01"),
+    # Scenario members of issue 23's samples (41-44).
+    fixed("H900000013", "LARKIN, JUDE", "1987-04-11", "M", "HMO01", pcp_npi="1245319599"),
+    fixed("H900000014", "MERCER, IVY", "1993-09-23", "F", "HMO01", pcp_npi="1245319599"),
+    fixed("W900000015", "PRUITT, ELLIS", "1961-12-05", "M", "PPO01"),
+    fixed("W900000016", "HALVORSEN, INGRID", "1955-07-14", "F", "PPO01",
+          medicare_primary=True, medicare_product="original",
+          medicare_exhausted_from=date(2026, 10, 1)),
 )  # fmt: skip
 FIXED_COVERAGE = (
     Coverage("W123456789", "PPO01", date(2019, 1, 1)),
@@ -282,7 +311,19 @@ FIXED_COVERAGE = (
     Coverage("H900000010", "HMO01", date(2021, 1, 1)),
     Coverage("H900000011", "HMO01", date(2022, 1, 1)),
     Coverage("W900000012", "PPO01", date(2020, 1, 1)),
+    Coverage("H900000013", "HMO01", date(2022, 1, 1)),
+    Coverage("H900000014", "HMO01", date(2023, 1, 1)),
+    Coverage("W900000015", "PPO01", date(2017, 1, 1)),
+    Coverage("W900000016", "PPO01", date(2020, 1, 1)),
 )
+# Certifications the previous system issued, in its own number format: PRUITT ELLIS's hip
+# replacement admission, extended in sample 44; and one it cancelled.
+AUTHORIZATIONS = (
+    Authorization("UM-2026-004417", "W900000015", "48", "27130", "1987654321",
+                  date(2026, 11, 18), date(2026, 11, 21), 3, "days", "certified"),
+    Authorization("UM-2026-003981", "W900000015", "62", "73721", "1528067142",
+                  date(2026, 9, 1), date(2026, 10, 30), 1, "units", "cancelled"),
+)  # fmt: skip
 
 
 # --- dates and identifiers ----------------------------------------------------------------
@@ -478,7 +519,7 @@ def member_row(
     note = rng.choice(NOTES) if not medicare_primary and rng.random() < 0.03 else ""
     return Member(
         *ids, who.relationship, who.last_name, who.first_name, who.birth_date, who.gender,
-        plan.plan_id, pcp if has_pcp else "", medicare_primary, product, note,
+        plan.plan_id, pcp if has_pcp else "", medicare_primary, product, coordination_notes=note,
     )  # fmt: skip
 
 
@@ -559,7 +600,7 @@ def main() -> None:
     members, eligibility = make_members(rng, providers, networks)
     members = [with_address(member) for member in members]
     tables = {"plans": PLANS, "providers": providers, "networks": networks}
-    tables |= {"members": members, "eligibility": eligibility}
+    tables |= {"members": members, "eligibility": eligibility, "authorizations": AUTHORIZATIONS}
     for name, rows in tables.items():
         write_csv(f"{name}.csv", rows)
     print(", ".join(f"{len(rows)} {name}" for name, rows in tables.items()), "->", HERE)
