@@ -149,7 +149,8 @@ def answer(text: str | bytes):
 
 
 CORPUS_SETTING = os.environ.get("EDI278_CORPUS")  # when set, the corpus must be there
-CORPUS = Path(CORPUS_SETTING or Path(__file__).parents[1] / ".." / "shared" / "corpus")
+# Absolute: tests hand its files to commands that run in folders of their own.
+CORPUS = Path(CORPUS_SETTING or Path(__file__).parents[1] / ".." / "shared" / "corpus").absolute()
 
 
 @pytest.fixture(scope="session")
