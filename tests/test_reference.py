@@ -235,7 +235,7 @@ def test_authorizations_from_a_previous_system_are_read_as_certifications_on_fil
     from edi278.store.facts import _certified
 
     with stocked.connect() as connection:
-        found = _certified(connection, {"UM-2026-004417", "UM-2026-003981", "UM-0000"})
+        found = _certified(connection, {"UM-2026-004417", "UM-2026-003981", "UM-0000"}, None)
     assert found == {
         "UM-2026-004417": PriorCase(
             "", "W900000015", "ELLIS", "UM-2026-004417", "A1", ("1987654321",), ("27130",),
