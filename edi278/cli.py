@@ -253,7 +253,7 @@ def validate(paths: tuple[Path, ...], as_json: bool, engine_name: str) -> None:
         faults = []
         acknowledgements = 0  # interchanges of acknowledgements: received, not judged
         with open(path, "rb") as source:
-            for report in examine(source, guide):
+            for report in examine(source, guide, read_requests=False):
                 faults.extend(report.all_faults())
                 acknowledgements += report.acknowledgement_only
         all_valid &= not faults

@@ -14,6 +14,7 @@ from edi278.reader import read_transaction
 from edi278.respond import EventDecision, respond
 from edi278.writer import write_transaction
 from edi278.x12 import acks, checks, envelope
+from edi278.x12.compact import SeenControlNumbers, SetResults
 from edi278.x12.control import ControlNumbers
 from edi278.x12.control import Kind as ControlKind
 from edi278.x12.delimiters import Delimiters
@@ -31,22 +32,29 @@ REPEAT_WINDOW = 10_000
 ACKNOWLEDGEMENT_GROUP = "FA"
 
 
-def examine(source: BinaryIO, guide: Guide | None = None) -> Iterator[InterchangeReport]:
+def examine(
+    source: BinaryIO, guide: Guide | None = None, read_requests: bool = True
+) -> Iterator[InterchangeReport]:
     """A report per interchange (and per stretch of bytes outside any), streaming.
 
     With a `guide`, every 278 transaction set is also validated against the
-    implementation guide; without, only the envelope and X12 syntax are checked."""
+    implementation guide; without, only the envelope and X12 syntax are checked.
+    `read_requests` off leaves the accepted requests unread: validating needs their
+    findings, not their models."""
     seen_interchanges: dict[tuple[str, str], None] = {}  # insertion-ordered: oldest first
     empty = True
     for interchange in read_interchanges(source):
         empty = False
-        yield _examine_interchange(interchange, seen_interchanges, guide)
+        yield _examine_interchange(interchange, seen_interchanges, guide, read_requests)
     if empty:
         yield InterchangeReport(None, faults=[ta1("023", "the file is empty: no interchange")])
 
 
 def _examine_interchange(
-    interchange: Interchange, seen: dict[tuple[str, str], None], guide: Guide | None
+    interchange: Interchange,
+    seen: dict[tuple[str, str], None],
+    guide: Guide | None,
+    read_requests: bool = True,
 ) -> InterchangeReport:
     if interchange.header is None:
         junk = interchange.junk
@@ -81,7 +89,9 @@ def _examine_interchange(
             report.acknowledgements += 1
         elif not rejected:
             report.groups.append(
-                _examine_group(group, group_numbers, report.faults, header.segment, guide)
+                _examine_group(
+                    group, group_numbers, report.faults, header.segment, guide, read_requests
+                )
             )
         else:
             report.other_content += 1
@@ -106,14 +116,17 @@ def _examine_group(
     interchange_faults: list[Fault],
     isa: Segment,
     guide: Guide | None,
+    read_requests: bool = True,
 ) -> GroupReport:
     faults = checks.check_gs(group, seen_control_numbers)
     interchange_faults.extend(f for f in faults if f.level is Level.INTERCHANGE)  # bad GS
-    report = GroupReport(group.header, None, 0, [f for f in faults if f.level is Level.GROUP])
+    report = GroupReport(
+        group.header, None, 0, [f for f in faults if f.level is Level.GROUP], SetResults()
+    )
     # A GS too broken to read (TA1 024) names no guide: its sets are not walked.
     unreadable = any(f.level is Level.INTERCHANGE for f in faults)
     analyse = not report.rejected_as_a_whole and not unreadable
-    transaction_numbers: set[str] = set()
+    transaction_numbers = SeenControlNumbers()
     for transaction in group.transactions:
         if not analyse:
             continue
@@ -130,7 +143,8 @@ def _examine_group(
             transaction.header.value(3),
             tuple(faults),
         )
-        if guide is not None and complete and entry.accepted and _is_request(transaction):
+        answerable = guide is not None and complete and entry.accepted and read_requests
+        if answerable and _is_request(transaction):
             entry.request = read_transaction(transaction.segments)  # validated: safe to read
             entry.segments = transaction.segments
         report.transactions.append(entry)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
+from edi278.x12.compact import SeenControlNumbers
 from edi278.x12.delimiters import ISA_LENGTH
 from edi278.x12.faults import Fault, Level, Where, ak9, ik3, ik4, ik5, ta1
 from edi278.x12.reader import Group, Interchange, TransactionSet
@@ -225,7 +226,9 @@ def check_ge(group: Group) -> list[Fault]:
 
 
 def check_transaction(
-    transaction: TransactionSet, group: Group, seen_control_numbers: set[str]
+    transaction: TransactionSet,
+    group: Group,
+    seen_control_numbers: set[str] | SeenControlNumbers,
 ) -> list[Fault]:
     st = transaction.header
     where = _at(st, position=1)

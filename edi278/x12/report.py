@@ -3,6 +3,7 @@ follow from it (TA104, AK901, IK501)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, MutableSequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from edi278.x12.values import is_digits
 
 if TYPE_CHECKING:  # the syntax layer does not depend on the 278 model, it only carries it
     from edi278.model import Transaction
+    from edi278.x12.compact import SetResults
 
 
 @dataclass(slots=True)
@@ -47,7 +49,8 @@ class GroupReport:
     trailer: Segment | None  # GE
     received: int  # transaction sets counted
     faults: list[Fault] = field(default_factory=list)
-    transactions: list[TransactionReport] = field(default_factory=list)
+    # A list, or for an interchange of any size the compact SetResults (x12.compact).
+    transactions: MutableSequence[TransactionReport] | SetResults = field(default_factory=list)
 
     @property
     def rejected_as_a_whole(self) -> bool:
@@ -57,7 +60,7 @@ class GroupReport:
     def accepted_count(self) -> int:
         if self.rejected_as_a_whole:
             return 0
-        return sum(1 for t in self.transactions if t.accepted)
+        return len(self.transactions) - sum(1 for t in self.notable() if not t.accepted)
 
     @property
     def included(self) -> int:  # AK902: what GE01 says, where it says a number
@@ -71,7 +74,7 @@ class GroupReport:
             return "R"
         if accepted < self.received:
             return "P"
-        return "E" if any(t.faults for t in self.transactions) else "A"
+        return "E" if any(t.faults for t in self.notable()) else "A"
 
     def trailer_codes(self) -> list[str]:  # AK905..AK909
         codes = [f.code for f in self.faults if f.level is Level.GROUP]
@@ -82,13 +85,19 @@ class GroupReport:
         not rejected as a whole (a GE that does not match its GS rejects them all)."""
         if self.rejected_as_a_whole:
             return []
-        return [t for t in self.transactions if t.accepted and t.request is not None]
+        return [t for t in self.notable() if t.accepted and t.request is not None]
 
     def forget_requests(self) -> None:
         """Drop what was read of its requests once the group is rejected: nothing of it
         is decided, and the memory is free again."""
-        for transaction in self.transactions:
+        for transaction in self.notable():
             transaction.request = transaction.segments = None
+
+    def notable(self) -> Iterable[TransactionReport]:
+        """The sets that may carry a fault or a request, in order: all of them, or only
+        those the compact results keep whole (every other is a fault-free set)."""
+        others = getattr(self.transactions, "others", None)
+        return self.transactions if others is None else others()
 
 
 @dataclass(slots=True)
@@ -148,7 +157,7 @@ class InterchangeReport:
         faults = list(self.faults)
         for group in self.groups:
             faults.extend(group.faults)
-            for transaction in group.transactions:
+            for transaction in group.notable():
                 faults.extend(transaction.faults)
         return faults
 
