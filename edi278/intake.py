@@ -437,7 +437,9 @@ class CaseDecider:
             for request in requests
             for context in events_in_context(request)
         ]
-        self._known.update(stored_decisions(connection, set(keys) - set(self._known)))
+        self._known.update(
+            stored_decisions(connection, {key for key in keys if key not in self._known})
+        )
         self._prepared_keys.update(keys)
         self.fresh = len([k for k in keys if k[2] is None]) + len(
             {k for k in keys if k[2] is not None and k not in self._known}
@@ -475,8 +477,10 @@ class CaseDecider:
     def _decide(self, request: Transaction, certification: Callable[[], str]) -> list[Answered]:
         contexts = events_in_context(request)
         keys = [case_key(self.sender, request, context.event) for context in contexts]
-        unknown = set(keys) - set(self._known)
-        if unknown - self._prepared_keys:  # not prepared for: look up now
+        # Per key, not per decision known: this runs once a request, and an interchange
+        # may bring a hundred thousand of them.
+        unknown = {key for key in keys if key not in self._known}
+        if any(key not in self._prepared_keys for key in unknown):  # not prepared: look up
             with reading(self.engine).begin() as connection:
                 self._known.update(stored_decisions(connection, unknown))
         # Each event: a decision known already, the same as an earlier event of this
