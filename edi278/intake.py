@@ -72,10 +72,13 @@ from edi278.store.numbers import (
 from edi278.x12 import envelope
 from edi278.x12.control import MemoryControlNumbers
 from edi278.x12.faults import ta1
-from edi278.x12.report import InterchangeReport, TransactionReport
+from edi278.x12.report import GroupReport, InterchangeReport, TransactionReport
 from edi278.x12.writer import write
 
 HASH_CHUNK = 1 << 20
+# Cases written per batch of statements inside an interchange's transaction: its rows
+# (request texts, decisions, traces) are built a batch at a time.
+CASE_BATCH = 500
 # The recorded status of an interchange of acknowledgements (TA1, 999, 997): received,
 # answered with nothing (X12 acknowledges no acknowledgement).
 ACKNOWLEDGEMENT = "acknowledgement"
@@ -258,7 +261,7 @@ class Intake:
         texts = (acknowledgements.ta1, acknowledgements.functional, acknowledgements.responses)
         sent = {kind: text for kind, text in zip(("ta1", "999", "278"), texts, strict=True) if text}
         sender = _sender(report)
-        taken = _with_requests(decider.taken, report)  # before the turn: others wait on it
+        enveloped = RequestTexts(report)
         with self.engine.begin() as connection:
             received = Received(
                 _partner(connection, report, at, known),
@@ -274,51 +277,58 @@ class Intake:
                 report.header is not None and report.accepted,
             )
             interchange_id = record_interchange(connection, received, sent)
-            case_ids = insert_cases(connection, taken, interchange_id, at, decider.decided_by)
-            owners = {
-                number: case_id
-                for case_id, case in zip(case_ids, taken, strict=True)
-                for number in _numbers_of(case)
-            }
-            assign_tracking_numbers(connection, owners)
             sets = sum(len(group.transactions) for group in report.groups)
             entry = {"at": now, "actor": self.actor, "interchange_id": interchange_id}
-            cancelled = _cancel_certified(connection, case_ids, taken)
-            audit_many(  # one statement: the interchange received, each case decided, and
-                connection,  # each case whose certification one of them cancelled
-                [
-                    {
-                        **entry,
-                        "action": "received",
-                        "object_type": "interchange",
-                        "object_id": str(interchange_id),
-                        "detail": f"status={status} channel={self.channel} sets={sets} "
-                        f"cases={len(decider.taken)} replayed={decider.replayed}",
-                    },
-                    *(
-                        {
-                            **entry,
-                            "action": "decided",
-                            "object_type": "case",
-                            "object_id": str(case_id),
-                            "detail": _decision_summary(case, decider.decided_by),
-                            "case_id": case_id,
-                        }
-                        for case_id, case in zip(case_ids, taken, strict=True)
-                    ),
-                    *(
-                        {
-                            **entry,
-                            "action": "cancelled",
-                            "object_type": "case",
-                            "object_id": str(case_id),
-                            "detail": f"status=cancelled by=case:{by}",
-                            "case_id": case_id,
-                        }
-                        for case_id, by in cancelled
-                    ),
-                ],
-            )
+            logged = [
+                {
+                    **entry,
+                    "action": "received",
+                    "object_type": "interchange",
+                    "object_id": str(interchange_id),
+                    "detail": f"status={status} channel={self.channel} sets={sets} "
+                    f"cases={len(decider.taken)} replayed={decider.replayed}",
+                }
+            ]
+            # In batches: the rows of a hundred thousand cases are never built at once.
+            for first in range(0, max(len(decider.taken), 1), CASE_BATCH):
+                taken = enveloped(decider.taken[first : first + CASE_BATCH])
+                case_ids = insert_cases(connection, taken, interchange_id, at, decider.decided_by)
+                owners = {
+                    number: case_id
+                    for case_id, case in zip(case_ids, taken, strict=True)
+                    for number in _numbers_of(case)
+                }
+                assign_tracking_numbers(connection, owners)
+                cancelled = _cancel_certified(connection, case_ids, taken)
+                audit_many(  # one statement a batch: the interchange received (first), each
+                    connection,  # case decided, and each case one of them cancelled
+                    [
+                        *logged,
+                        *(
+                            {
+                                **entry,
+                                "action": "decided",
+                                "object_type": "case",
+                                "object_id": str(case_id),
+                                "detail": _decision_summary(case, decider.decided_by),
+                                "case_id": case_id,
+                            }
+                            for case_id, case in zip(case_ids, taken, strict=True)
+                        ),
+                        *(
+                            {
+                                **entry,
+                                "action": "cancelled",
+                                "object_type": "case",
+                                "object_id": str(case_id),
+                                "detail": f"status=cancelled by=case:{by}",
+                                "case_id": case_id,
+                            }
+                            for case_id, by in cancelled
+                        ),
+                    ],
+                )
+                logged = []
 
     def _replay(
         self,
@@ -589,28 +599,45 @@ def _decided(key: CaseKey, reference: str, decision: EventDecision) -> Decided:
     return Decided(key[2] or "", outcome.action, outcome.reason, number)
 
 
-def _with_requests(taken: list[NewCase], report: InterchangeReport) -> list[NewCase]:
-    """Each new case with its request as an interchange of its own: the ISA and GS it
+class RequestTexts:
+    """New cases with their requests as interchanges of their own: the ISA and GS each
     came under around its transaction set as received, so that it can be answered again
-    later."""
-    header = report.header
-    if header is None:
-        return taken
-    delimiters = header.delimiters
-    sets = {id(t.request): (g, t.segments) for g in report.groups for t in g.transactions}
-    # The envelope around a request: the same for every request of a group, written once,
-    # and only for a group a case came from (another's GS06 may not even be a number).
-    envelopes: dict[int, tuple[str, str]] = {}
-    texts: dict[int, str] = {}  # a request of several events is one text, held once
-    kept = []
-    for case in taken:
-        group, segments = sets.get(id(case.request), (None, None))
-        if group is None or segments is None:
-            kept.append(case)
-            continue
-        around = envelopes.get(id(group))
+    later. Called a batch of cases at a time; what it keeps is a few envelopes."""
+
+    def __init__(self, report: InterchangeReport) -> None:
+        self._header = report.header
+        self._sets = {
+            id(t.request): (g, t.text) for g in report.groups for t in g.notable() if t.request
+        }
+        # The envelope around a request: the same for every request of a group, written
+        # once, and only for a group a case came from (another's GS06 may not be a number).
+        self._envelopes: dict[int, tuple[str, str]] = {}
+
+    def __call__(self, taken: list[NewCase]) -> list[NewCase]:
+        header = self._header
+        if header is None:
+            return taken
+        texts: dict[int, str] = {}  # a request of several events is one text, held once
+        kept = []
+        for case in taken:
+            group, received = self._sets.get(id(case.request), (None, None))
+            if group is None or received is None:
+                kept.append(case)
+                continue
+            text = texts.get(id(case.request))
+            if text is None:
+                opening, closing = self._around(group)
+                text = texts[id(case.request)] = opening + received + closing
+            kept.append(replace(case, request_text=text))
+        return kept
+
+    def _around(self, group: GroupReport) -> tuple[str, str]:
+        header = self._header
+        assert header is not None
+        around = self._envelopes.get(id(group))
         if around is None:
-            around = envelopes[id(group)] = (
+            delimiters = header.delimiters
+            around = self._envelopes[id(group)] = (
                 write([header.segment, group.header], delimiters),
                 write(
                     [
@@ -620,12 +647,7 @@ def _with_requests(taken: list[NewCase], report: InterchangeReport) -> list[NewC
                     delimiters,
                 ),
             )
-        text = texts.get(id(case.request))
-        if text is None:
-            opening, closing = around
-            text = texts[id(case.request)] = opening + write(segments, delimiters) + closing
-        kept.append(replace(case, request_text=text))
-    return kept
+        return around
 
 
 def _taken(report: InterchangeReport) -> list[TransactionReport]:

@@ -22,6 +22,7 @@ from edi278.x12.faults import Fault, Level, ta1
 from edi278.x12.reader import Group, Interchange, TransactionSet, read_interchanges
 from edi278.x12.report import GroupReport, InterchangeReport, TransactionReport
 from edi278.x12.segment import Segment
+from edi278.x12.tokenizer import Header
 from edi278.x12.writer import write
 
 # Interchange control numbers remembered per file to catch a repeat (TA1 025). Bounded,
@@ -89,9 +90,7 @@ def _examine_interchange(
             report.acknowledgements += 1
         elif not rejected:
             report.groups.append(
-                _examine_group(
-                    group, group_numbers, report.faults, header.segment, guide, read_requests
-                )
+                _examine_group(group, group_numbers, report.faults, header, guide, read_requests)
             )
         else:
             report.other_content += 1
@@ -114,7 +113,7 @@ def _examine_group(
     group: Group,
     seen_control_numbers: set[str],
     interchange_faults: list[Fault],
-    isa: Segment,
+    interchange: Header,
     guide: Guide | None,
     read_requests: bool = True,
 ) -> GroupReport:
@@ -135,7 +134,7 @@ def _examine_group(
         # walking the guide over the rest would only add noise.
         complete = transaction.trailer is not None and not transaction.truncated
         if guide is not None and transaction.identifier == "278" and complete:
-            guide_faults = guide.validate(isa, group.header, transaction.segments)
+            guide_faults = guide.validate(interchange.segment, group.header, transaction.segments)
             faults = checks.with_trailer_code([*faults, *guide_faults])
         entry = TransactionReport(
             transaction.identifier,
@@ -146,7 +145,7 @@ def _examine_group(
         answerable = guide is not None and complete and entry.accepted and read_requests
         if answerable and _is_request(transaction):
             entry.request = read_transaction(transaction.segments)  # validated: safe to read
-            entry.segments = transaction.segments
+            entry.text = write(transaction.segments, interchange.delimiters)
         report.transactions.append(entry)
     report.trailer = group.trailer  # known once the transaction sets have been read
     report.received = group.count
@@ -215,18 +214,34 @@ class _Reply:
         )
 
     def interchange(
-        self, body: list[Segment], groups: int, version: str = envelope.OUR_VERSION
+        self, body: list[Segment] | str, groups: int, version: str = envelope.OUR_VERSION
     ) -> str:
+        """An interchange around `body`: segments, or text already written."""
         control = next(self.controls["interchange"])
         header = envelope.interchange_header(
             self.sender, self.receiver, control, self.now, self.usage, self.delimiters, version
         )
         trailer = envelope.interchange_trailer(groups, control)
+        if isinstance(body, str):
+            return write([header], self.delimiters) + body + write([trailer], self.delimiters)
         return write([header, *body, trailer], self.delimiters)
 
     def group(
         self, functional: str, received: Segment, version: str, sets: list[list[Segment]]
     ) -> list[Segment]:
+        header, trailer = self._group_ends(functional, received, version, len(sets))
+        body = [segment for transaction_set in sets for segment in transaction_set]
+        return [header, *body, trailer]
+
+    def group_text(self, functional: str, received: Segment, version: str, sets: list[str]) -> str:
+        """A group around transaction sets already written: a set's segments live only
+        as long as it takes to write them."""
+        header, trailer = self._group_ends(functional, received, version, len(sets))
+        return "".join([write([header], self.delimiters), *sets, write([trailer], self.delimiters)])
+
+    def _group_ends(
+        self, functional: str, received: Segment, version: str, sets: int
+    ) -> tuple[Segment, Segment]:
         control = next(self.controls["group"])
         header = envelope.group_header(
             functional,
@@ -236,8 +251,7 @@ class _Reply:
             self.now,
             version,
         )
-        body = [segment for transaction_set in sets for segment in transaction_set]
-        return [header, *body, envelope.group_trailer(len(sets), control)]
+        return header, envelope.group_trailer(sets, control)
 
 
 def acknowledge(
@@ -325,14 +339,14 @@ def _requests(group: GroupReport) -> list[Transaction]:
 
 
 def _responses(answered: list[GroupReport], reply: _Reply, decide: DecisionSource) -> str | None:
-    groups: list[list[Segment]] = []
+    groups: list[str] = []
     for group in answered:
         sets = []
         for number, request in enumerate(_requests(group), start=1):
             response = respond(request, decide(request), reply.now)
             response.control_number = f"{number:04d}"
-            sets.append(write_transaction(response))
-        groups.append(reply.group("HI", group.header, group.header.value(8), sets))
+            sets.append(write(write_transaction(response), reply.delimiters))
+        groups.append(reply.group_text("HI", group.header, group.header.value(8), sets))
     if not groups:
         return None
-    return reply.interchange([s for g in groups for s in g], len(groups))
+    return reply.interchange("".join(groups), len(groups))

@@ -42,7 +42,7 @@ class SetResults:
         plain = (
             not report.faults
             and report.request is None
-            and report.segments is None
+            and report.text is None
             and 0 < len(number) <= MAX_WIDTH
             and is_digits(number)
         )

@@ -24,9 +24,9 @@ class TransactionReport:
     convention: str  # ST03
     faults: tuple[Fault, ...] = ()
     request: Transaction | None = None  # an accepted X217 request, read for its response
-    # The request's segments as received (ST .. SE), kept beside the model so that it can
-    # be stored as it came rather than written out again.
-    segments: list[Segment] | None = None
+    # The request as received (ST .. SE) in the interchange's delimiters, kept beside the
+    # model so that it can be stored as it came: as text, a tenth of its segments' memory.
+    text: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -91,7 +91,7 @@ class GroupReport:
         """Drop what was read of its requests once the group is rejected: nothing of it
         is decided, and the memory is free again."""
         for transaction in self.notable():
-            transaction.request = transaction.segments = None
+            transaction.request = transaction.text = None
 
     def notable(self) -> Iterable[TransactionReport]:
         """The sets that may carry a fault or a request, in order: all of them, or only
