@@ -76,6 +76,7 @@ fuzz: $(VENV)/.installed-test $(VENV)/.installed-fuzz
 # the API at twice the benchmark rate for 60 s (CI runs 200 files and 30 kills, 15 s).
 soak: $(VENV)/.installed-test
 	EDI278_SOAK_FILES=1000 EDI278_SOAK_KILLS=200 EDI278_SOAK_API_SECONDS=60 \
+		EDI278_SOAK_SETS=20000 EDI278_SOAK_BIG_KILLS=20 \
 		$(BIN)/python -m pytest -s tests/test_soak.py \
 		tests/test_api_load.py::test_at_twice_the_benchmark_rate_the_api_sheds_and_loses_nothing
 

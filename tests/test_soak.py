@@ -4,7 +4,8 @@ every input is answered exactly once, nothing temporary is left behind, every ca
 the answer that carried it, and the database is whole.
 
 CI runs 200 files and 30 kills; `make soak` runs more (EDI278_SOAK_FILES,
-EDI278_SOAK_KILLS)."""
+EDI278_SOAK_KILLS). The same for one large interchange, killed while it is answered: CI
+runs 2,000 sets and 5 kills, `make soak` more (EDI278_SOAK_SETS, EDI278_SOAK_BIG_KILLS)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
+from tests.conftest import REQUEST_BODY, group, interchange, transaction
 from tests.test_watch import (
     answers_owed,
     garbage,
@@ -31,6 +33,8 @@ from tests.test_watch import (
 FILES = int(os.environ.get("EDI278_SOAK_FILES", "200"))
 KILLS = int(os.environ.get("EDI278_SOAK_KILLS", "30"))
 SEED = int(os.environ.get("EDI278_SOAK_SEED", "278"))
+BIG_SETS = int(os.environ.get("EDI278_SOAK_SETS", "2000"))
+BIG_KILLS = int(os.environ.get("EDI278_SOAK_BIG_KILLS", "5"))
 
 
 def batch(inbox: Path) -> dict[str, set[str]]:
@@ -167,3 +171,58 @@ def test_a_watcher_over_ten_thousand_files_keeps_its_memory_flat(tmp_path):
     growth = max(warm) - warm[0]
     print(f"RSS after {WARM} files {warm[0] >> 20} MB, peak {max(warm) >> 20} MB")
     assert growth <= GROWTH_ALLOWED, f"grew {growth >> 20} MB after warming up: {samples[::20]}"
+
+
+def one_large_interchange(sets: int, control: int) -> bytes:
+    """One ISA, one GS, `sets` requests, each its own case (BHT03 and TRN02 its own)."""
+    bodies = (
+        [line.replace("*REQ1*", f"*REQ{n}*").replace("*PE1*", f"*PE{n}*") for line in REQUEST_BODY]
+        for n in range(1, sets + 1)
+    )
+    transactions = [transaction(n, body) for n, body in enumerate(bodies, start=1)]
+    return interchange([group(control, transactions)], control=control).encode()
+
+
+def test_a_watcher_killed_inside_one_large_interchange_answers_it_exactly_once(tmp_path):
+    """Every kill lands while the interchange is being answered (the file in hand, its
+    answers not yet published): each restart begins it again from the start, and in
+    the end one 999 and one 278 answer every set, and every request is one case."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    load_reference(tmp_path / "var")
+    (inbox / "night.x12").write_bytes(one_large_interchange(BIG_SETS, 7_000))
+    command = watch_command(tmp_path, "--settle", "0.05", "--rescan", "0.5")
+    rng = random.Random(SEED)
+    mid_work = 0
+    for _ in range(BIG_KILLS):
+        watcher = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        poll_until(lambda: bool(in_hand(tmp_path)), "the interchange taken")
+        time.sleep(rng.uniform(0.05, 1.0))  # somewhere in reading, deciding or storing
+        watcher.send_signal(signal.SIGKILL)
+        watcher.wait()
+        # A kill that came after the answers were published leaves nothing in hand.
+        published = [n for n in names(tmp_path / "outbox") if not n.startswith(".")]
+        mid_work += bool(in_hand(tmp_path)) and not published
+    print(f"{BIG_KILLS} kills, {mid_work} inside the interchange")
+    assert mid_work >= 1, "no kill landed while the interchange was being answered"
+    last = subprocess.run(
+        [*command, "--once"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600
+    )
+    assert last.returncode == 0, last.stderr.decode()
+
+    assert names(tmp_path / "archive") == ["night.x12"] and names(tmp_path / "error") == []
+    assert names(tmp_path / "outbox") == ["night.278", "night.999"]  # never a NAME-2
+    assert [p for p in tmp_path.rglob("*") if p.is_file() and p.name.startswith(".")] == []
+    responses = (tmp_path / "outbox" / "night.278").read_text()
+    assert responses.count("ST*278*") == BIG_SETS
+    assert responses.count("HCR*") >= BIG_SETS
+    assert (
+        f"AK9*A*{BIG_SETS}*{BIG_SETS}*{BIG_SETS}" in (tmp_path / "outbox" / "night.999").read_text()
+    )
+    with sqlite3.connect(tmp_path / "var" / "edi278.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert db.execute("SELECT count(*) FROM interchanges").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM cases").fetchone() == (BIG_SETS,)
+        stored = db.execute("SELECT content FROM interchange_answers WHERE kind = '278'").fetchall()
+        assert stored == [(responses,)]
