@@ -75,7 +75,7 @@ fuzz: $(VENV)/.installed-test $(VENV)/.installed-fuzz
 # The long versions of the soak tests: a watcher over 1,000 files killed 200 times, a
 # watcher over 10,000 files whose memory stays flat, a worker over 200 queued files killed
 # 30 times (on the PostgreSQL of EDI278_TEST_POSTGRES_URL), and the API at twice the
-# benchmark rate for 60 s (CI runs 200 files and 30 kills, 3,000 files, 100 files and
+# benchmark rate for 60 s (CI runs 100 files and 15 kills, 3,000 files, 100 files and
 # 15 kills, 15 s).
 soak: $(VENV)/.installed-test
 	EDI278_SOAK_FILES=1000 EDI278_SOAK_KILLS=200 EDI278_SOAK_API_SECONDS=60 \
