@@ -73,10 +73,11 @@ fuzz: $(VENV)/.installed-test $(VENV)/.installed-fuzz
 		-max_total_time=$(FUZZ_TIME) -rss_limit_mb=4096 -seed=$(FUZZ_SEED) -print_final_stats=1
 
 # The long versions of the soak tests: a watcher over 1,000 files killed 200 times, a
-# watcher over 10,000 files whose memory stays flat, a worker over 200 queued files killed
-# 30 times (on the PostgreSQL of EDI278_TEST_POSTGRES_URL), and the API at twice the
-# benchmark rate for 60 s (CI runs 100 files and 15 kills, 3,000 files, 100 files and
-# 15 kills, 15 s).
+# watcher killed 20 times inside one interchange of 20,000 sets, a watcher over 10,000
+# files whose memory stays flat, a worker over 200 queued files killed 30 times (on the
+# PostgreSQL of EDI278_TEST_POSTGRES_URL), and the API at twice the benchmark rate for
+# 60 s (CI runs 100 files and 15 kills, 2,000 sets and 5 kills, 3,000 files, 100 files
+# and 15 kills, 15 s).
 soak: $(VENV)/.installed-test
 	EDI278_SOAK_FILES=1000 EDI278_SOAK_KILLS=200 EDI278_SOAK_API_SECONDS=60 \
 		EDI278_SOAK_SETS=20000 EDI278_SOAK_BIG_KILLS=20 EDI278_SOAK_INBOX_FILES=10000 \
