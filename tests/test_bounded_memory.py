@@ -11,8 +11,8 @@ on this machine, November 2026 interpreter and libraries:
 - `validate`, 20,000 sets (10 MB): 105 MB since commit ea60b7c (compact per-set results,
   no request models), 541 MB before it (81e2659). Limit 256 MB: 2.4x the need, half
   what the old code took.
-- `process`, 5,000 sets: about 280 MB today (~40 KB a set held until the IEA); the same
-  requests in interchanges of 5 to 12 sets need about 116 MB. Limit 200 MB.
+- `process`, 5,000 sets: 294 MB today (~40 KB a set held until the IEA); 10,000 of the
+  same requests in interchanges of 5 to 12 sets need 113 MB. Limit 200 MB.
 """
 
 from __future__ import annotations
