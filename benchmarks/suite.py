@@ -249,6 +249,7 @@ class Measured:
     rows: dict[str, Row] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # part: why it failed
 
 
 def _workload(key: str) -> tuple[workloads.Workload, bool, bool]:
@@ -404,11 +405,11 @@ def _process_on(workload: workloads.Workload, budget: float, cap: float, url: st
         str(outbox),
         "--db",
         url,
-        "--quiet",
-    ]
+    ]  # not --quiet: a file it cannot answer is named on stdout, with why
     done = measure.run(command, budget=budget, env=env, cwd=ROOT, memory_cap_mb=cap)
     if done.exit != 0 and not (done.timed_out or done.capped_kib):
-        raise RuntimeError(f"edi278 process exited {done.exit}: {done.stderr[-3000:]}")
+        said = (done.stderr.strip() or done.stdout.strip())[-3000:]
+        raise RuntimeError(f"edi278 process exited {done.exit}: {said}")
     interchanges, cases, actions = _counts(url)
     first = workload.first_interchange
     if workload.interchanges == 1:  # one interchange: all of its sets or none
@@ -477,6 +478,8 @@ def measure_workload(key: str, parts: list[str], options: argparse.Namespace) ->
         except Exception as error:  # a failed measurement is reported, the rest goes on
             traceback.print_exc()
             result.failures.append(f"{LABELS[part]} on {key}: {error}".splitlines()[0])
+            said = str(error).strip().splitlines() or [repr(error)]
+            result.failed[part] = next((line for line in said if "Error" in line), said[-1])
             print("failed", flush=True)
             continue
         result.rows[part] = row
@@ -819,12 +822,18 @@ def one_interchange_targets(results: list[Measured]) -> list[str]:
         small, large = ones[min(ones)], ones[max(ones)]
     limit = TARGETS["one_cpu_ratio"]
     for part in COMMANDS:
-        a = small.rows.get(part) if small else None
-        b = large.rows.get(part) if large else None
-        if a is None or b is None or small is None or large is None:
+        if small is None or large is None:
             continue
+        a, b = small.rows.get(part), large.rows.get(part)
         n_a, n_b = small.workload.transactions, large.workload.transactions
         label = f"one interchange, {LABELS[part]}"
+        failed = [(n, r.failed[part]) for n, r in ((n_a, small), (n_b, large)) if part in r.failed]
+        if failed:
+            text = f"{label}: the {failed[0][0]:,}-set run failed ({failed[0][1]})"
+            lines.append(f"{'FAIL' if judged else 'not judged'}: {text}")
+            continue
+        if a is None or b is None:
+            continue
         stopped = [(n, r) for n, r in ((n_a, a), (n_b, b)) if r.partial]
         if stopped:
             n, row = stopped[0]
@@ -846,6 +855,9 @@ def one_interchange_targets(results: list[Measured]) -> list[str]:
         gib = big.workload.bytes >= 1024 * MB
         for part in COMMANDS:
             row = big.rows.get(part)
+            if row is None and part in big.failed:
+                why = big.failed[part]
+                lines.append(f"FAIL: one interchange, {LABELS[part]} on the file failed ({why})")
             if row is None:
                 continue
             capped = row.figures.get("capped_mb", 0)
