@@ -902,7 +902,7 @@ def report(
     facts = {
         **machine(),
         "Command": "`" + " ".join(["python benchmarks/suite.py", *sys.argv[1:]]) + "`",
-        "Commit": _commit(),
+        "Commit": options.commit,
         "Engines": engines,
         "Load average": f"{load[0]} at the start, {load[1]} at the end (1, 5, 15 min; other "
         "processes on the machine share its cores and are not stopped)",
@@ -917,7 +917,8 @@ def report(
         else "none",
     }
     parts = [
-        f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: issue 8 suite ({mode})",
+        f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: issue 8 suite ({mode})"
+        + ("; one interchange (issue 22)" if any(r.one for r in results) else ""),
         "",
         *(f"- {k}: {v}" for k, v in facts.items()),
         "",
@@ -1013,6 +1014,7 @@ def main(argv: list[str] | None = None) -> int:
     if options.child:
         child(options)
         return 0
+    options.commit = _commit()  # at the start: what is measured, whatever is committed later
     sys.path.insert(0, str(ROOT))
     parts = options.parts.split(",")
     load_start = measure.loadavg()
