@@ -7,7 +7,10 @@ vfork) would report at least the parent's peak. So a tiny Python (`-I -S`) forks
 fork execs the measured command, and the tiny one waits for it with wait4(), which gives
 that one child's rusage: its own peak RSS (floored at the tiny Python's ~9 MB), its user
 and system CPU time. A budget in seconds, when given, ends the child with SIGTERM (then
-SIGKILL 30 s later); its figures up to then are still read.
+SIGKILL 30 s later); its figures up to then are still read. A memory cap in MiB, when
+given, is watched every 50 ms on the child's VmRSS: past it the child is killed (SIGKILL:
+a process growing by tens of MB a second must not reach the machine's memory), and the
+run says so with the RSS it was stopped at; its peak RSS and CPU up to then are read.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 
 SHIM = r"""
 import json, os, signal, sys, time
-out, budget, command = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+out, budget, cap_kib, command = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 started = time.monotonic()
 pid = os.fork()
 if pid == 0:
@@ -30,7 +33,7 @@ if pid == 0:
         os.execv(command[0], command)
     finally:
         os._exit(127)
-state = {"timed_out": False}
+state = {"timed_out": False, "capped_kib": 0}
 def expire(*_):
     state["timed_out"] = True
     os.kill(pid, signal.SIGTERM)
@@ -40,12 +43,28 @@ signal.signal(signal.SIGALRM, expire)
 signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGTERM))
 if budget > 0:
     signal.setitimer(signal.ITIMER_REAL, budget)
-_, status, usage = os.wait4(pid, 0)
+def rss_kib():
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next((int(l.split()[1]) for l in f if l.startswith("VmRSS:")), 0)
+    except (OSError, ValueError):
+        return 0
+while True:
+    got, status, usage = os.wait4(pid, os.WNOHANG if cap_kib else 0)
+    if got:
+        break
+    rss = rss_kib()
+    if rss > cap_kib:
+        state["capped_kib"] = rss
+        os.kill(pid, signal.SIGKILL)
+        _, status, usage = os.wait4(pid, 0)
+        break
+    time.sleep(0.05)
 signal.setitimer(signal.ITIMER_REAL, 0)
 with open(out, "w") as f:
     json.dump({"wall": time.monotonic() - started, "peak_kib": usage.ru_maxrss,
                "cpu": usage.ru_utime + usage.ru_stime, "exit": os.waitstatus_to_exitcode(status),
-               "timed_out": state["timed_out"]}, f)
+               "timed_out": state["timed_out"], "capped_kib": state["capped_kib"]}, f)
 """
 
 
@@ -60,10 +79,15 @@ class Run:
     peak_kib: int  # ru_maxrss, KiB on Linux
     exit: int
     timed_out: bool
+    capped_kib: int = 0  # VmRSS when killed at the memory cap; 0: not stopped by it
 
     @property
     def peak_mb(self) -> float:
         return self.peak_kib / 1024
+
+    @property
+    def capped_mb(self) -> float:
+        return self.capped_kib / 1024
 
     def last_json(self) -> dict:
         """The last line of its output, read as JSON (how in-process children report)."""
@@ -78,10 +102,13 @@ def run(
     budget: float = 0,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
+    memory_cap_mb: float = 0,
 ) -> Run:
-    """Run `command` in a fresh process, measured. `budget` 0: no time limit."""
+    """Run `command` in a fresh process, measured. `budget` 0: no time limit;
+    `memory_cap_mb` 0: no memory cap."""
+    cap = str(int(memory_cap_mb * 1024))
     with tempfile.NamedTemporaryFile("r", suffix=".json") as figures:
-        shim = [sys.executable, "-I", "-S", "-c", SHIM, figures.name, str(budget), *command]
+        shim = [sys.executable, "-I", "-S", "-c", SHIM, figures.name, str(budget), cap, *command]
         done = subprocess.run(shim, capture_output=True, text=True, check=False, env=env, cwd=cwd)
         text = Path(figures.name).read_text()
     if not text:
@@ -95,6 +122,7 @@ def run(
         usage["peak_kib"],
         usage["exit"],
         usage["timed_out"],
+        usage["capped_kib"],
     )
 
 

@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/suite.py --quick       # the same; not recorded unless --record
     .venv/bin/python benchmarks/suite.py --sizes 100000 --parts split,parse,guide,pyx12
     BENCH_ARGS="--sizes 1gb --parts parse,guide" make bench
+    BENCH_ARGS="--sizes one-10000,one-100000,one-1gb --parts validate,process,process-pg" make bench
 
 Workloads (benchmarks/workloads.py, cached under var/bench/): 1 request; 1,000; 100,000;
 and a 1 GiB file (about 2 million). On each, in the same run, each in a fresh process
@@ -17,6 +18,21 @@ and a 1 GiB file (about 2 million). On each, in the same run, each in a fresh pr
   (e) process  `edi278 process FILE --outbox DIR --db sqlite:///...` end to end on a fresh
                database with samples/reference loaded: parse, validate, decide, store,
                write the 999 and the 278s
+
+  (i) validate `edi278 validate FILE` end to end: its findings are checked (one IK502 per
+               faulty set)
+  (j) process-pg  (e) on a fresh PostgreSQL database of its own (--postgres, default the
+               CI server postgres@127.0.0.1:5432), dropped afterwards
+
+One-interchange workloads (issue 22), keys one-N and one-NNgb: the same requests as the
+sets of ONE interchange of one group (workloads.py --one-interchange), the shape many
+clearinghouses send at night; 10,000 and 100,000 sets and a 1 GiB file. On them only
+(i), (e) and (j) run: (b) to (d) are this suite's own loops over read_interchanges, which
+hands over an interchange whole. The targets: CPU(100,000)/CPU(10,000) of each command
+within 12x (linear time), and the peak RSS of each on the 1 GiB one under 200 MB
+(bounded memory). The commands (i), (e), (j) run under --memory-cap-mb (default 6144):
+past it the process is killed and the run recorded as FAIL with the RSS it reached, so a
+`process` that holds every set until the IEA cannot take the machine.
 
 then (g) the HTTP API under open-loop load from another process (http_load.py) and (f)
 1, 2 and 4 `edi278 worker`s on PostgreSQL (workers.py). (h) is the peak RSS column of
@@ -38,7 +54,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sqlite3
 import sys
 import time
 import traceback
@@ -58,18 +73,33 @@ SCRIPT = Path(__file__).resolve()
 EDI278 = Path(sys.executable).parent / "edi278"
 REFERENCE = ROOT / "samples" / "reference"
 MB = 1 << 20
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"  # (j): CI's server
 
-PARTS = ("split", "parse", "guide", "pyx12", "process", "http", "workers")
-FILE_PARTS = PARTS[:5]
+PARTS = (
+    "split",
+    "parse",
+    "guide",
+    "pyx12",
+    "validate",
+    "process",
+    "process-pg",
+    "http",
+    "workers",
+)
+FILE_PARTS = PARTS[:7]
+ONE_PARTS = ("validate", "process", "process-pg")  # what runs on a one-interchange workload
+COMMANDS = ONE_PARTS  # whole `edi278` commands, under the memory cap
 LABELS = {
     "split": "(a) ceiling: 1 MiB reads split on `~`",
     "parse": "(b) parse: `read_interchanges` to every segment",
     "guide": "(c) (b) + `Guide().validate` (default engine)",
     "pyx12": '(d) (b) + `Guide(engine="pyx12").validate`',
+    "validate": "(i) `edi278 validate`, end to end",
     "process": "(e) `edi278 process`, SQLite, end to end",
+    "process-pg": "(j) `edi278 process`, PostgreSQL, end to end",
 }
 FULL = {
-    "sizes": "1,1000,100000,1gb",
+    "sizes": "1,1000,100000,1gb,one-10000,one-100000,one-1gb",
     "pyx12_sample": 20_000,  # requests pyx12 validates of a file given by size
     "size_budget": 1200.0,  # seconds for (c) to (e) on a file given by size; 0: none
     "http_rate": 200,
@@ -78,7 +108,7 @@ FULL = {
     "worker_sets": 50,
 }
 QUICK = {
-    "sizes": "1,100,1000,4mb",
+    "sizes": "1,100,1000,4mb,one-100,one-1000,one-4mb",
     "pyx12_sample": 300,
     "size_budget": 60.0,
     "http_rate": 50,
@@ -97,7 +127,11 @@ TARGETS = {
     "http_p99_ms": 50,
     "http_rate": 200,
     "workers_speedup": 3.0,  # 4 workers vs 1
+    "one_cpu_ratio": 12.0,  # CPU of one interchange of 100,000 sets vs 10,000, at most
+    "one_rss_mb": 200,  # peak RSS on the 1 GiB one-interchange file
 }
+ONE_SMALL, ONE_LARGE = 10_000, 100_000  # the one-interchange sizes the CPU ratio compares
+MEMORY_CAP_MB = 6144  # a command past this is killed: the machine has 24 GiB, others share it
 
 
 # --- the measurements, in their own processes --------------------------------------------
@@ -211,17 +245,58 @@ class Measured:
     key: str
     workload: workloads.Workload
     by_size: bool
+    one: bool = False  # one interchange of one group
     rows: dict[str, Row] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # part: why it failed
 
 
-def _workload(key: str) -> tuple[workloads.Workload, bool]:
+def _workload(key: str) -> tuple[workloads.Workload, bool, bool]:
+    """The workload a key names: a count (1000), a size (1gb, 20mb), either with `one-`
+    before it for one interchange of one group."""
     folder = workloads.BENCH_DIR
-    if key.endswith(("mb", "gb")):
-        size = int(key[:-2]) * (MB if key.endswith("mb") else 1024 * MB)
-        return workloads.generate(folder / f"requests-{key}.x12", size=size), True
-    return workloads.generate(folder / f"requests-{int(key)}.x12", transactions=int(key)), False
+    one = key.startswith("one-")
+    bare = key.removeprefix("one-")
+    if bare.endswith(("mb", "gb")):
+        size = int(bare[:-2]) * (MB if bare.endswith("mb") else 1024 * MB)
+        path = folder / f"requests-{key}.x12"
+        return workloads.generate(path, size=size, one_interchange=one), True, one
+    path = folder / f"requests-{key}.x12"
+    return workloads.generate(path, transactions=int(bare), one_interchange=one), False, one
+
+
+def _validate(workload: workloads.Workload, budget: float, cap: float) -> Row:
+    """`edi278 validate FILE` in a fresh process: one IK502 line per faulty set."""
+    env = {**os.environ, "EDI278_LOG_LEVEL": "WARNING"}
+    done = measure.run(
+        [str(EDI278), "validate", workload.path], budget=budget, env=env, cwd=ROOT,
+        memory_cap_mb=cap,
+    )  # fmt: skip
+    stopped = done.timed_out or done.capped_kib
+    if done.exit not in (0, 1) and not stopped:
+        raise RuntimeError(f"edi278 validate exited {done.exit}: {done.stderr[-3000:]}")
+    faulty = sum(1 for line in done.stdout.splitlines() if line.lstrip().startswith("IK502"))
+    note = ""
+    if done.capped_kib:
+        note = f"killed at the memory cap ({cap:,.0f} MB) at RSS {done.capped_mb:,.0f} MB"
+    elif done.timed_out:
+        note = f"stopped by the time budget ({budget:.0f} s)"
+    elif faulty != workload.faulty or done.exit != (1 if workload.faulty else 0):
+        note = (
+            f"WRONG findings: {faulty:,} faulty sets (exit {done.exit}), the file has "
+            f"{workload.faulty:,}"
+        )
+    return Row(
+        "validate",
+        0 if stopped else workload.transactions,
+        workload.transactions,
+        done.wall,
+        done.cpu,
+        done.peak_mb,
+        note,
+        {"faulty_found": faulty, "exit": done.exit, "capped_mb": done.capped_mb},
+    )
 
 
 def _in_process(mode: str, workload: workloads.Workload, limit: int, budget: float) -> Row:
@@ -266,18 +341,59 @@ def _in_process(mode: str, workload: workloads.Workload, limit: int, budget: flo
     )
 
 
-def _process(workload: workloads.Workload, budget: float) -> Row:
-    """`edi278 process` on a fresh SQLite database with the reference data loaded."""
+def _counts(url: str) -> tuple[int, int, dict]:
+    """Interchanges, cases and event decisions by action in the database at `url`."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            interchanges = connection.exec_driver_sql("SELECT count(*) FROM interchanges")
+            cases = connection.exec_driver_sql("SELECT count(*) FROM cases").scalar() or 0
+            actions = dict(
+                connection.exec_driver_sql(
+                    "SELECT CASE WHEN validation_loop IS NOT NULL THEN 'AAA' ELSE action END"
+                    " AS a, count(*) FROM decisions WHERE service_line_id IS NULL"
+                    " GROUP BY a ORDER BY a"
+                ).fetchall()
+            )
+            return int(interchanges.scalar() or 0), int(cases), actions
+    finally:
+        engine.dispose()
+
+
+def _process(
+    workload: workloads.Workload, budget: float, cap: float = 0, postgres: str | None = None
+) -> Row:
+    """`edi278 process` on a fresh database with the reference data loaded: SQLite, or
+    with `postgres` a database of its own on that server, dropped afterwards."""
+    if postgres is None:
+        return _process_on(workload, budget, cap, None)
+    import workers
+
+    database = workers.Database(postgres)
+    try:
+        return _process_on(workload, budget, cap, database.url)
+    finally:
+        database.drop()
+
+
+def _process_on(workload: workloads.Workload, budget: float, cap: float, url: str | None) -> Row:
+    part = "process" if url is None else "process-pg"
     stem = Path(workload.path).stem
-    folder = workloads.BENCH_DIR / f"process-{stem}"
+    folder = workloads.BENCH_DIR / f"{part}-{stem}"
     if folder.exists():
         for item in sorted(folder.rglob("*"), reverse=True):
             item.rmdir() if item.is_dir() else item.unlink()
     outbox = folder / "outbox"
     outbox.mkdir(parents=True)
     database = folder / "edi278.db"
-    url = f"sqlite:///{database}"
+    url = url or f"sqlite:///{database}"
     env = {**os.environ, "EDI278_LOG_LEVEL": "WARNING"}
+    if part == "process-pg":  # SQLite is migrated on first use, PostgreSQL is not
+        upgrade = measure.run([str(EDI278), "db", "upgrade", "--db", url], env=env)
+        if upgrade.exit != 0:
+            raise RuntimeError(f"db upgrade failed: {upgrade.stderr[-2000:]}")
     load = measure.run([str(EDI278), "reference", "load", str(REFERENCE), "--db", url], env=env)
     if load.exit != 0:
         raise RuntimeError(f"reference load failed: {load.stderr[-2000:]}")
@@ -289,22 +405,17 @@ def _process(workload: workloads.Workload, budget: float) -> Row:
         str(outbox),
         "--db",
         url,
-        "--quiet",
-    ]
-    done = measure.run(command, budget=budget, env=env, cwd=ROOT)
-    if done.exit != 0 and not done.timed_out:
-        raise RuntimeError(f"edi278 process exited {done.exit}: {done.stderr[-3000:]}")
-    with sqlite3.connect(database) as connection:
-        interchanges = connection.execute("SELECT count(*) FROM interchanges").fetchone()[0]
-        cases = connection.execute("SELECT count(*) FROM cases").fetchone()[0]
-        actions = dict(
-            connection.execute(
-                "SELECT CASE WHEN validation_loop IS NOT NULL THEN 'AAA' ELSE action END AS a,"
-                " count(*) FROM decisions WHERE service_line_id IS NULL GROUP BY a ORDER BY a"
-            ).fetchall()
-        )
+    ]  # not --quiet: a file it cannot answer is named on stdout, with why
+    done = measure.run(command, budget=budget, env=env, cwd=ROOT, memory_cap_mb=cap)
+    if done.exit != 0 and not (done.timed_out or done.capped_kib):
+        said = (done.stderr.strip() or done.stdout.strip())[-3000:]
+        raise RuntimeError(f"edi278 process exited {done.exit}: {said}")
+    interchanges, cases, actions = _counts(url)
     first = workload.first_interchange
-    sets = sum(_sets_in(first + n) for n in range(interchanges))
+    if workload.interchanges == 1:  # one interchange: all of its sets or none
+        sets = workload.transactions if interchanges else 0
+    else:
+        sets = sum(_sets_in(first + n) for n in range(interchanges))
     done_sets = min(sets, workload.transactions)
     outputs = sorted(p.suffix for p in outbox.iterdir())
     figures = {
@@ -313,15 +424,22 @@ def _process(workload: workloads.Workload, budget: float) -> Row:
         "actions": actions,
         "outputs": outputs,
         "faulty": workload.faulty,
+        "capped_mb": done.capped_mb,
     }
     note = ""
-    if done.timed_out:
+    if done.capped_kib:
+        note = (
+            f"killed at the memory cap ({cap:,.0f} MB) at RSS {done.capped_mb:,.0f} MB after "
+            f"{done.wall:,.0f} s; {done_sets:,} of {workload.transactions:,} sets answered"
+        )
+    elif done.timed_out:
         note = f"{done_sets:,} of {workload.transactions:,} sets (time budget {budget:.0f} s)"
     elif not {".999", ".278"} <= set(outputs):
         note = f"answers missing: wrote {', '.join(outputs) or 'nothing'}"
-    os.remove(database)  # a 1 GiB run leaves gigabytes behind
+    if database.exists():
+        os.remove(database)  # a 1 GiB run leaves gigabytes behind
     return Row(
-        "process",
+        part,
         done_sets,
         workload.transactions,
         done.wall,
@@ -334,27 +452,34 @@ def _process(workload: workloads.Workload, budget: float) -> Row:
 
 def measure_workload(key: str, parts: list[str], options: argparse.Namespace) -> Measured:
     started = time.perf_counter()
-    workload, by_size = _workload(key)
+    workload, by_size, one = _workload(key)
     print(
         f"workload {key}: {workload.transactions:,} sets, {workload.bytes:,} bytes "
         f"({time.perf_counter() - started:.1f} s to make or find)",
         flush=True,
     )
-    result = Measured(key, workload, by_size)
+    result = Measured(key, workload, by_size, one)
     warm(Path(workload.path))
     budgets = [b for b in (options.size_budget if by_size else 0, options.part_budget) if b]
     budget = min(budgets, default=0.0)
-    for part in (p for p in FILE_PARTS if p in parts):
+    for part in (p for p in FILE_PARTS if p in parts and (p in ONE_PARTS or not one)):
         print(f"  {part} ...", end=" ", flush=True)
         try:
-            if part == "process":
-                row = _process(workload, budget)
+            if part == "validate":
+                row = _validate(workload, budget, options.memory_cap_mb)
+            elif part == "process":
+                row = _process(workload, budget, options.memory_cap_mb)
+            elif part == "process-pg":
+                server = options.postgres or DEFAULT_POSTGRES
+                row = _process(workload, budget, options.memory_cap_mb, server)
             else:
                 limit = options.pyx12_sample if part == "pyx12" and by_size else 0
                 row = _in_process(part, workload, limit, budget if part != "parse" else 0.0)
         except Exception as error:  # a failed measurement is reported, the rest goes on
             traceback.print_exc()
             result.failures.append(f"{LABELS[part]} on {key}: {error}".splitlines()[0])
+            said = str(error).strip().splitlines() or [repr(error)]
+            result.failed[part] = next((line for line in said if "Error" in line), said[-1])
             print("failed", flush=True)
             continue
         result.rows[part] = row
@@ -418,6 +543,11 @@ def _title(result: Measured) -> str:
         if result.by_size
         else f"{w.transactions:,} request" + ("s" if w.transactions != 1 else "")
     )
+    if result.one:
+        groups = -(-w.transactions // workloads.GROUP_MAX)
+        what = f"one interchange, {what}" + (
+            f" ({groups} groups: GE01 has six digits)" if groups > 1 else ", one group"
+        )
     return (
         f"{what}: {w.transactions:,} sets, {w.bytes:,} bytes, {w.interchanges:,} "
         f"interchanges, {w.segments:,} segments, {w.faulty:,} sets with a guide fault"
@@ -427,8 +557,8 @@ def _title(result: Measured) -> str:
 def table(result: Measured) -> str:
     rows = [
         "| measurement | sets | wall s | CPU s | sets/s | MB/s | peak RSS MB "
-        "| time per set vs (a) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| time per set vs (a) | CPU ms per set |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     split = result.rows.get("split")
     size = result.workload.bytes
@@ -437,9 +567,10 @@ def table(result: Measured) -> str:
         mb_s = size * share / MB / row.seconds if row.seconds else 0.0
         ratio = f"{split.rate / row.rate:,.1f}x" if split and row.rate else "n/a"
         done = f"{row.done:,}" + (" *" if row.note else "")
+        per_set = f"{row.cpu / row.done * 1000:,.3f}" if row.done else "n/a"
         rows.append(
             f"| {LABELS[part]} | {done} | {row.seconds:,.2f} | {row.cpu:,.2f} | {_rate(row.rate)} "
-            f"| {mb_s:,.1f} | {row.peak_mb:,.1f} | {ratio} |"
+            f"| {mb_s:,.1f} | {row.peak_mb:,.1f} | {ratio} | {per_set} |"
         )
     return "\n".join(rows)
 
@@ -472,12 +603,15 @@ def workload_section(result: Measured) -> str:
             )
         )
     lines += [f"- {note}" for note in result.notes]
-    process = result.rows.get("process")
-    if process:
+    for part in ("process", "process-pg"):
+        process = result.rows.get(part)
+        if not process:
+            continue
         f = process.figures
         actions = ", ".join(f"{a or '?'} {n:,}" for a, n in f["actions"].items())
         lines.append(
-            f"- (e) stored {f['interchanges']:,} interchanges and {f['cases']:,} cases "
+            f"- {LABELS[part].split(' ')[0]} stored {f['interchanges']:,} interchanges and "
+            f"{f['cases']:,} cases "
             f"(event decisions: {actions}); answers: "
             + (
                 "unfinished when stopped; "
@@ -485,6 +619,13 @@ def workload_section(result: Measured) -> str:
                 else f"{', '.join(f['outputs'])} written; "
             )
             + f"{_rate(process.done / process.cpu if process.cpu else 0)} sets per CPU second"
+        )
+    validate = result.rows.get("validate")
+    if validate and not validate.partial:
+        found = validate.figures["faulty_found"]
+        lines.append(
+            f"- (i) named {found:,} faulty sets (one IK502 each; the file has "
+            f"{result.workload.faulty:,}), exit {validate.figures['exit']}"
         )
     lines += [f"- FAILED: {failure}" for failure in result.failures]
     return "\n".join(lines) + "\n"
@@ -565,7 +706,7 @@ def workers_section(result: dict) -> str:
 def targets(results: list[Measured], http: dict | None, workers: dict | None) -> list[str]:
     """PASS or MISS per target the issue states; figures on other sizes are shown only."""
     lines: list[str] = []
-    counted = [r for r in results if not r.by_size]
+    counted = [r for r in results if not r.by_size and not r.one]
     at_target = next((r for r in counted if r.workload.transactions == TARGET_SETS), None)
     judged = at_target or max(counted, key=lambda r: r.workload.transactions, default=None)
 
@@ -617,7 +758,7 @@ def targets(results: list[Measured], http: dict | None, workers: dict | None) ->
                     judged,
                 )
             )
-    big = next((r for r in results if r.by_size), None)
+    big = next((r for r in results if r.by_size and not r.one), None)
     if big:
         gib = big.workload.bytes >= 1024 * MB
         for part in ("parse", "guide", "process"):
@@ -636,6 +777,7 @@ def targets(results: list[Measured], http: dict | None, workers: dict | None) ->
                 lines.append(f"not judged (stopped early, the peak so far): {text}")
             else:
                 lines.append(f"{'PASS' if passed else 'MISS'}: {text}")
+    lines += one_interchange_targets(results)
     if http and "client" in http:
         c = http["client"]
         passed = c["p99_ms"] < TARGETS["http_p99_ms"] and c["errors"] == 0
@@ -668,6 +810,86 @@ def targets(results: list[Measured], http: dict | None, workers: dict | None) ->
     return lines
 
 
+def one_interchange_targets(results: list[Measured]) -> list[str]:
+    """Issue 22, PASS or FAIL: one interchange costs what many small ones do. Per
+    command, CPU(100,000 sets)/CPU(10,000) within 12x (linear time), and the peak RSS on
+    the 1 GiB file under 200 MB (bounded memory). A command killed at the memory cap fails."""
+    lines: list[str] = []
+    ones = {r.workload.transactions: r for r in results if r.one and not r.by_size}
+    small, large = ones.get(ONE_SMALL), ones.get(ONE_LARGE)
+    judged = small is not None and large is not None
+    if not judged and len(ones) >= 2:  # other sizes (quick mode): shown, not judged
+        small, large = ones[min(ones)], ones[max(ones)]
+    limit = TARGETS["one_cpu_ratio"]
+    for part in COMMANDS:
+        if small is None or large is None:
+            continue
+        a, b = small.rows.get(part), large.rows.get(part)
+        n_a, n_b = small.workload.transactions, large.workload.transactions
+        label = f"one interchange, {LABELS[part]}"
+        failed = [(n, r.failed[part]) for n, r in ((n_a, small), (n_b, large)) if part in r.failed]
+        if failed:
+            text = f"{label}: the {failed[0][0]:,}-set run failed ({failed[0][1]})"
+            lines.append(f"{'FAIL' if judged else 'not judged'}: {text}")
+            continue
+        if a is None or b is None:
+            continue
+        stopped = [(n, r) for n, r in ((n_a, a), (n_b, b)) if r.partial]
+        if stopped:
+            n, row = stopped[0]
+            text = f"{label}: the {n:,}-set run did not finish ({row.note})"
+            lines.append(f"{'FAIL' if judged else 'not judged'}: {text}")
+            continue
+        ratio = b.cpu / a.cpu if a.cpu else float("inf")
+        text = (
+            f"{label}: CPU({n_b:,} sets)/CPU({n_a:,}) = {b.cpu:,.1f}/{a.cpu:,.1f} s = "
+            f"{ratio:,.1f}x for {n_b / n_a:,.0f}x the sets ({a.cpu / n_a * 1000:,.3f} -> "
+            f"{b.cpu / n_b * 1000:,.3f} CPU ms per set; target within {limit:.0f}x)"
+        )
+        if judged:
+            lines.append(f"{'PASS' if ratio <= limit else 'FAIL'}: {text}")
+        else:
+            lines.append(f"not judged (the target names {ONE_SMALL:,} and {ONE_LARGE:,}): {text}")
+    big = next((r for r in results if r.one and r.by_size), None)
+    if big:
+        gib = big.workload.bytes >= 1024 * MB
+        for part in COMMANDS:
+            row = big.rows.get(part)
+            if row is None and part in big.failed:
+                why = big.failed[part]
+                lines.append(f"FAIL: one interchange, {LABELS[part]} on the file failed ({why})")
+            if row is None:
+                continue
+            capped = row.figures.get("capped_mb", 0)
+            passed = row.peak_mb < TARGETS["one_rss_mb"] and not capped
+            text = (
+                f"one interchange, peak RSS of {LABELS[part]} on the "
+                f"{big.workload.bytes / MB:,.0f} MB file ({big.workload.transactions:,} sets) "
+                f"{row.peak_mb:,.1f} MB (target under {TARGETS['one_rss_mb']} MB)"
+                + (f"; {row.note}" if row.note else "")
+            )
+            if not gib:
+                lines.append(f"not judged (not 1 GiB): {text}")
+            elif row.partial and passed:
+                lines.append(f"not judged (stopped early, the peak so far): {text}")
+            else:
+                lines.append(f"{'PASS' if passed else 'FAIL'}: {text}")
+    return lines
+
+
+def _commit() -> str:
+    """The commit measured, and whether edi278/ differed from it."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = git("status", "--porcelain", "--", "edi278")
+    return head + (" (edi278/ with uncommitted changes)" if changed else "")
+
+
 def report(
     results: list[Measured],
     http: dict | None,
@@ -680,15 +902,23 @@ def report(
     facts = {
         **machine(),
         "Command": "`" + " ".join(["python benchmarks/suite.py", *sys.argv[1:]]) + "`",
+        "Commit": options.commit,
         "Engines": engines,
         "Load average": f"{load[0]} at the start, {load[1]} at the end (1, 5, 15 min; other "
         "processes on the machine share its cores and are not stopped)",
         "Workloads": "the 40 requests of samples/requests/ in rotation, each with its own "
         f"BHT03 and TRN02s, 1 in {workloads.FAULT_EVERY} with a guide fault; interchanges of "
-        "5 to 12 sets, delimiters rotating per interchange: " + ", ".join(s.name for s in STYLES),
+        "5 to 12 sets, delimiters rotating per interchange: "
+        + ", ".join(s.name for s in STYLES)
+        + "; one-interchange workloads: every set in one interchange of one group "
+        f"({STYLES[0].name}), at most {workloads.GROUP_MAX:,} sets a group",
+        "Memory cap": f"(e), (i), (j) killed past {options.memory_cap_mb:,.0f} MB RSS"
+        if options.memory_cap_mb
+        else "none",
     }
     parts = [
-        f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: issue 8 suite ({mode})",
+        f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: issue 8 suite ({mode})"
+        + ("; one interchange (issue 22)" if any(r.one for r in results) else ""),
         "",
         *(f"- {k}: {v}" for k, v in facts.items()),
         "",
@@ -750,7 +980,14 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--postgres",
         default=os.environ.get("EDI278_BENCH_POSTGRES_URL"),
-        help="PostgreSQL server for (f) (env EDI278_BENCH_POSTGRES_URL)",
+        help="PostgreSQL server for (f) and (j) (env EDI278_BENCH_POSTGRES_URL); (j) "
+        "defaults to " + DEFAULT_POSTGRES,
+    )
+    parser.add_argument(
+        "--memory-cap-mb",
+        type=float,
+        default=MEMORY_CAP_MB,
+        help="RSS past which (e), (i), (j) are killed and recorded as FAIL (0: no cap)",
     )
     parser.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
     parser.add_argument("--record", action="store_true", help="write RESULTS.md even if quick")
@@ -777,6 +1014,7 @@ def main(argv: list[str] | None = None) -> int:
     if options.child:
         child(options)
         return 0
+    options.commit = _commit()  # at the start: what is measured, whatever is committed later
     sys.path.insert(0, str(ROOT))
     parts = options.parts.split(",")
     load_start = measure.loadavg()

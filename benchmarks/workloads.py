@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/workloads.py 1000 var/bench/requests-1000.x12   # write one
     .venv/bin/python benchmarks/workloads.py --size-mb 20 var/bench/size-20mb.x12
+    .venv/bin/python benchmarks/workloads.py --one-interchange 100000 var/bench/one-100000.x12
 
 The requests are the determination samples (44) of samples/requests/ in rotation (every
 provider in them is in samples/reference/, so each request is decided), each with its own
@@ -15,6 +16,11 @@ They are framed as stream_memory.py frames its sets: interchanges of 5 to 12 tra
 sets, each with its own control numbers, the delimiters rotating per interchange over
 stream_memory.STYLES (the terminator is always `~`, so a plain split counts the segments
 the reader finds).
+With one_interchange (--one-interchange) the same requests come as one interchange of one
+functional group, the shape many clearinghouses send at night, written set by set in
+chunks (a 1 GiB file is never text in memory): its ISA and GS, the sets, its GE and IEA.
+GE01 has at most six digits, so past GROUP_MAX sets (about 550 MB) the interchange holds
+further groups of GROUP_MAX sets each; still one ISA and one IEA.
 One request in FAULT_EVERY carries a guide fault (a bad code, an element too long, a
 missing required segment, a bad date, a segment the guide does not know), so that the
 validators have findings to agree on; the first request of a file is always valid.
@@ -45,6 +51,7 @@ GENERATOR_VERSION = 4  # bump when the bytes a given call writes change: cached 
 FAULT_EVERY = 100  # request numbers n with n % FAULT_EVERY == FAULT_AT carry a fault
 FAULT_AT = 50
 WRITE_CHUNK = 8 << 20
+GROUP_MAX = 999_999  # GE01 is numeric of at most 6 digits: the most sets a group may count
 MB = 1 << 20
 
 # --- the requests -----------------------------------------------------------------------
@@ -272,10 +279,14 @@ def generate(
     size: int | None = None,
     first_interchange: int = 1,
     first_serial: int = 1,
+    one_interchange: bool = False,
 ) -> Workload:
     """Write `transactions` requests, or exactly `size` bytes (whole interchanges, the
     last one shortened to fit, then newlines), under a temporary name first. ISA13s
     count from `first_interchange`, request numbers (BHT03, TRN02) from `first_serial`.
+    With `one_interchange` all of them are the sets of one interchange (ISA13
+    `first_interchange`), of one group up to GROUP_MAX sets; by size, as many whole sets
+    as fit with the trailers, then newlines.
     A file written before by the same call is reused: its description sits beside it."""
     assert (transactions is None) != (size is None), "a count or a size"
     described = path.with_name(path.name + ".json")
@@ -286,6 +297,8 @@ def generate(
         "first_interchange": first_interchange,
         "first_serial": first_serial,
     }
+    if one_interchange:  # only then: the files of the other calls stay described as before
+        wanted["one_interchange"] = True
     if path.exists() and described.exists():
         known = json.loads(described.read_text())
         if known.get("wanted") == wanted and known["workload"]["bytes"] == path.stat().st_size:
@@ -293,7 +306,8 @@ def generate(
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
     try:
-        workload = _write(temporary, path, transactions, size, first_interchange, first_serial)
+        write = _write_one if one_interchange else _write
+        workload = write(temporary, path, transactions, size, first_interchange, first_serial)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
@@ -346,16 +360,92 @@ def _write(
     return Workload(str(path), first_interchange=first, **counts)
 
 
+def _write_one(
+    out_path: Path,
+    path: Path,
+    transactions: int | None,
+    size: int | None,
+    number: int,
+    first_serial: int,
+) -> Workload:
+    """One interchange, ISA13 and GS06 `number` as Requests.interchange frames it (same
+    templates, same delimiter style), its sets written in chunks of WRITE_CHUNK. A group
+    is closed at GROUP_MAX sets and the next opened with GS06 one more."""
+    requests = Requests()
+    style = (number - 1) % len(STYLES)
+    frame = requests.framing[style]
+    e, end = STYLES[style].element, STYLES[style].terminator + STYLES[style].line_break
+    control = f"{number:09d}"
+    ge_template = frame.trailers[: frame.trailers.index(end) + len(end)]  # GE*{sets}*{gs}~
+
+    def ge(sets: int, group: int) -> str:
+        return ge_template.format(sets=sets, gs=str(number + group))
+
+    def iea(groups: int) -> str:
+        return f"IEA{e}{groups}{e}{control}{end}"
+
+    def gs(group: int) -> str:
+        return frame.group.format(gs=str(number + group))
+
+    counts = {"transactions": 0, "segments": 2, "faulty": 0}  # ISA and IEA
+    written = 0
+    with open(out_path, "wb") as out:
+        buffer = [frame.isa.format(ctl=control)]
+        buffered = len(buffer[0])
+        group, in_group = 0, 0  # the open group (0-based) and its sets so far
+        while transactions is None or counts["transactions"] < transactions:
+            first, full = counts["transactions"] == 0, in_group == GROUP_MAX
+            now = group + full  # the group this set goes in
+            opening = (ge(in_group, group) if full else "") + (gs(now) if first or full else "")
+            place = 1 if full else in_group + 1  # its place in its group: ST02
+            serial = first_serial + counts["transactions"]
+            text, segments, bad = requests.transaction(style, serial, f"{place:04d}")
+            if size is not None:
+                closing = len(ge(place, now)) + len(iea(now + 1))
+                if written + buffered + len(opening) + len(text) + closing > size:
+                    break
+            buffer += [opening, text]
+            buffered += len(opening) + len(text)
+            group, in_group = now, place
+            counts["transactions"] += 1
+            counts["segments"] += segments + first + 2 * full  # GS; or GE and GS
+            counts["faulty"] += bad
+            if buffered >= WRITE_CHUNK:
+                out.write("".join(buffer).encode("latin-1"))
+                written, buffer, buffered = written + buffered, [], 0
+        assert counts["transactions"], "not even one set fits"
+        buffer += [ge(in_group, group), iea(group + 1)]
+        counts["segments"] += 1  # the last GE
+        text = "".join(buffer)
+        written += len(text)
+        if size is not None:
+            text += "\n" * (size - written)
+        out.write(text.encode("latin-1"))
+    return Workload(
+        str(path),
+        bytes=size if size is not None else written,
+        interchanges=1,
+        first_interchange=number,
+        **counts,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("transactions", nargs="?", type=int, help="how many requests")
     parser.add_argument("path", type=Path, help="the file to write")
     parser.add_argument("--size-mb", type=int, help="exactly this many MiB instead of a count")
+    parser.add_argument(
+        "--one-interchange",
+        action="store_true",
+        help="every request in one interchange of one group (GE01 allowing)",
+    )
     args = parser.parse_args(argv)
     if (args.transactions is None) == (args.size_mb is None):
         parser.error("give a number of requests or --size-mb")
     size = args.size_mb * MB if args.size_mb else None
-    print(json.dumps(asdict(generate(args.path, args.transactions, size))))
+    workload = generate(args.path, args.transactions, size, one_interchange=args.one_interchange)
+    print(json.dumps(asdict(workload)))
     return 0
 
 
