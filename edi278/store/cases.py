@@ -37,6 +37,7 @@ from edi278.model import (
     RequestValidation,
     Transaction,
 )
+from edi278.store.batches import slices
 from edi278.store.tables import case_providers, cases, decisions, service_lines
 
 CaseKey = tuple[str, str, str | None, str | None]  # sender, BHT03, TRN02, TRN03
@@ -327,12 +328,14 @@ def stored_decisions(
     wanted = {key for key in keys if key[2] is not None}  # no TRN, no key
     if not wanted:
         return {}
-    rows = connection.execute(
-        _CASES_BY_KEY,
-        {"senders": list({k[0] for k in wanted}), "references": list({k[1] for k in wanted})},
-    )
-    keyed = ((_key_of(row), row) for row in rows)
-    by_case = {row.id: (key, row) for key, row in keyed if key in wanted}
+    senders = list({k[0] for k in wanted})
+    by_case: dict[int, tuple[CaseKey, Row]] = {}
+    for references in slices({k[1] for k in wanted}):
+        rows = connection.execute(_CASES_BY_KEY, {"senders": senders, "references": references})
+        for row in rows:
+            key = _key_of(row)
+            if key is not None and key in wanted:
+                by_case[row.id] = (key, row)
     latest = _latest_decisions(connection, list(by_case))
     return {
         key: (row.administrative_reference, latest[case_id])
@@ -363,10 +366,11 @@ def _latest_decisions(connection: Connection, case_ids: list[int]) -> dict[int, 
         return {}
     latest: dict[int, dict[int | None, Outcome]] = {case_id: {} for case_id in case_ids}
     line_numbers: dict[int, int] = {}
-    for row in connection.execute(_DECISIONS_OF, {"ids": case_ids}):
-        latest[row.case_id][row.service_line_id] = outcome_of(row)
-        if row.service_line_id is not None:
-            line_numbers[row.service_line_id] = row.line_number
+    for ids in slices(case_ids):  # a case's decisions all come in its slice, in order
+        for row in connection.execute(_DECISIONS_OF, {"ids": ids}):
+            latest[row.case_id][row.service_line_id] = outcome_of(row)
+            if row.service_line_id is not None:
+                line_numbers[row.service_line_id] = row.line_number
     found = {}
     for case_id, outcomes in latest.items():
         lines = sorted((k for k in outcomes if k is not None), key=line_numbers.__getitem__)

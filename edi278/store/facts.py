@@ -33,6 +33,7 @@ from edi278.decide.outcome import Decider, EventDecision, Outcome, Tracking
 from edi278.decide.policy import Policy
 from edi278.decide.request import Asked, asked_in, dates_of
 from edi278.model import Action, Transaction
+from edi278.store.batches import slices
 from edi278.store.cases import STATUS
 from edi278.store.database import reading
 from edi278.store.tables import (
@@ -185,7 +186,11 @@ def facts_about(connection: Connection, asked: Sequence[Asked], sender: str | No
         certifications=_certified(connection, numbers, sender),
         member_cases=(
             *_family_cases(connection, asked, sender),
-            *_issued_before(connection, _FAMILY_ISSUED_BEFORE, subscribers=list(subscribers)),
+            *(
+                prior
+                for some in slices(subscribers)
+                for prior in _issued_before(connection, _FAMILY_ISSUED_BEFORE, subscribers=some)
+            ),
         ),
     )
 
@@ -349,7 +354,12 @@ def _members(
     found: dict[str, Row] = {}
     spans: dict[str, list[Span]] = defaultdict(list)
     covering: dict[str, Plan] = {}
-    for row in connection.execute(_FAMILY, {"subscribers": list(subscribers)}):
+    rows = (  # a family's rows all come in its subscriber's slice
+        row
+        for some in slices(subscribers)
+        for row in connection.execute(_FAMILY, {"subscribers": some})
+    )
+    for row in rows:
         found.setdefault(row.member_id, row)
         if row.span_id is None:  # no eligibility on file
             continue
@@ -387,7 +397,8 @@ def _providers(connection: Connection, npis: set[str]) -> dict[str, Provider]:
         return {}
     names: dict[str, str] = {}
     spans: dict[str, list[Span]] = defaultdict(list)
-    for row in connection.execute(_NETWORKS, {"npis": list(npis)}):
+    rows = (row for some in slices(npis) for row in connection.execute(_NETWORKS, {"npis": some}))
+    for row in rows:
         names.setdefault(row.npi, row.name)
         if row.status is not None:  # None: no network span on file
             spans[row.npi].append(Span(row.status, row.start_date, row.end_date))
@@ -402,12 +413,12 @@ def _certified(
     if not numbers:
         return {}
     found = {}
-    for prior in _cases(connection, _CERTIFIED_CASES, sender, numbers=list(numbers)):
-        if prior.certification_number in numbers:
-            found[prior.certification_number] = prior
-    legacy = numbers - set(found)
-    if legacy:
-        issued = _issued_before(connection, _ISSUED_BEFORE, numbers=list(legacy))
+    for some in slices(numbers):
+        for prior in _cases(connection, _CERTIFIED_CASES, sender, numbers=some):
+            if prior.certification_number in numbers:
+                found[prior.certification_number] = prior
+    for some in slices(numbers - set(found)):  # the rest: from the previous system, if any
+        issued = _issued_before(connection, _ISSUED_BEFORE, numbers=some)
         found |= {prior.certification_number: prior for prior in issued}
     return found
 
