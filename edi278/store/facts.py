@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from functools import cache
+from itertools import count
 
 from sqlalchemy import (
     BindParameter,
@@ -89,7 +90,11 @@ class StoreDecider:
         on_file: dict[str, list[PriorCase]] = defaultdict(list)  # by member_id
         for prior in read.member_cases:
             on_file[prior.member_id].append(prior)
-        decided_here: dict[str, list[PriorCase]] = defaultdict(list)  # a duplicate all the same
+        # Decided earlier in the batch (a duplicate all the same), by member and service:
+        # a member with hundreds of requests in one interchange is not read hundreds of
+        # times over. Numbered, to be seen in the order they were decided.
+        decided_here: dict[tuple[str, Service], list[tuple[int, PriorCase]]] = defaultdict(list)
+        numbering = count()
         cancelled_here: set[str] = set()  # certifications cancelled by an earlier request
 
         def facts_of(events: list[Asked]) -> Facts:
@@ -101,10 +106,19 @@ class StoreDecider:
                 if found is not None:
                     ids |= {found.subscriber_id, found.member_id}
             members = {m.member_id: m for i in sorted(ids) for m in families.get(i, ())}
+            services = {s for event in events for s in _services(event.procedures, event)}
+            here = {
+                order: prior
+                for i in ids
+                for service in services
+                for order, prior in decided_here.get((i, service), ())
+            }
             cases = tuple(
                 _cancelled_if(prior, cancelled_here) if cancelled_here else prior
-                for i in sorted(ids)
-                for prior in (*on_file.get(i, ()), *decided_here.get(i, ()))
+                for prior in (
+                    *(prior for i in sorted(ids) for prior in on_file.get(i, ())),
+                    *(here[order] for order in sorted(here)),
+                )
             )
             return replace(read, members=members, member_cases=cases)
 
@@ -117,11 +131,25 @@ class StoreDecider:
             decisions = decide(request, facts_of(events), self.policy, now, tracking, events)
             for event, decision in zip(events, decisions, strict=True):
                 for prior in _as_prior(event, decision):
-                    decided_here[prior.member_id].append(prior)
+                    order = next(numbering)
+                    for service in _services(prior.procedures, prior):
+                        decided_here[(prior.member_id, service)].append((order, prior))
                 cancelled_here.update(_cancelled_by(decision))
             return decisions
 
         return decide_with_facts
+
+
+# What the duplicate rule calls the same service: a shared procedure code or, between
+# requests without procedures, the same service type (decide/engine.py, _same_request).
+Service = tuple[str, str]
+
+
+def _services(procedures: tuple[str, ...], case: Asked | PriorCase) -> list[Service]:
+    if procedures:
+        return [("procedure", code) for code in procedures]
+    kind = case.review.service_type if isinstance(case, Asked) else case.service_type
+    return [("service type", kind)]
 
 
 def _cancelled_by(decision: EventDecision) -> list[str]:
