@@ -16,10 +16,9 @@ IN_LIST_LIMIT = 10_000
 T = TypeVar("T", str, int)
 
 
-def slices(values: Collection[T], size: int | None = None) -> Iterator[list[T]]:
-    """The values in lists of at most `size` (IN_LIST_LIMIT), sorted (the same values
-    make the same statements); none for no values."""
+def slices(values: Collection[T]) -> Iterator[list[T]]:
+    """The values in lists of at most IN_LIST_LIMIT, sorted (the same values make the
+    same statements); none for no values."""
     ordered = sorted(values)
-    size = size or IN_LIST_LIMIT
-    for at in range(0, len(ordered), size):
-        yield ordered[at : at + size]
+    for at in range(0, len(ordered), IN_LIST_LIMIT):
+        yield ordered[at : at + IN_LIST_LIMIT]

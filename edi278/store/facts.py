@@ -106,7 +106,7 @@ class StoreDecider:
                 if found is not None:
                     ids |= {found.subscriber_id, found.member_id}
             members = {m.member_id: m for i in sorted(ids) for m in families.get(i, ())}
-            services = {s for event in events for s in _services(event.procedures, event)}
+            services = {service for event in events for service in _services(event)}
             here = {
                 order: prior
                 for i in ids
@@ -132,7 +132,7 @@ class StoreDecider:
             for event, decision in zip(events, decisions, strict=True):
                 for prior in _as_prior(event, decision):
                     order = next(numbering)
-                    for service in _services(prior.procedures, prior):
+                    for service in _services(prior):
                         decided_here[(prior.member_id, service)].append((order, prior))
                 cancelled_here.update(_cancelled_by(decision))
             return decisions
@@ -145,9 +145,9 @@ class StoreDecider:
 Service = tuple[str, str]
 
 
-def _services(procedures: tuple[str, ...], case: Asked | PriorCase) -> list[Service]:
-    if procedures:
-        return [("procedure", code) for code in procedures]
+def _services(case: Asked | PriorCase) -> list[Service]:
+    if case.procedures:
+        return [("procedure", code) for code in case.procedures]
     kind = case.review.service_type if isinstance(case, Asked) else case.service_type
     return [("service type", kind)]
 
