@@ -360,10 +360,7 @@ def _cross_check(rows: dict[str, list[Row]]) -> Iterator[str]:
             yield f"{row.where()}: pcp_npi is required on plan {values['plan_id']}"
         if values["pcp_npi"] and values["pcp_npi"] not in provider_rows:
             yield f"{row.where()}: pcp_npi {values['pcp_npi']} is not in providers.csv"
-        if bool(values["medicare_product"]) != values["medicare_primary"]:
-            yield f"{row.where()}: medicare_product is given exactly when medicare_primary is yes"
-        if values["medicare_exhausted_from"] and not values["medicare_primary"]:
-            yield f"{row.where()}: medicare_exhausted_from needs medicare_primary yes"
+        yield from medicare_faults(row)
         subscriber = member_rows.get(values["subscriber_id"])
         if subscriber is None or subscriber.values["relationship"] != "subscriber":
             yield f"{row.where()}: subscriber_id is not a subscriber's member_id"
@@ -436,3 +433,13 @@ def _end(row: Row) -> date | None:
     end = row.values["end_date"]
     assert end is None or isinstance(end, date)
     return end
+
+
+def medicare_faults(row: Row) -> Iterator[str]:
+    """What a member row says of Medicare that does not hold together, on loading and on
+    a change alike."""
+    values = row.values
+    if bool(values["medicare_product"]) != values["medicare_primary"]:
+        yield f"{row.where()}: medicare_product is given exactly when medicare_primary is yes"
+    if values["medicare_exhausted_from"] and not values["medicare_primary"]:
+        yield f"{row.where()}: medicare_exhausted_from needs medicare_primary yes"

@@ -36,6 +36,7 @@ from edi278.store.reference import (
     Row,
     _choice,
     _read,
+    medicare_faults,
 )
 from edi278.store.tables import members, plans, providers
 
@@ -197,10 +198,7 @@ def _check_members(
             yield f"{where}: pcp_npi is required on plan {v['plan_id']}"
         if v["pcp_npi"] and v["pcp_npi"] not in pcps:
             yield f"{where}: pcp_npi {v['pcp_npi']} is not on file"
-        if bool(v["medicare_product"]) != v["medicare_primary"]:
-            yield f"{where}: medicare_product is given exactly when medicare_primary is yes"
-        if v["medicare_exhausted_from"] and not v["medicare_primary"]:
-            yield f"{where}: medicare_exhausted_from needs medicare_primary yes"
+        yield from medicare_faults(row)
         if relationship.get(v["subscriber_id"]) != "subscriber":
             yield f"{where}: subscriber_id is not a subscriber's member_id"
         elif (v["relationship"] == "subscriber") != (v["subscriber_id"] == v["member_id"]):
