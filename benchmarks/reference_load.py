@@ -22,8 +22,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -58,19 +61,25 @@ def member_row(n: int, plan: str, street: str = "ELM ST") -> list[str]:
             "HARTFORD", "CT", "06103"]  # fmt: skip
 
 
+@contextmanager
+def member_writers(folder: Path) -> Iterator[tuple[Any, Any]]:
+    """CSV writers for members.csv and eligibility.csv in `folder`, closed together."""
+    with (
+        (folder / "members.csv").open("w", newline="") as members_file,
+        (folder / "eligibility.csv").open("w", newline="") as spans_file,
+    ):
+        yield (
+            csv.writer(members_file, lineterminator="\n"),
+            csv.writer(spans_file, lineterminator="\n"),
+        )
+
+
 def write_load(folder: Path, members: int, rng: random.Random) -> None:
     """The demo's plans, providers and networks; `members` generated members."""
     folder.mkdir(parents=True)
     for name in ("plans.csv", "providers.csv", "networks.csv"):
         shutil.copy(DEMO / name, folder / name)
-    with (
-        (folder / "members.csv").open("w", newline="") as m,
-        (folder / "eligibility.csv").open("w", newline="") as e,
-    ):
-        members_out, spans_out = (
-            csv.writer(m, lineterminator="\n"),
-            csv.writer(e, lineterminator="\n"),
-        )
+    with member_writers(folder) as (members_out, spans_out):
         members_out.writerow(MEMBER_HEADER)
         spans_out.writerow(["member_id", "plan_id", "start_date", "end_date"])
         for n in range(members):
@@ -90,14 +99,7 @@ def write_changes(folder: Path, members: int, rng: random.Random) -> None:
     quarter = CHANGES // 4
     chosen = rng.sample(range(members), 3 * quarter)
     changed, moved, ended = chosen[:quarter], chosen[quarter : 2 * quarter], chosen[2 * quarter :]
-    with (
-        (folder / "members.csv").open("w", newline="") as m,
-        (folder / "eligibility.csv").open("w", newline="") as e,
-    ):
-        members_out, spans_out = (
-            csv.writer(m, lineterminator="\n"),
-            csv.writer(e, lineterminator="\n"),
-        )
+    with member_writers(folder) as (members_out, spans_out):
         members_out.writerow(["change", *MEMBER_HEADER])
         spans_out.writerow(["change", "member_id", "plan_id", "start_date", "end_date"])
         for n in range(members, members + quarter // 2):  # a member and a span: 2 rows
