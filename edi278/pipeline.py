@@ -3,15 +3,18 @@ given stream; the clock and the control-number source are passed in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
+from itertools import islice, zip_longest
 from typing import BinaryIO
 
 from edi278.ig import Guide
 from edi278.model import Purpose, Transaction
 from edi278.reader import read_transaction
 from edi278.respond import EventDecision, respond
+from edi278.spool import AnswerText, Spool, pieces_of
 from edi278.writer import write_transaction
 from edi278.x12 import acks, checks, envelope
 from edi278.x12.compact import SeenControlNumbers, SetResults
@@ -29,26 +32,67 @@ from edi278.x12.writer import write
 # so that a file of a million interchanges stays within the memory bound; repeats across
 # files and time are the persistence layer's to catch.
 REPEAT_WINDOW = 10_000
+# Requests an interchange holds read between its ISA and its IEA (their models and texts);
+# one that brings more is answered by reading them again, a batch at a time.
+HOLD = 500
+# Requests decided and answered together when they are read again.
+BATCH = 500
 # GS01 of a group of functional acknowledgements (999, 997): received, never answered.
 ACKNOWLEDGEMENT_GROUP = "FA"
 
 
 def examine(
-    source: BinaryIO, guide: Guide | None = None, read_requests: bool = True
+    source: BinaryIO,
+    guide: Guide | None = None,
+    read_requests: bool = True,
+    again: BinaryIO | None = None,
+    hold: int | None = None,
 ) -> Iterator[InterchangeReport]:
     """A report per interchange (and per stretch of bytes outside any), streaming.
 
     With a `guide`, every 278 transaction set is also validated against the
     implementation guide; without, only the envelope and X12 syntax are checked.
     `read_requests` off leaves the accepted requests unread: validating needs their
-    findings, not their models."""
+    findings, not their models. Given `again`, a second handle on the same bytes, an
+    interchange of more than `hold` requests holds none of them: they are read again
+    from `again` when it is answered (InterchangeReport.requests_again)."""
     seen_interchanges: dict[tuple[str, str], None] = {}  # insertion-ordered: oldest first
     empty = True
     for interchange in read_interchanges(source):
         empty = False
-        yield _examine_interchange(interchange, seen_interchanges, guide, read_requests)
+        holding = _Holding(None if again is None else HOLD if hold is None else hold)
+        report = _examine_interchange(interchange, seen_interchanges, guide, read_requests, holding)
+        if report.deferred and again is not None:
+            report.requests_again = partial(reread_requests, again, report)
+        yield report
     if empty:
         yield InterchangeReport(None, faults=[ta1("023", "the file is empty: no interchange")])
+
+
+@dataclass(slots=True)
+class _Holding:
+    """How many requests an interchange holds read: past `limit` (None: no limit), none;
+    they are counted instead, to be read again."""
+
+    limit: int | None
+    held: int = 0
+    deferring: bool = False
+    dropped: bool = False  # the requests held before were let go
+
+    def drop_held(self, groups: Iterable[GroupReport]) -> None:
+        """Once deferring: the requests held so far let go (counted, to be read again)."""
+        if self.deferring and not self.dropped:
+            self.dropped = True
+            for group in groups:
+                group.defer_requests()
+
+    def take(self) -> bool:
+        """Whether one more request is read and held."""
+        if self.deferring:
+            return False
+        self.held += 1
+        self.deferring = self.limit is not None and self.held > self.limit
+        return not self.deferring
 
 
 def _examine_interchange(
@@ -56,7 +100,9 @@ def _examine_interchange(
     seen: dict[tuple[str, str], None],
     guide: Guide | None,
     read_requests: bool = True,
+    holding: _Holding | None = None,
 ) -> InterchangeReport:
+    holding = holding or _Holding(None)
     if interchange.header is None:
         junk = interchange.junk
         assert junk is not None
@@ -90,8 +136,11 @@ def _examine_interchange(
             report.acknowledgements += 1
         elif not rejected:
             report.groups.append(
-                _examine_group(group, group_numbers, report.faults, header, guide, read_requests)
+                _examine_group(
+                    group, group_numbers, report.faults, header, guide, read_requests, holding
+                )
             )
+            holding.drop_held(report.groups)
         else:
             report.other_content += 1
     report.acknowledgements += interchange.ta1_count
@@ -116,7 +165,9 @@ def _examine_group(
     interchange: Header,
     guide: Guide | None,
     read_requests: bool = True,
+    holding: _Holding | None = None,
 ) -> GroupReport:
+    holding = holding or _Holding(None)
     faults = checks.check_gs(group, seen_control_numbers)
     interchange_faults.extend(f for f in faults if f.level is Level.INTERCHANGE)  # bad GS
     report = GroupReport(
@@ -126,6 +177,7 @@ def _examine_group(
     unreadable = any(f.level is Level.INTERCHANGE for f in faults)
     analyse = not report.rejected_as_a_whole and not unreadable
     transaction_numbers = SeenControlNumbers()
+    dropped_here = holding.dropped
     for transaction in group.transactions:
         if not analyse:
             continue
@@ -144,9 +196,15 @@ def _examine_group(
         )
         answerable = guide is not None and complete and entry.accepted and read_requests
         if answerable and _is_request(transaction):
-            entry.request = read_transaction(transaction.segments)  # validated: safe to read
-            entry.text = write(transaction.segments, interchange.delimiters)
+            if holding.take():
+                entry.request = read_transaction(transaction.segments)  # validated: safe
+                entry.text = write(transaction.segments, interchange.delimiters)
+            else:
+                report.deferred += 1
         report.transactions.append(entry)
+        if holding.deferring and not dropped_here:  # this group's held requests let go
+            report.defer_requests()  # now, the earlier groups' once it ends
+            dropped_here = True
     report.trailer = group.trailer  # known once the transaction sets have been read
     report.received = group.count
     report.faults.extend(checks.check_ge(group))
@@ -160,13 +218,27 @@ def _examine_group(
 # Decides every event (and its service lines) of one request: a policy bound by the
 # shell to its numbers and its memory of what was decided before.
 DecisionSource = Callable[[Transaction], list[EventDecision]]
+# A request taken, with the group it came in.
+Taken = tuple[GroupReport, TransactionReport]
+# Decides a batch of requests together, in order: the store's intake reads what it needs
+# once a batch and stores the batch's cases as soon as they are decided.
+BatchDecisionSource = Callable[[list[Taken]], list[list[EventDecision]]]
+SEGMENTS_PER_WRITE = 1_000  # of a 999: written a run at a time, never held whole
+
+
+class SourceChanged(OSError):
+    """An interchange read again did not hold the requests it held when examined: its
+    file changed in between. Nothing of it is answered; it is taken again next time."""
 
 
 @dataclass(frozen=True, slots=True)
 class Acknowledgements:
+    """What is sent back for an interchange: whole texts, or for an interchange whose
+    requests were read again (InterchangeReport.deferred), spooled ones."""
+
     ta1: str | None  # an interchange carrying the TA1, when one is owed
-    functional: str | None  # an interchange carrying one 999 per group received
-    responses: str | None = None  # an interchange of 278 responses, one per request taken
+    functional: AnswerText | None  # an interchange carrying one 999 per group received
+    responses: AnswerText | None = None  # an interchange of 278 responses, one per request
 
 
 def _is_request(transaction: TransactionSet) -> bool:
@@ -178,6 +250,58 @@ def _is_request(transaction: TransactionSet) -> bool:
         and bht.id == "BHT"
         and bht.value(2) == Purpose.REQUEST
     )
+
+
+def requests_of(report: InterchangeReport) -> Iterator[Taken]:
+    """The requests of an interchange that are decided, in order, each with its group:
+    those it holds, or for a deferred one, all of them read again."""
+    if report.requests_again is not None:
+        yield from report.requests_again()
+        return
+    for group in report.groups if report.accepted else ():
+        for transaction in group.taken():
+            yield group, transaction
+
+
+def reread_requests(source: BinaryIO, report: InterchangeReport) -> Iterator[Taken]:
+    """The requests an examined interchange took, read again from `source` (a handle on
+    the same bytes): each set found by its place in its group and read when the report
+    accepted it; nothing of it is held once the caller lets it go."""
+    source.seek(report.span[0])
+    interchange = next(read_interchanges(source), None)
+    assert interchange is not None and interchange.header is not None
+    delimiters = interchange.header.delimiters
+    reports = iter(report.groups)
+    for group in interchange.groups:
+        if group.functional_identifier == ACKNOWLEDGEMENT_GROUP:
+            continue
+        found = next(reports, None)
+        if found is None:
+            raise SourceChanged("the interchange read again has more groups than before")
+        if not found.request_count:
+            continue  # the reader skips what is not read
+        read = 0
+        for index, transaction in enumerate(group.transactions):
+            complete = transaction.trailer is not None and not transaction.truncated
+            if index >= len(found.transactions):
+                break
+            entry = found.transactions[index]
+            if not (complete and entry.accepted and _is_request(transaction)):
+                continue
+            read += 1
+            yield (
+                found,
+                replace(
+                    entry,
+                    request=read_transaction(transaction.segments),
+                    text=write(transaction.segments, delimiters),
+                ),
+            )
+        if read != found.request_count:
+            raise SourceChanged(
+                f"group {found.header.value(6)!r} read again holds {read} requests, "
+                f"not the {found.request_count} it held when examined"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,35 +337,25 @@ class _Reply:
             {kind: iter(values) for kind, values in taken.items()},
         )
 
-    def interchange(
-        self, body: list[Segment] | str, groups: int, version: str = envelope.OUR_VERSION
-    ) -> str:
-        """An interchange around `body`: segments, or text already written."""
+    def interchange(self, body: list[Segment], groups: int, version: str) -> str:
+        """An interchange around `body`."""
+        header, trailer = self.interchange_ends(groups, version)
+        return header + write(body, self.delimiters) + trailer
+
+    def interchange_ends(self, groups: int, version: str = envelope.OUR_VERSION) -> tuple[str, str]:
+        """The ISA and the IEA of an interchange of so many groups, written: what goes
+        between them is written on its own, as it is made."""
         control = next(self.controls["interchange"])
         header = envelope.interchange_header(
             self.sender, self.receiver, control, self.now, self.usage, self.delimiters, version
         )
         trailer = envelope.interchange_trailer(groups, control)
-        if isinstance(body, str):
-            return write([header], self.delimiters) + body + write([trailer], self.delimiters)
-        return write([header, *body, trailer], self.delimiters)
+        return write([header], self.delimiters), write([trailer], self.delimiters)
 
-    def group(
-        self, functional: str, received: Segment, version: str, sets: list[list[Segment]]
-    ) -> list[Segment]:
-        header, trailer = self._group_ends(functional, received, version, len(sets))
-        body = [segment for transaction_set in sets for segment in transaction_set]
-        return [header, *body, trailer]
-
-    def group_text(self, functional: str, received: Segment, version: str, sets: list[str]) -> str:
-        """A group around transaction sets already written: a set's segments live only
-        as long as it takes to write them."""
-        header, trailer = self._group_ends(functional, received, version, len(sets))
-        return "".join([write([header], self.delimiters), *sets, write([trailer], self.delimiters)])
-
-    def _group_ends(
+    def group_ends(
         self, functional: str, received: Segment, version: str, sets: int
-    ) -> tuple[Segment, Segment]:
+    ) -> tuple[str, str]:
+        """The GS and the GE of a group of so many sets, answering the group `received`."""
         control = next(self.controls["group"])
         header = envelope.group_header(
             functional,
@@ -251,7 +365,8 @@ class _Reply:
             self.now,
             version,
         )
-        return header, envelope.group_trailer(sets, control)
+        trailer = envelope.group_trailer(sets, control)
+        return write([header], self.delimiters), write([trailer], self.delimiters)
 
 
 def acknowledge(
@@ -260,14 +375,15 @@ def acknowledge(
     numbers: ControlNumbers,
     decide: DecisionSource | None = None,
     copy_bad_data: bool = True,
+    decide_batch: BatchDecisionSource | None = None,
 ) -> Acknowledgements:
-    """The TA1 and the 999 an interchange is owed and, with a decision source, the 278
-    responses to the requests it carried that were taken. `copy_bad_data` off keeps the
-    999 free of IK404 copies, for partners who want no member data in it."""
+    """The TA1 and the 999 an interchange is owed and, with a decision source (one
+    request at a time, or a batch at a time), the 278 responses to the requests it
+    carried that were taken. `copy_bad_data` off keeps the 999 free of IK404 copies, for
+    partners who want no member data in it."""
     functional = _owes_999(report)
-    answering = decide is not None
-    answered = [g for g in report.groups if _requests(g)] if functional and answering else []
-    reply = _Reply.to(report, now, numbers, reply_counts(report, answering))
+    batch = decide_batch or (one_by_one(decide) if decide is not None else None)
+    reply = _Reply.to(report, now, numbers, reply_counts(report, batch is not None))
     ta1_text = (
         reply.interchange([acks.ta1(report, now)], 0, envelope.reply_version(report.header))
         if report.needs_ta1
@@ -275,45 +391,62 @@ def acknowledge(
     )
     if not functional:
         return Acknowledgements(ta1_text, None)
-    sets = [
-        acks.ack_999(group, f"{number:04d}", reply.delimiters.characters(), copy_bad_data)
-        for number, group in enumerate(report.groups, start=1)
-    ]
-    functional_text = reply.interchange(
-        reply.group("FA", report.groups[0].header, envelope.ACK_VERSION, sets), 1
-    )
-    responses = _responses(answered, reply, decide) if decide is not None else None
+    functional_text = _finished(report, _functional(report, reply, copy_bad_data))
+    responses = _responses(report, reply, batch) if batch is not None else None
     return Acknowledgements(ta1_text, functional_text, responses)
 
 
+def one_by_one(decide: DecisionSource) -> BatchDecisionSource:
+    """A decision source for one request at a time, asked a batch at a time."""
+
+    def batch(taken: list[Taken]) -> list[list[EventDecision]]:
+        return [decide(transaction.request) for _, transaction in taken if transaction.request]
+
+    return batch
+
+
 def respond_again(
-    report: InterchangeReport, now: datetime, numbers: ControlNumbers, decide: DecisionSource
-) -> str | None:
+    report: InterchangeReport,
+    now: datetime,
+    numbers: ControlNumbers,
+    decide: BatchDecisionSource,
+) -> AnswerText | None:
     """The 278 responses alone, as `acknowledge` writes them, under control numbers of
     their own: an interchange received before, answered anew (its 999 and TA1 stand)."""
-    answered = [g for g in report.groups if _requests(g)] if _owes_999(report) else []
-    counts: dict[ControlKind, int] = {"interchange": int(bool(answered)), "group": len(answered)}
-    return _responses(answered, _Reply.to(report, now, numbers, counts), decide)
+    answering = _owes_999(report)
+    groups = sum(1 for g in report.groups if g.request_count) if answering else 0
+    counts: dict[ControlKind, int] = {"interchange": int(bool(groups)), "group": groups}
+    return _responses(report, _Reply.to(report, now, numbers, counts), decide)
 
 
-def same_responses(report: InterchangeReport, one: str, other: str) -> bool:
+def same_responses(report: InterchangeReport, one: AnswerText, other: AnswerText) -> bool:
     """Whether two 278 response interchanges to `report` say the same: the same
     transaction sets, whatever their envelopes (control numbers, dates) and the time
-    each was written (BHT04, BHT05)."""
+    each was written (BHT04, BHT05). Read a piece at a time, whatever their size."""
     delimiters = envelope.reply_delimiters(report.header)
-    return _said(one, delimiters) == _said(other, delimiters)
+    said = zip_longest(_said(one, delimiters), _said(other, delimiters))
+    return all(mine == theirs for mine, theirs in said)
 
 
-def _said(text: str, delimiters: Delimiters) -> list[str]:
+def _said(text: AnswerText, delimiters: Delimiters) -> Iterator[str]:
     """The segments of our own response interchange inside its groups, BHT04 and BHT05
     left out (we write no delimiter inside data, so splitting on them is exact)."""
-    said = []
-    for segment in text.split(delimiters.segment + delimiters.line_break):
+    for segment in _segments(pieces_of(text), delimiters.segment + delimiters.line_break):
         elements = segment.split(delimiters.element)
         if elements[0] in ("", "ISA", "GS", "GE", "IEA"):
             continue
-        said.append(delimiters.element.join(elements[:4] if elements[0] == "BHT" else elements))
-    return said
+        yield delimiters.element.join(elements[:4] if elements[0] == "BHT" else elements)
+
+
+def _segments(pieces: Iterable[str], end: str) -> Iterator[str]:
+    """Text given in pieces, split at `end`: a segment cut between two pieces is whole."""
+    rest = ""
+    for piece in pieces:
+        parts = (rest + piece).split(end)
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest
 
 
 def reply_counts(report: InterchangeReport, answering: bool = True) -> dict[ControlKind, int]:
@@ -322,7 +455,7 @@ def reply_counts(report: InterchangeReport, answering: bool = True) -> dict[Cont
     their groups. Known before anything is decided, so that their control numbers can
     be taken beforehand."""
     functional = _owes_999(report)
-    answered = sum(1 for g in report.groups if _requests(g)) if functional and answering else 0
+    answered = sum(1 for g in report.groups if g.request_count) if functional and answering else 0
     return {
         "interchange": int(report.needs_ta1) + int(functional) + int(bool(answered)),
         "group": int(functional) + answered,
@@ -333,20 +466,59 @@ def _owes_999(report: InterchangeReport) -> bool:
     return bool(report.groups and report.accepted)  # a rejected interchange: no 999
 
 
-def _requests(group: GroupReport) -> list[Transaction]:
-    """The requests of a group that were taken: what gets a 278 response."""
-    return [t.request for t in group.taken() if t.request]
+def _functional(report: InterchangeReport, reply: _Reply, copy_bad_data: bool) -> Spool:
+    """One 999 per group received, in one functional group, written a run of segments
+    at a time."""
+    out = Spool()
+    opening, closing = reply.interchange_ends(1)
+    group_opening, group_closing = reply.group_ends(
+        "FA", report.groups[0].header, envelope.ACK_VERSION, len(report.groups)
+    )
+    out.write(opening + group_opening)
+    forbidden = reply.delimiters.characters()
+    for number, group in enumerate(report.groups, start=1):
+        segments = acks.ack_999(group, f"{number:04d}", forbidden, copy_bad_data)
+        while run := list(islice(segments, SEGMENTS_PER_WRITE)):
+            out.write(write(run, reply.delimiters))
+    out.write(group_closing + closing)
+    return out
 
 
-def _responses(answered: list[GroupReport], reply: _Reply, decide: DecisionSource) -> str | None:
-    groups: list[str] = []
-    for group in answered:
-        sets = []
-        for number, request in enumerate(_requests(group), start=1):
-            response = respond(request, decide(request), reply.now)
-            response.control_number = f"{number:04d}"
-            sets.append(write(write_transaction(response), reply.delimiters))
-        groups.append(reply.group_text("HI", group.header, group.header.value(8), sets))
+def _responses(
+    report: InterchangeReport, reply: _Reply, decide: BatchDecisionSource
+) -> AnswerText | None:
+    """A 278 response to each request taken, in one interchange of a group per group
+    of requests, written as they are decided, a batch at a time."""
+    groups = [group for group in report.groups if group.request_count] if _owes_999(report) else []
     if not groups:
         return None
-    return reply.interchange("".join(groups), len(groups))
+    out = Spool()
+    opening, closing = reply.interchange_ends(len(groups))
+    out.write(opening)
+    current: GroupReport | None = None
+    group_closing, number = "", 0
+    requests = requests_of(report)
+    while batch := list(islice(requests, BATCH)):
+        for (group, transaction), events in zip(batch, decide(batch), strict=True):
+            assert transaction.request is not None
+            if group is not current:
+                out.write(group_closing)
+                current, number = group, 0
+                group_opening, group_closing = reply.group_ends(
+                    "HI", group.header, group.header.value(8), group.request_count
+                )
+                out.write(group_opening)
+            number += 1
+            response = respond(transaction.request, events, reply.now)
+            response.control_number = f"{number:04d}"
+            out.write(write(write_transaction(response), reply.delimiters))
+    out.write(group_closing + closing)
+    return _finished(report, out)
+
+
+def _finished(report: InterchangeReport, out: Spool) -> AnswerText:
+    """A deferred interchange's answer stays spooled; any other's is a plain string."""
+    if report.deferred:
+        return out
+    with out:
+        return out.text()

@@ -35,36 +35,34 @@ def ta1(report: InterchangeReport, now: datetime) -> Segment:
 
 def ack_999(
     group: GroupReport, control_number: str, forbidden: str, copy_bad_data: bool = True
-) -> list[Segment]:
-    """One 999 transaction set (ST..SE) for one received functional group.
+) -> Iterator[Segment]:
+    """One 999 transaction set (ST..SE) for one received functional group, a segment at
+    a time: a group of a million sets is acknowledged without holding its 999.
 
     `forbidden` holds the delimiter characters of the reply, which a copy of bad data
     must not contain; with `copy_bad_data` off, IK404 is left out altogether (it may hold
     member data, and the guide sends it only when the bad value can be copied)."""
     gs = group.header
-    body = [
-        Segment.of("ST", "999", control_number, ACK_VERSION),
-        Segment.of("AK1", printable_code(gs.value(1)), gs.value(6), gs.value(8)),
-    ]
+    yield Segment.of("ST", "999", control_number, ACK_VERSION)
+    yield Segment.of("AK1", printable_code(gs.value(1)), gs.value(6), gs.value(8))
+    count = 2
     if not group.rejected_as_a_whole:
         for transaction in group.transactions:
-            body.append(
-                _ak2(transaction.identifier, transaction.control_number, transaction.convention)
-            )
-            body.extend(_segment_notes(transaction.faults, forbidden if copy_bad_data else None))
-            body.append(Segment.of("IK5", transaction.ack_code, *transaction.trailer_codes()))
-    body.append(
-        Segment.of(
-            "AK9",
-            group.ack_code,
-            str(group.included),
-            str(group.received),
-            str(group.accepted_count),
-            *group.trailer_codes(),
-        )
+            yield _ak2(transaction.identifier, transaction.control_number, transaction.convention)
+            for note in _segment_notes(transaction.faults, forbidden if copy_bad_data else None):
+                yield note
+                count += 1
+            yield Segment.of("IK5", transaction.ack_code, *transaction.trailer_codes())
+            count += 2
+    yield Segment.of(
+        "AK9",
+        group.ack_code,
+        str(group.included),
+        str(group.received),
+        str(group.accepted_count),
+        *group.trailer_codes(),
     )
-    body.append(Segment.of("SE", str(len(body) + 1), control_number))
-    return body
+    yield Segment.of("SE", str(count + 2), control_number)
 
 
 def _ak2(identifier: str, control_number: str, convention: str) -> Segment:

@@ -3,7 +3,7 @@ follow from it (TA104, AK901, IK501)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableSequence
+from collections.abc import Callable, Iterable, Iterator, MutableSequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -51,6 +51,9 @@ class GroupReport:
     faults: list[Fault] = field(default_factory=list)
     # A list, or for an interchange of any size the compact SetResults (x12.compact).
     transactions: MutableSequence[TransactionReport] | SetResults = field(default_factory=list)
+    # Requests taken but not held: an interchange of more than a few hundred is read
+    # again, a batch at a time, when it is answered (InterchangeReport.requests_again).
+    deferred: int = 0
 
     @property
     def rejected_as_a_whole(self) -> bool:
@@ -87,11 +90,24 @@ class GroupReport:
             return []
         return [t for t in self.notable() if t.accepted and t.request is not None]
 
+    @property
+    def request_count(self) -> int:
+        """The requests of this group that are decided, held or deferred."""
+        return len(self.taken()) + (0 if self.rejected_as_a_whole else self.deferred)
+
     def forget_requests(self) -> None:
         """Drop what was read of its requests once the group is rejected: nothing of it
         is decided, and the memory is free again."""
         for transaction in self.notable():
             transaction.request = transaction.text = None
+        self.deferred = 0
+
+    def defer_requests(self) -> None:
+        """Drop the requests held so far, counting those that will be read again."""
+        for transaction in self.notable():
+            if transaction.request is not None:
+                self.deferred += transaction.accepted
+                transaction.request = transaction.text = None
 
     def notable(self) -> Iterable[TransactionReport]:
         """The sets that may carry a fault or a request, in order: all of them, or only
@@ -114,6 +130,14 @@ class InterchangeReport:
     # Groups of a rejected interchange (not examined) and stray segments: anything but
     # acknowledgements, which makes the interchange more than an acknowledgement.
     other_content: int = 0
+    # For an interchange whose requests were too many to hold (see GroupReport.deferred):
+    # its taken requests read again from the source, in order, each with its group.
+    requests_again: Callable[[], Iterator[tuple[GroupReport, TransactionReport]]] | None = None
+
+    @property
+    def deferred(self) -> bool:
+        """Its requests are read again when answered, a batch at a time."""
+        return self.accepted and any(group.deferred for group in self.groups)
 
     @property
     def acknowledgement_only(self) -> bool:
