@@ -16,6 +16,7 @@ from edi278.ig import Guide
 from edi278.intake import Answer, Fingerprint
 from edi278.outbox import AtomicFile, commit_answers
 from edi278.pipeline import DecisionSource, acknowledge, examine
+from edi278.spool import pieces_of
 from edi278.x12.control import ControlNumbers
 from edi278.x12.report import InterchangeReport
 from edi278.x12.writer import encode
@@ -86,7 +87,7 @@ class FileSummary:
         self.duplicate_interchanges += answer.disposition == "duplicate"
         self.cases_created += answer.cases_created
         self.decisions_replayed += answer.decisions_replayed
-        self.decisions += len(answer.decided)
+        self.decisions += answer.decision_count
         self._keep(self.decided, (decided.as_dict() for decided in answer.decided))
         if report.header is not None:
             self.interchanges += 1
@@ -200,7 +201,7 @@ def process_file(
         for kind in ANSWER_KINDS:  # named after the input, to tell whose they are
             open_files[kind] = AtomicFile(outbox / f"{path.stem or path.name}.{kind}")
         with open(path, "rb") as source, open(path, "rb") as again:
-            for report in examine(source, guide):
+            for report in examine(source, guide, again=again):
                 answered = answer(report, Fingerprint.of_span(again, report.span), str(path))
                 summary.add(report, answered)
                 if answered_to is not None:
@@ -211,8 +212,8 @@ def process_file(
                     ("999", answers.functional),
                     ("278", answers.responses),
                 ):
-                    if text is not None:
-                        open_files[kind].write(encode(text))
+                    for piece in pieces_of(text) if text is not None else ():
+                        open_files[kind].write(encode(piece))
         for kind in [kind for kind, handle in open_files.items() if not handle.size]:
             open_files.pop(kind).abort()  # nothing of this kind was owed
         # an answer already there is not written again

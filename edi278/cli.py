@@ -41,6 +41,7 @@ from edi278.cli_users import user
 from edi278.ig import ENGINES, Guide
 from edi278.jsonform import JsonFormError, check_document, from_json, to_json
 from edi278.outbox import sweep
+from edi278.intake import KEPT_DECIDED
 from edi278.pipeline import examine
 from edi278.progress import answering
 from edi278.queue import HOLD, QUEUE, queue_files, queue_for
@@ -113,7 +114,7 @@ def process(
 
     Requests are decided by the payer's policy (--policy, default samples/policy.yaml);
     a table of each request's outcome, reason and tracking number follows the files
-    (the first 200; --json lists every one).
+    (the first 200; --json lists the first 10,000 of each file and counts the rest).
 
     Everything is recorded in the database: each interchange and the answers sent for
     it, each case with its decisions and tracking numbers. An interchange received
@@ -157,7 +158,7 @@ def process(
     heap.settle()  # the maps loaded with the rest: kept out of the collector's way
     totals = {"files": 0, "unanswered": 0, "received": 0, "accepted": 0, "decisions": 0}
     decided: list[tuple[str, dict[str, str]]] = []  # the table's rows
-    listed = None if as_json else 0 if quiet else TABLE_ROWS  # --json lists every one
+    listed = JSON_ROWS if as_json else 0 if quiet else TABLE_ROWS
     totals["files"] = totals["unanswered"] = len(refused)
     if outbox.is_dir():
         sweep(outbox)  # what runs killed before this one left half-written
@@ -196,6 +197,9 @@ def process(
 
 
 TABLE_ROWS = 200  # decisions shown after a run; a batch of millions is summed up instead
+# Decisions and faults a file's --json summary lists (the rest are counted): as many as
+# an interchange answered a batch at a time keeps, so that memory stays bounded.
+JSON_ROWS = KEPT_DECIDED
 
 
 def _refused(

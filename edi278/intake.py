@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import BinaryIO
@@ -35,11 +35,13 @@ from edi278.log import protect
 from edi278.model import Action, Transaction
 from edi278.pipeline import (
     Acknowledgements,
+    Taken,
     acknowledge,
     reply_counts,
     respond_again,
     same_responses,
 )
+from edi278.spool import AnswerText
 from edi278.store.audit import audit, audit_many
 from edi278.store.cases import (
     CaseKey,
@@ -58,6 +60,7 @@ from edi278.store.interchanges import (
     find_prior,
     known_sender,
     partner_for,
+    record_answers,
     record_interchange,
     replace_answer,
     stored_answers,
@@ -67,18 +70,23 @@ from edi278.store.numbers import (
     TakenControlNumbers,
     assign_tracking_numbers,
     issue_tracking_numbers,
+    issuer_beside,
     take_before_deciding,
 )
 from edi278.x12 import envelope
 from edi278.x12.control import MemoryControlNumbers
 from edi278.x12.faults import ta1
 from edi278.x12.report import GroupReport, InterchangeReport, TransactionReport
+from edi278.x12.tokenizer import Header
 from edi278.x12.writer import write
 
 HASH_CHUNK = 1 << 20
 # Cases written per batch of statements inside an interchange's transaction: its rows
 # (request texts, decisions, traces) are built a batch at a time.
 CASE_BATCH = 500
+# Decisions an interchange's answer keeps for its summary when its requests were read
+# again a batch at a time: the rest are counted (the summary lists fewer anyway).
+KEPT_DECIDED = 10_000
 # The recorded status of an interchange of acknowledgements (TA1, 999, 997): received,
 # answered with nothing (X12 acknowledges no acknowledgement).
 ACKNOWLEDGEMENT = "acknowledgement"
@@ -134,6 +142,12 @@ class Answer:
     decisions_replayed: int = 0  # requests answered with a decision stored before
     decided: tuple[Decided, ...] = ()
     acknowledgement: bool = False  # it carried acknowledgements only: nothing to send back
+    # Events decided, where `decided` keeps only the first KEPT_DECIDED (None: it has all).
+    decisions: int | None = None
+
+    @property
+    def decision_count(self) -> int:
+        return len(self.decided) if self.decisions is None else self.decisions
 
 
 class Intake:
@@ -210,6 +224,8 @@ class Intake:
                 decider.read(connection, requests)
         if prior.same_bytes is not None:
             return self._replay(report, prior.same_bytes, requests, (at, now))
+        if report.deferred and not prior.claimed:
+            return self._answer_in_batches(report, fingerprint, source, (at, now), known)
         duplicate = prior.claimed
         if duplicate:  # rejected whole: no request is decided
             requests = []
@@ -258,77 +274,82 @@ class Intake:
         """One transaction: the interchange, what was sent for it, its new cases.
         `times` are its receipt time and the time it was processed (for the audit log)."""
         at, now = times
-        texts = (acknowledgements.ta1, acknowledgements.functional, acknowledgements.responses)
-        sent = {kind: text for kind, text in zip(("ta1", "999", "278"), texts, strict=True) if text}
-        sender = _sender(report)
-        enveloped = RequestTexts(report)
+        enveloped = RequestTexts(report.header, _held(report))
         with self.engine.begin() as connection:
-            received = Received(
-                _partner(connection, report, at, known),
-                sender,
-                report.header.segment.value(13) if report.header else None,
-                [group.header.value(6) for group in report.groups],
-                fingerprint.sha256,
-                fingerprint.size,
-                at,
-                self.channel,
-                source,
-                status,
-                report.header is not None and report.accepted,
+            received = self._received(connection, report, fingerprint, source, at, status, known)
+            interchange_id = record_interchange(connection, received, _sent(acknowledgements))
+            stored = _CaseWriter(connection, interchange_id, at, now, self.actor)
+            stored.received(report, status, self.channel, len(decider.taken), decider.replayed)
+            for first in range(0, len(decider.taken), CASE_BATCH):
+                stored(enveloped(decider.taken[first : first + CASE_BATCH]), decider.decided_by)
+            stored.flush()
+
+    def _received(
+        self,
+        connection: Connection,
+        report: InterchangeReport,
+        fingerprint: Fingerprint,
+        source: str,
+        at: datetime,
+        status: str,
+        known: KnownSender,
+    ) -> Received:
+        return Received(
+            _partner(connection, report, at, known),
+            _sender(report),
+            report.header.segment.value(13) if report.header else None,
+            [group.header.value(6) for group in report.groups],
+            fingerprint.sha256,
+            fingerprint.size,
+            at,
+            self.channel,
+            source,
+            status,
+            report.header is not None and report.accepted,
+        )
+
+    def _answer_in_batches(
+        self,
+        report: InterchangeReport,
+        fingerprint: Fingerprint,
+        source: str,
+        times: tuple[datetime, datetime],
+        known: KnownSender,
+    ) -> Answer:
+        """An interchange of more requests than are held (`report.deferred`): its
+        requests read again and decided a batch at a time inside the one transaction
+        that stores it, each batch's cases stored as soon as it is decided and its
+        responses written out (spooled), so that memory holds one batch whatever the
+        interchange's size. A crash rolls it all back: nothing of it was stored or
+        sent, and it is answered whole when it is taken again. On SQLite the store's
+        one writer is held for as long as it takes."""
+        at, now = times
+        ours, theirs = (party.key for party in envelope.reply_parties(report.header))
+        before = take_before_deciding(self.engine, 0, ours, theirs, reply_counts(report), at)
+        numbers = TakenControlNumbers(ours, theirs, before.control)
+        status = _status(report)
+        with self.engine.begin() as connection:
+            received = self._received(connection, report, fingerprint, source, at, status, known)
+            interchange_id = record_interchange(connection, received, {})
+            batches = _Batches(
+                self, connection, _CaseWriter(connection, interchange_id, at, now, self.actor),
+                RequestTexts(report.header), _sender(report) or "", at,
+            )  # fmt: skip
+            acknowledgements = acknowledge(
+                report, at.astimezone(self.zone), numbers, None, known.copy_bad_data, batches
             )
-            interchange_id = record_interchange(connection, received, sent)
-            sets = sum(len(group.transactions) for group in report.groups)
-            entry = {"at": now, "actor": self.actor, "interchange_id": interchange_id}
-            logged = [
-                {
-                    **entry,
-                    "action": "received",
-                    "object_type": "interchange",
-                    "object_id": str(interchange_id),
-                    "detail": f"status={status} channel={self.channel} sets={sets} "
-                    f"cases={len(decider.taken)} replayed={decider.replayed}",
-                }
-            ]
-            # In batches: the rows of a hundred thousand cases are never built at once.
-            for first in range(0, max(len(decider.taken), 1), CASE_BATCH):
-                taken = enveloped(decider.taken[first : first + CASE_BATCH])
-                case_ids = insert_cases(connection, taken, interchange_id, at, decider.decided_by)
-                owners = {
-                    number: case_id
-                    for case_id, case in zip(case_ids, taken, strict=True)
-                    for number in _numbers_of(case)
-                }
-                assign_tracking_numbers(connection, owners)
-                cancelled = _cancel_certified(connection, case_ids, taken)
-                audit_many(  # one statement a batch: the interchange received (first), each
-                    connection,  # case decided, and each case one of them cancelled
-                    [
-                        *logged,
-                        *(
-                            {
-                                **entry,
-                                "action": "decided",
-                                "object_type": "case",
-                                "object_id": str(case_id),
-                                "detail": _decision_summary(case, decider.decided_by),
-                                "case_id": case_id,
-                            }
-                            for case_id, case in zip(case_ids, taken, strict=True)
-                        ),
-                        *(
-                            {
-                                **entry,
-                                "action": "cancelled",
-                                "object_type": "case",
-                                "object_id": str(case_id),
-                                "detail": f"status=cancelled by=case:{by}",
-                                "case_id": case_id,
-                            }
-                            for case_id, by in cancelled
-                        ),
-                    ],
-                )
-                logged = []
+            record_answers(connection, interchange_id, _sent(acknowledgements))
+            batches.stored.received(report, status, self.channel, batches.cases, batches.replayed)
+            batches.stored.flush()
+        return Answer(
+            acknowledgements,
+            "processed",
+            batches.cases,
+            batches.replayed,
+            tuple(batches.answered),
+            report.acknowledgement_only,
+            decisions=batches.decisions,
+        )
 
     def _replay(
         self,
@@ -341,27 +362,26 @@ class Intake:
         asked about still stands as it was answered; once one was decided since (a
         reviewer's decision), a new 278 with the current decisions and the same numbers,
         under fresh control numbers, which becomes the answer to send again. `times` are
-        this receipt's time and the time it is processed."""
+        this receipt's time and the time it is processed. The cases are looked up a
+        batch of requests at a time, however many the interchange brought."""
         at, now = times
-        on_file: dict[int, list[Answered]] = {}
         with reading(self.engine).begin() as connection:
             sent = stored_answers(connection, interchange_id)
-            if "278" in sent:  # its requests were decided: they are cases
-                on_file = _on_file(connection, interchange_id, _sender(report) or "", requests)
         stored = Acknowledgements(sent.get("ta1"), sent.get("999"), sent.get("278"))
-        decided = tuple(_decided(*each) for events in on_file.values() for each in events)
-
-        def current(request: Transaction) -> list[EventDecision]:
-            return [decision for _, _, decision in on_file[id(request)]]
-
+        sender = _sender(report) or ""
+        looked_up = _OnFile(self.engine, interchange_id, sender, keep=True)
         responses = stored.responses
-        if responses is not None and len(on_file) == len(requests):
+        if responses is not None:  # its requests were decided: they are cases
             dated = at.astimezone(self.zone)
-            now_says = respond_again(report, dated, MemoryControlNumbers(), current)
-            if now_says is not None and not same_responses(report, responses, now_says):
-                numbers = DatabaseControlNumbers(self.engine)  # what we send is never a draft
-                responses = respond_again(report, dated, numbers, current)
-        disposition = "replayed" if responses == stored.responses else "updated"
+            try:
+                now_says = respond_again(report, dated, MemoryControlNumbers(), looked_up)
+                if now_says is not None and not same_responses(report, responses, now_says):
+                    numbers = DatabaseControlNumbers(self.engine)  # what we send is never a draft
+                    again = _OnFile(self.engine, interchange_id, sender)
+                    responses = respond_again(report, dated, numbers, again)
+            except _NotOnFile:  # a request that is not a case: answered as stored
+                pass
+        disposition = "replayed" if responses is stored.responses else "updated"
         with self.engine.begin() as connection:
             if responses is not None and disposition == "updated":
                 replace_answer(connection, interchange_id, "278", responses)
@@ -383,24 +403,170 @@ class Intake:
         return Answer(
             replace(stored, responses=responses),
             disposition,
-            decisions_replayed=len(decided),
-            decided=decided,
+            decisions_replayed=looked_up.decisions,
+            decided=tuple(looked_up.answered),
             acknowledgement=report.acknowledgement_only,
+            decisions=looked_up.decisions,
         )
 
 
+class _NotOnFile(Exception):
+    """A request of an interchange received before whose cases are not all on file."""
+
+
+@dataclass(slots=True)
+class _OnFile:
+    """The decisions on file for an interchange received before, as a batch decision
+    source: each event's case and its current decision, a batch of requests at a time.
+    With `keep`, what it answered is kept for the summary (up to KEPT_DECIDED)."""
+
+    engine: Engine
+    interchange_id: int
+    sender: str
+    keep: bool = False
+    answered: list[Decided] = field(default_factory=list)
+    decisions: int = 0
+    _unkeyed: deque[tuple[str, EventDecision]] | None = None
+
+    def __call__(self, batch: list[Taken]) -> list[list[EventDecision]]:
+        requests = [transaction.request for _, transaction in batch if transaction.request]
+        with reading(self.engine).begin() as connection:
+            if self._unkeyed is None:
+                self._unkeyed = deque(unkeyed_decisions(connection, self.interchange_id))
+            found = _on_file(connection, self.sender, requests, self._unkeyed)
+        decided = []
+        for request in requests:
+            events = found.get(id(request))
+            if events is None:
+                raise _NotOnFile
+            if self.keep:
+                self.decisions += len(events)
+                room = KEPT_DECIDED - len(self.answered)
+                self.answered += [_decided(*each) for each in events[: max(room, 0)]]
+            decided.append([decision for _, _, decision in events])
+        return decided
+
+
+class _CaseWriter:
+    """New cases written into an interchange's transaction a batch at a time: their rows,
+    their tracking numbers, the certifications they cancel, and the audit log's lines
+    (the interchange's own first, in the statement of the first batch)."""
+
+    def __init__(
+        self, connection: Connection, interchange_id: int, at: datetime, now: datetime, actor: str
+    ) -> None:
+        self.connection = connection
+        self.interchange_id = interchange_id
+        self.at = at
+        self.entry = {"at": now, "actor": actor, "interchange_id": interchange_id}
+        self._logged: list[dict[str, object]] = []
+
+    def received(
+        self, report: InterchangeReport, status: str, channel: str, cases: int, replayed: int
+    ) -> None:
+        sets = sum(len(group.transactions) for group in report.groups)
+        self._logged.append(
+            {
+                **self.entry,
+                "action": "received",
+                "object_type": "interchange",
+                "object_id": str(self.interchange_id),
+                "detail": f"status={status} channel={channel} sets={sets} "
+                f"cases={cases} replayed={replayed}",
+            }
+        )
+
+    def __call__(self, taken: list[NewCase], decided_by: str) -> None:
+        connection = self.connection
+        case_ids = insert_cases(connection, taken, self.interchange_id, self.at, decided_by)
+        owners = {
+            number: case_id
+            for case_id, case in zip(case_ids, taken, strict=True)
+            for number in _numbers_of(case)
+        }
+        assign_tracking_numbers(connection, owners)
+        cancelled = _cancel_certified(connection, case_ids, taken)
+        self._logged += [
+            {
+                **self.entry,
+                "action": "decided",
+                "object_type": "case",
+                "object_id": str(case_id),
+                "detail": _decision_summary(case, decided_by),
+                "case_id": case_id,
+            }
+            for case_id, case in zip(case_ids, taken, strict=True)
+        ]
+        self._logged += [
+            {
+                **self.entry,
+                "action": "cancelled",
+                "object_type": "case",
+                "object_id": str(case_id),
+                "detail": f"status=cancelled by=case:{by}",
+                "case_id": case_id,
+            }
+            for case_id, by in cancelled
+        ]
+        self.flush()
+
+    def flush(self) -> None:
+        audit_many(self.connection, self._logged)  # one statement a batch
+        self._logged = []
+
+
+@dataclass(slots=True)
+class _Batches:
+    """The decision source of an interchange answered a batch of requests at a time
+    (Intake._answer_in_batches): each batch read, decided and stored on the
+    interchange's own connection, which sees the cases of the batches before it."""
+
+    intake: Intake
+    connection: Connection
+    stored: _CaseWriter
+    texts: RequestTexts
+    sender: str
+    at: datetime
+    cases: int = 0
+    replayed: int = 0
+    decisions: int = 0
+    answered: list[Decided] = field(default_factory=list)
+
+    def __call__(self, batch: list[Taken]) -> list[list[EventDecision]]:
+        requests = [transaction.request for _, transaction in batch if transaction.request]
+        issuer = issuer_beside(self.connection)
+        decider = CaseDecider(
+            self.intake.engine, self.intake.decider, self.sender, self.at, issuer=issuer
+        )
+        with protect(_phi_of_requests(requests)):
+            decider.read(self.connection, requests, self.stored.interchange_id)
+            fresh = issue_tracking_numbers(issuer, Kind.REFERENCE, decider.fresh, self.at)
+            decider.prepare(requests, fresh)
+            decided = [decider(request) for request in requests]
+            self.stored(self.texts.of(batch)(decider.taken), decider.decided_by)
+        self.cases += len(decider.taken)
+        self.replayed += decider.replayed
+        self.decisions += len(decider.answered)
+        room = max(KEPT_DECIDED - len(self.answered), 0)
+        self.answered += decider.answered[:room]
+        return decided
+
+
 def _on_file(
-    connection: Connection, interchange_id: int, sender: str, requests: list[Transaction]
+    connection: Connection,
+    sender: str,
+    requests: list[Transaction],
+    unkeyed: deque[tuple[str, EventDecision]],
 ) -> dict[int, list[Answered]]:
-    """The events of an interchange received before, by request, each with its case's
-    reference and current decision. A request whose cases cannot all be found (none
-    were made: its interchange was not processed) is left out."""
+    """The events of requests of an interchange received before, by request, each with
+    its case's reference and current decision; those without a key are taken in order
+    from `unkeyed`. A request whose cases cannot all be found (none were made: its
+    interchange was not processed) is left out."""
     keyed = [
         [case_key(sender, request, context.event) for context in events_in_context(request)]
         for request in requests
     ]
     known = stored_decisions(connection, {key for keys in keyed for key in keys})
-    unkeyed = deque(unkeyed_decisions(connection, interchange_id))
     found: dict[int, list[Answered]] = {}
     for request, keys in zip(requests, keyed, strict=True):
         events = []
@@ -436,12 +602,18 @@ class CaseDecider:
     _prepared_keys: set[CaseKey] = field(default_factory=set)
     _ready: dict[int, tuple[Transaction, list[Answered]]] = field(default_factory=dict)
     fresh: int = 0  # events read as new: each needs a reference number
+    # Where numbers are issued: the engine (a short transaction each), or the connection
+    # of an interchange stored a batch at a time (numbers.issuer_beside).
+    issuer: Engine | Connection | None = None
 
     decided_by: str = "engine"
 
-    def read(self, connection: Connection, requests: list[Transaction]) -> None:
+    def read(
+        self, connection: Connection, requests: list[Transaction], interchange: int | None = None
+    ) -> None:
         """On the interchange's reading transaction: look up the events already cases
-        and read the facts of them all."""
+        and read the facts of them all. `interchange`: the one they came in, when it is
+        stored a batch at a time and `connection` is its own."""
         keys = [
             case_key(self.sender, request, context.event)
             for request in requests
@@ -456,7 +628,8 @@ class CaseDecider:
         )
         bind = getattr(self.decider, "bound_to", None)  # a decider that reads facts in batch
         if bind is not None and requests:
-            self.decider = bind(requests, connection, sender=self.sender)
+            within = {} if interchange is None else {"interchange": interchange}
+            self.decider = bind(requests, connection, sender=self.sender, **within)
 
     def prepare(self, requests: list[Transaction], references: list[str]) -> None:
         """Once read, and given references for the `fresh` events: decide them all, then
@@ -469,7 +642,7 @@ class CaseDecider:
         then the numbers issued together and put in place of the drafts."""
         drafts = DraftNumbers()
         decided = [(request, self._decide(request, drafts)) for request in requests]
-        issued = issue_tracking_numbers(self.engine, Kind.CERTIFICATION, drafts.count, self.now)
+        issued = issue_tracking_numbers(self._issuer, Kind.CERTIFICATION, drafts.count, self.now)
         numbered = drafts.numbered(issued)
         self.taken = [replace(case, decision=numbered(case.decision)) for case in self.taken]
         self._known = {key: (ref, numbered(d)) for key, (ref, d) in self._known.items()}
@@ -524,11 +697,15 @@ class CaseDecider:
 
     def _reference(self) -> str:
         if not self._numbers:
-            self._numbers.extend(issue_tracking_numbers(self.engine, Kind.REFERENCE, 1, self.now))
+            self._numbers.extend(issue_tracking_numbers(self._issuer, Kind.REFERENCE, 1, self.now))
         return self._numbers.popleft()
 
     def _certification(self) -> str:
-        return issue_tracking_numbers(self.engine, Kind.CERTIFICATION, 1, self.now)[0]
+        return issue_tracking_numbers(self._issuer, Kind.CERTIFICATION, 1, self.now)[0]
+
+    @property
+    def _issuer(self) -> Engine | Connection:
+        return self.engine if self.issuer is None else self.issuer
 
 
 # An event answered: its case key, its administrative reference, its decision.
@@ -575,12 +752,15 @@ class DraftNumbers:
 
 
 def _phi_of(report: InterchangeReport) -> list[str]:
-    """The names, IDs and birth dates of the interchange's requests: masked in any log
-    event while it is handled."""
+    """The names, IDs and birth dates of the interchange's requests held: masked in any
+    log event while it is handled (those read again, a batch at a time as decided)."""
+    return _phi_of_requests([t.request for t in _taken(report) if t.request])
+
+
+def _phi_of_requests(requests: Iterable[Transaction]) -> list[str]:
     terms = []
-    for transaction in _taken(report):
-        assert transaction.request is not None
-        for context in events_in_context(transaction.request):
+    for request in requests:
+        for context in events_in_context(request):
             levels = (context.subscriber, context.dependent)
             for person in (person_of(level) for level in levels if level is not None):
                 born = person.birth_date
@@ -602,13 +782,12 @@ def _decided(key: CaseKey, reference: str, decision: EventDecision) -> Decided:
 class RequestTexts:
     """New cases with their requests as interchanges of their own: the ISA and GS each
     came under around its transaction set as received, so that it can be answered again
-    later. Called a batch of cases at a time; what it keeps is a few envelopes."""
+    later. Given the requests taken (`sets`), called a batch of cases at a time; what it
+    keeps beside them is a few envelopes."""
 
-    def __init__(self, report: InterchangeReport) -> None:
-        self._header = report.header
-        self._sets = {
-            id(t.request): (g, t.text) for g in report.groups for t in g.notable() if t.request
-        }
+    def __init__(self, header: Header | None, sets: Iterable[Taken] = ()) -> None:
+        self._header = header
+        self._sets = {id(t.request): (g, t.text) for g, t in sets if t.request}
         # The envelope around a request: the same for every request of a group, written
         # once, and only for a group a case came from (another's GS06 may not be a number).
         self._envelopes: dict[int, tuple[str, str]] = {}
@@ -630,6 +809,12 @@ class RequestTexts:
                 text = texts[id(case.request)] = opening + received + closing
             kept.append(replace(case, request_text=text))
         return kept
+
+    def of(self, sets: Iterable[Taken]) -> RequestTexts:
+        """The same envelopes, for other requests (the next batch of those read again)."""
+        other = RequestTexts(self._header, sets)
+        other._envelopes = self._envelopes
+        return other
 
     def _around(self, group: GroupReport) -> tuple[str, str]:
         header = self._header
@@ -653,6 +838,17 @@ class RequestTexts:
 def _taken(report: InterchangeReport) -> list[TransactionReport]:
     """The requests of an interchange that passed the guide: what gets a decision."""
     return report.taken()
+
+
+def _held(report: InterchangeReport) -> list[Taken]:
+    """The requests an interchange holds, each with its group."""
+    return [(group, t) for group in report.groups for t in group.taken()] if report.accepted else []
+
+
+def _sent(acknowledgements: Acknowledgements) -> dict[str, AnswerText]:
+    """What is sent back, by kind, as it is stored."""
+    texts = (acknowledgements.ta1, acknowledgements.functional, acknowledgements.responses)
+    return {kind: text for kind, text in zip(("ta1", "999", "278"), texts, strict=True) if text}
 
 
 def _sender(report: InterchangeReport) -> str | None:

@@ -24,6 +24,7 @@ from edi278.notices.words import REASONS, reason_in_words
 from edi278.pipeline import acknowledge, examine
 from edi278.reader import read_requests
 from edi278.respond import plain_text
+from edi278.spool import text_of
 from edi278.store.audit import audit
 from edi278.store.cases import (
     STATUS,
@@ -279,7 +280,7 @@ def _response(engine: Engine, case: Any, outcome: Outcome, now: datetime) -> str
 
     answers = acknowledge(report, now, DatabaseControlNumbers(engine), decide)
     assert answers.responses is not None, "a stored request is always answerable"
-    return answers.responses
+    return text_of(answers.responses)
 
 
 def case_story(connection: Connection, case: dict[str, Any], policy: Policy) -> CaseStory:

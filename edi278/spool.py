@@ -80,10 +80,10 @@ class Spool:
         self.close()
 
 
-Answered = str | Spool  # an answer's text: whole, or spooled
+AnswerText = str | Spool  # an answer's text: whole, or spooled
 
 
-def pieces_of(text: Answered, size: int = PIECE) -> Iterator[str]:
+def pieces_of(text: AnswerText, size: int = PIECE) -> Iterator[str]:
     """The text in pieces, whether whole or spooled."""
     if isinstance(text, Spool):
         yield from text.pieces(size)
@@ -92,6 +92,6 @@ def pieces_of(text: Answered, size: int = PIECE) -> Iterator[str]:
             yield text[start : start + size]
 
 
-def text_of(text: Answered) -> str:
+def text_of(text: AnswerText) -> str:
     """The whole text: only where the answer is small (an HTTP body, a test)."""
     return text if isinstance(text, str) else text.text()

@@ -47,7 +47,9 @@ def answer_bytes(
     received when this is called."""
     received_at = clock()
     answers = []
-    for report in examine(io.BytesIO(data), guide):
+    # A second reader of the same bytes: a body of more requests than are held is read
+    # again a batch at a time when answered, as a file is.
+    for report in examine(io.BytesIO(data), guide, again=io.BytesIO(data)):
         start, end = report.span
         fingerprint = Fingerprint.of_bytes(data[start:end])
         answers.append(intake.answer(report, fingerprint, source, clock(), received_at))

@@ -62,6 +62,7 @@ from edi278.review import (
     decide_case,
     pended_cases,
 )
+from edi278.spool import text_of
 from edi278.store.database import reading
 from edi278.store.inquiry import CaseView, Question, UnknownTrackingNumber, find_cases
 from edi278.store.numbers import DatabaseControlNumbers
@@ -427,14 +428,18 @@ def _first_error(error: ValidationError) -> str:
 def _answer_x12(service: Service, who: Caller, body: bytes) -> tuple[int, str, str]:
     intake = intake_for(service.engine, "http", f"http:{who.name}", service.policy)
     answers = answer_bytes(intake, service.guide, body, "http", service.clock)
-    responses = [a.acknowledgements.responses for a in answers if a.acknowledgements.responses]
+    responses = [
+        text_of(a.acknowledgements.responses) for a in answers if a.acknowledgements.responses
+    ]
     for answer in answers:
         for decided in answer.decided:
             service.outcomes.labels(decided.outcome).inc()
     if responses:
         return 200, X12, "".join(responses)
     envelope = [a.acknowledgements.ta1 for a in answers if a.acknowledgements.ta1]
-    functional = [a.acknowledgements.functional for a in answers if a.acknowledgements.functional]
+    functional = [
+        text_of(a.acknowledgements.functional) for a in answers if a.acknowledgements.functional
+    ]
     if functional:
         rejected = any(re.search(r"AK9.R", text) for text in functional)
         return (422 if rejected else 200), X12, "".join(functional)

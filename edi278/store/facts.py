@@ -73,15 +73,20 @@ class StoreDecider:
         return decide(request, facts, self.policy, now, tracking, asked)
 
     def bound_to(
-        self, requests: list[Transaction], connection: Connection, sender: str | None = None
+        self,
+        requests: list[Transaction],
+        connection: Connection,
+        sender: str | None = None,
+        interchange: int | None = None,
     ) -> Decider:
         """A decider for these requests (an interchange's, from `sender`), their facts
         read at once on `connection`: one round of queries for the batch rather than one
-        per request."""
+        per request. `interchange`: the one they came in, stored a batch at a time (see
+        `facts_about`)."""
         # Read once: the facts gathered, the engine and the duplicate check all need it.
         read_once = {id(request): (request, asked_in(request)) for request in requests}
         asked = [a for _, each in read_once.values() for a in each]
-        read = facts_about(connection, asked, sender)
+        read = facts_about(connection, asked, sender, interchange)
         # Each request sees its own families and their cases, not the whole batch's: an
         # interchange of a hundred thousand members is decided in linear time.
         families: dict[str, list[Member]] = defaultdict(list)
@@ -200,9 +205,17 @@ def facts_for(
     return facts_about(connection, asked, sender)
 
 
-def facts_about(connection: Connection, asked: Sequence[Asked], sender: str | None = None) -> Facts:
+def facts_about(
+    connection: Connection,
+    asked: Sequence[Asked],
+    sender: str | None = None,
+    interchange: int | None = None,
+) -> Facts:
     """What the engine may know about these events (an interchange's, or one request's,
-    from `sender`: cases on file are marked as its own or another's; None, all its own)."""
+    from `sender`: cases on file are marked as its own or another's; None, all its own).
+    A certification issued for `interchange` itself, the one the events came in (stored
+    a batch at a time), is not one they can name: its sender has not been told it, and
+    an interchange decided whole issues its numbers only once every request is decided."""
     subscribers = {a.subscriber.id for a in asked if a.subscriber.id}
     npis = {n for a in asked for n in (a.requester_npi, *a.servicing_npis) if n}
     numbers = {a.previous_certification for a in asked if a.previous_certification}
@@ -211,7 +224,7 @@ def facts_about(connection: Connection, asked: Sequence[Asked], sender: str | No
         members=family,
         plans=covering,
         providers=_providers(connection, npis),
-        certifications=_certified(connection, numbers, sender),
+        certifications=_certified(connection, numbers, sender, interchange),
         member_cases=(
             *_family_cases(connection, asked, sender),
             *(
@@ -349,6 +362,9 @@ _CERTIFIED_CASES = _PRIOR_CASE.where(
         )
     )
 )
+_CERTIFIED_CASES_OUTSIDE = _CERTIFIED_CASES.where(
+    cases.c.interchange_id != bindparam("interchange")
+)
 
 
 def _family_cases(
@@ -434,15 +450,19 @@ def _providers(connection: Connection, npis: set[str]) -> dict[str, Provider]:
 
 
 def _certified(
-    connection: Connection, numbers: set[str], sender: str | None
+    connection: Connection, numbers: set[str], sender: str | None, interchange: int | None
 ) -> dict[str, PriorCase]:
-    """The certifications these numbers name: issued here, else by the plan's previous
-    system (loaded as reference data), each as a case on file."""
+    """The certifications these numbers name: issued here (before `interchange`, when
+    given), else by the plan's previous system (loaded as reference data), each as a
+    case on file."""
     if not numbers:
         return {}
     found = {}
+    query, outside = _CERTIFIED_CASES, {}
+    if interchange is not None:
+        query, outside = _CERTIFIED_CASES_OUTSIDE, {"interchange": interchange}
     for some in slices(numbers):
-        for prior in _cases(connection, _CERTIFIED_CASES, sender, numbers=some):
+        for prior in _cases(connection, query, sender, numbers=some, **outside):
             if prior.certification_number in numbers:
                 found[prior.certification_number] = prior
     for some in slices(numbers - set(found)):  # the rest: from the previous system, if any

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from edi278.spool import AnswerText, text_of
 from edi278.store.tables import answers, interchanges, partners
 
 ANSWER_KINDS = ("ta1", "999", "278")
@@ -151,3 +152,15 @@ def record_interchange(connection: Connection, received: Received, sent: dict[st
     if rows:
         connection.execute(answers.insert(), rows)
     return interchange_id
+
+
+def record_answers(
+    connection: Connection, interchange_id: int, sent: dict[str, AnswerText]
+) -> None:
+    """The answers sent for an interchange recorded before they were made."""
+    rows = [
+        {"interchange_id": interchange_id, "kind": kind, "content": text_of(content)}
+        for kind, content in sent.items()
+    ]
+    if rows:
+        connection.execute(answers.insert(), rows)

@@ -11,6 +11,7 @@ taken in one statement (`take_before_deciding`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -73,13 +74,23 @@ class DatabaseControlNumbers:
         return self.take(sender, receiver, {kind: 1})[kind][0]
 
 
-def issue_tracking_numbers(engine: Engine, kind: Kind, count: int, now: datetime) -> list[str]:
-    """`count` fresh tracking numbers of `kind`, recorded as issued (to no case yet)."""
+def issue_tracking_numbers(
+    bind: Engine | Connection, kind: Kind, count: int, now: datetime
+) -> list[str]:
+    """`count` fresh tracking numbers of `kind`, recorded as issued (to no case yet): in
+    a short transaction of their own, or given a connection, in its transaction."""
     if count < 1:
         return []
-    with engine.begin() as connection:
+    with bind.begin() if isinstance(bind, Engine) else nullcontext(bind) as connection:
         last = advance(connection, f"tracking:{kind}", count)
         return _record_issued(connection, kind, count, last, now)
+
+
+def issuer_beside(connection: Connection) -> Engine | Connection:
+    """Where numbers are issued while `connection` holds a long transaction: SQLite has
+    one writer, so on it; PostgreSQL, in short transactions of their own, so that other
+    workers are not kept waiting on the counters until it ends."""
+    return connection if connection.dialect.name == "sqlite" else connection.engine
 
 
 @dataclass(frozen=True, slots=True)
