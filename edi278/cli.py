@@ -39,9 +39,9 @@ from edi278.cli_store import (
 )
 from edi278.cli_users import user
 from edi278.ig import ENGINES, Guide
+from edi278.intake import KEPT_DECIDED
 from edi278.jsonform import JsonFormError, check_document, from_json, to_json
 from edi278.outbox import sweep
-from edi278.intake import KEPT_DECIDED
 from edi278.pipeline import examine
 from edi278.progress import answering
 from edi278.queue import HOLD, QUEUE, queue_files, queue_for
