@@ -41,7 +41,7 @@ from edi278.pipeline import (
     respond_again,
     same_responses,
 )
-from edi278.spool import AnswerText
+from edi278.spool import AnswerText, text_of
 from edi278.store.audit import audit, audit_many
 from edi278.store.cases import (
     CaseKey,
@@ -367,7 +367,10 @@ class Intake:
         at, now = times
         with reading(self.engine).begin() as connection:
             sent = stored_answers(connection, interchange_id)
-        stored = Acknowledgements(sent.get("ta1"), sent.get("999"), sent.get("278"))
+        ta1 = sent.get("ta1")  # a single segment's interchange: always one part
+        stored = Acknowledgements(
+            None if ta1 is None else text_of(ta1), sent.get("999"), sent.get("278")
+        )
         sender = _sender(report) or ""
         looked_up = _OnFile(self.engine, interchange_id, sender, keep=True)
         responses = stored.responses

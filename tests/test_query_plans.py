@@ -30,6 +30,7 @@ GROWING = {
     "interchanges",
     "answers",
     "interchange_answers",
+    "interchange_answer_parts",
     "cases",
     "service_lines",
     "case_providers",

@@ -2,20 +2,26 @@
 
 An interchange is known by its sender and ISA13 and by the SHA-256 of its bytes (bytes
 outside any envelope only by the hash). Every answer is kept whole, so that a byte-
-identical resubmission gets exactly the same answer back.
+identical resubmission gets exactly the same answer back: in parts of PART_CHARS
+characters, the first in interchange_answers and the rest in interchange_answer_parts,
+written and read one part at a time, since the 278 responses to a large interchange run
+to a gigabyte (past what a row holds, and more than memory should).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
-from edi278.spool import AnswerText, text_of
-from edi278.store.tables import answers, interchanges, partners
+from edi278.spool import AnswerText, Spool, pieces_of
+from edi278.store.tables import answer_parts, answers, interchanges, partners
 
 ANSWER_KINDS = ("ta1", "999", "278")
+# Characters per stored part: far below the 1 GB a row holds, and few rows a gigabyte.
+PART_CHARS = 4 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,21 +59,93 @@ def find_prior(
     return Prior(same, any(row.claims_control_number for row in rows))
 
 
-def stored_answers(connection: Connection, interchange_id: int) -> dict[str, str]:
-    rows = connection.execute(
-        select(answers.c.kind, answers.c.content).where(answers.c.interchange_id == interchange_id)
-    )
-    return {row.kind: row.content for row in rows}
+_FIRST_PARTS = select(answers.c.kind, answers.c.content).where(
+    answers.c.interchange_id == bindparam("interchange_id")
+)
+_LONGER = select(answer_parts.c.kind).where(  # the kinds with more than one part
+    answer_parts.c.interchange_id == bindparam("interchange_id"), answer_parts.c.part == 1
+)
+_PART = select(answer_parts.c.content).where(
+    answer_parts.c.interchange_id == bindparam("interchange_id"),
+    answer_parts.c.kind == bindparam("kind"),
+    answer_parts.c.part == bindparam("part"),
+)
 
 
-def replace_answer(connection: Connection, interchange_id: int, kind: str, content: str) -> None:
+def stored_answers(connection: Connection, interchange_id: int) -> dict[str, AnswerText]:
+    """The answers sent for an interchange, by kind: a str when it is one part, else a
+    Spool (the caller closes it) filled one part at a time."""
+    known = {"interchange_id": interchange_id}
+    first = {row.kind: row.content for row in connection.execute(_FIRST_PARTS, known)}
+    longer = connection.execute(_LONGER, known).scalars().all()
+    found: dict[str, AnswerText] = dict(first)
+    for kind in longer:
+        found[kind] = _spooled(connection, interchange_id, kind, first[kind])
+    return found
+
+
+def _spooled(connection: Connection, interchange_id: int, kind: str, first: str) -> Spool:
+    """An answer of several parts, read by its key one part at a time: never all rows in
+    memory at once (a client-side cursor would fetch them all)."""
+    spool = Spool()
+    spool.write(first)
+    key = {"interchange_id": interchange_id, "kind": kind}
+    part = 1
+    while (content := connection.scalar(_PART, {**key, "part": part})) is not None:
+        spool.write(content)
+        part += 1
+    return spool
+
+
+def replace_answer(
+    connection: Connection, interchange_id: int, kind: str, content: AnswerText
+) -> None:
     """The answer of `kind` to send again for an interchange from now on: one made anew
     when a case it asked about was decided since (the audit log says when)."""
+    parts = _parts(content, PART_CHARS)
     connection.execute(
         update(answers)
         .where(answers.c.interchange_id == interchange_id, answers.c.kind == kind)
-        .values(content=content)
+        .values(content=next(parts, ""))
     )
+    connection.execute(
+        delete(answer_parts).where(
+            answer_parts.c.interchange_id == interchange_id, answer_parts.c.kind == kind
+        )
+    )
+    _store_parts(connection, interchange_id, kind, parts)
+
+
+def _store_parts(
+    connection: Connection, interchange_id: int, kind: str, parts: Iterator[str]
+) -> None:
+    """The parts after the first, one insert each: a part is all that is held at a time."""
+    for number, content in enumerate(parts, start=1):
+        connection.execute(
+            answer_parts.insert(),
+            {"interchange_id": interchange_id, "kind": kind, "part": number, "content": content},
+        )
+
+
+def _parts(text: AnswerText, size: int) -> Iterator[str]:
+    """The text in parts of exactly `size` characters, the last one shorter, and none for
+    no text. A spool's text held in memory comes back in the pieces it was written, of
+    any size, so they are gathered and cut here."""
+    held: list[str] = []
+    held_size = 0
+    for piece in pieces_of(text, size):
+        held.append(piece)
+        held_size += len(piece)
+        if held_size < size:
+            continue
+        gathered = "".join(held)
+        whole = len(gathered) - len(gathered) % size
+        for start in range(0, whole, size):
+            yield gathered[start : start + size]
+        rest = gathered[whole:]
+        held, held_size = [rest], len(rest)
+    if held_size:
+        yield "".join(held)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +204,9 @@ class Received:
     claims_control_number: bool
 
 
-def record_interchange(connection: Connection, received: Received, sent: dict[str, str]) -> int:
+def record_interchange(
+    connection: Connection, received: Received, sent: Mapping[str, AnswerText]
+) -> int:
     """Store the interchange and its answers; raises IntegrityError when another worker
     took the same sender + ISA13 first."""
     interchange_id = connection.execute(
@@ -145,22 +225,21 @@ def record_interchange(connection: Connection, received: Received, sent: dict[st
             "claims_control_number": received.claims_control_number,
         },
     ).scalar_one()
-    rows = [
-        {"interchange_id": interchange_id, "kind": kind, "content": content}
-        for kind, content in sent.items()
-    ]
-    if rows:
-        connection.execute(answers.insert(), rows)
+    record_answers(connection, interchange_id, sent)
     return interchange_id
 
 
 def record_answers(
-    connection: Connection, interchange_id: int, sent: dict[str, AnswerText]
+    connection: Connection, interchange_id: int, sent: Mapping[str, AnswerText]
 ) -> None:
-    """The answers sent for an interchange recorded before they were made."""
-    rows = [
-        {"interchange_id": interchange_id, "kind": kind, "content": text_of(content)}
-        for kind, content in sent.items()
+    """The answers sent for an interchange, in parts (recorded with it, or after it when
+    it is stored a batch at a time and its answers are made as it is)."""
+    parts = {kind: _parts(content, PART_CHARS) for kind, content in sent.items()}
+    first = [
+        {"interchange_id": interchange_id, "kind": kind, "content": next(rest, "")}
+        for kind, rest in parts.items()
     ]
-    if rows:
-        connection.execute(answers.insert(), rows)
+    if first:  # in one statement, as small answers always were
+        connection.execute(answers.insert(), first)
+    for kind, rest in parts.items():
+        _store_parts(connection, interchange_id, kind, rest)

@@ -140,6 +140,17 @@ answers = Table(
     Column("content", Text, nullable=False),  # the interchange sent back, replayed as is
 )
 
+# Since 0011: an answer longer than one part (store/interchanges.py:PART_CHARS) keeps its
+# first part in interchange_answers.content and the rest here, numbered from 1.
+answer_parts = Table(
+    "interchange_answer_parts",
+    metadata,
+    Column("interchange_id", ForeignKey("interchanges.id"), primary_key=True),
+    Column("kind", String(3), primary_key=True),
+    Column("part", Integer, primary_key=True),  # 1, 2, ...
+    Column("content", Text, nullable=False),
+)
+
 # Since 0005: each file taken in for a worker (`--queue`), with its job (one per file).
 received_files = Table(
     "received_files",
