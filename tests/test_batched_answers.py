@@ -1,0 +1,244 @@
+"""An interchange of more requests than are held is answered a batch at a time (issue 22),
+and says exactly what it says when answered whole.
+
+Past `pipeline.HOLD` requests an interchange holds none: they are read again from the
+file, a batch of `pipeline.BATCH` at a time, each batch decided and stored on the
+interchange's own transaction. Where the batches fall must not change a single byte of
+what is sent back or stored: each file here is processed twice into fresh stores, once
+whole (a HOLD larger than it) and once in batches of a few requests (HOLD 1, batches
+of 3 and 7, so that batches cut across groups, repeats and cancellations), on SQLite
+and PostgreSQL, and the outboxes and the stores are compared.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from edi278 import pipeline
+from edi278.batch import FileSummary, process_file
+from edi278.channels import answerer, intake_for
+from edi278.decide.policy import default_policy
+from edi278.ig import Guide
+from edi278.review import Review, decide_case
+from edi278.store.database import connect, open_database, upgrade
+from edi278.store.interchanges import stored_answers
+from edi278.store.reference import load_reference
+from edi278.store.tables import audit_log, cases, decisions, interchanges, tracking_numbers
+from edi278.store.users import add_user
+from edi278.spool import text_of
+from edi278.x12.reader import read_interchanges
+from edi278.x12.writer import write
+from tests.conftest import group, interchange
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import workloads  # noqa: E402  (benchmarks/ is not a package)
+
+RECEIVED = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+GUIDE = Guide()
+
+
+def sample_sets() -> list[list[str]]:
+    """Every transaction set of the sample requests, as segment texts."""
+    found = []
+    for path in sorted((ROOT / "samples" / "requests").glob("*.x12")):
+        with path.open("rb") as source:
+            for read in read_interchanges(source):
+                assert read.header is not None
+                delimiters = read.header.delimiters
+                for each in read.groups:
+                    for transaction in each.transactions:
+                        text = write(transaction.segments, delimiters)
+                        end = delimiters.segment + delimiters.line_break
+                        found.append(
+                            [s.replace(delimiters.element, "*") for s in text.split(end) if s]
+                        )
+    return found
+
+
+def renumbered(segments: list[str], number: int) -> list[str]:
+    """The set under ST02/SE02 `number`."""
+    control = f"{number:04d}"
+    out = []
+    for segment in segments:
+        elements = segment.split("*")
+        if elements[0] in ("ST", "SE"):
+            elements[2] = control
+        out.append("*".join(elements))
+    return out
+
+
+def samples_file(folder: Path) -> Path:
+    """One interchange of two groups holding every sample request, then every one of
+    them again (answered with the decision made the first time), in other order."""
+    sets = sample_sets()
+    first = [renumbered(s, n) for n, s in enumerate(sets, start=1)]
+    again = [renumbered(s, n) for n, s in enumerate(reversed(sets), start=1)]
+    path = folder / "samples-in-one.x12"
+    path.write_text(interchange([group(1, first), group(2, again)]), encoding="latin-1")
+    return path
+
+
+def workload_file(folder: Path) -> Path:
+    """The benchmark's one-interchange shape: approvals, pends, cancellations of
+    certifications issued earlier in it, repeats, and one faulty set in a hundred."""
+    path = folder / "workload-in-one.x12"
+    workloads.generate(path, transactions=260, one_interchange=True)
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_store(request, tmp_path) -> Iterator[Callable[[], Engine]]:
+    """Makes stores with the sample reference data, each empty of requests."""
+    made: list[Engine] = []
+
+    def make() -> Engine:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / f'store-{len(made)}.db'}"
+        else:
+            url = request.getfixturevalue("postgres").create()
+            bootstrap = connect(url)
+            upgrade(bootstrap)
+            bootstrap.dispose()
+        engine = open_database(url)
+        load_reference(engine, ROOT / "samples" / "reference")
+        made.append(engine)
+        return engine
+
+    yield make
+    for engine in made:
+        engine.dispose()
+
+
+def processed(engine: Engine, path: Path, outbox: Path, at: datetime = RECEIVED) -> FileSummary:
+    intake = intake_for(engine, "file", "test")
+    summary = process_file(path, outbox, answerer(intake, lambda: at), GUIDE)
+    assert summary.error is None, summary.error
+    return summary
+
+
+def in_batches(monkeypatch: pytest.MonkeyPatch, batch: int) -> list[int]:
+    """From now on, interchanges hold one request and are answered `batch` at a time:
+    the list returned counts the requests read again."""
+    monkeypatch.setattr(pipeline, "HOLD", 1)
+    monkeypatch.setattr(pipeline, "BATCH", batch)
+    reread, read_again = pipeline.reread_requests, [0]
+
+    def counted(source, report):  # type: ignore[no-untyped-def]
+        for taken in reread(source, report):
+            read_again[0] += 1
+            yield taken
+
+    monkeypatch.setattr(pipeline, "reread_requests", counted)
+    return read_again
+
+
+def stored(engine: Engine) -> dict[str, object]:
+    """What the store holds of what was answered, without its own row ids."""
+    with engine.connect() as connection:
+        (interchange_id,) = connection.execute(select(interchanges.c.id)).scalars()
+        answered = {
+            kind: text_of(text) for kind, text in stored_answers(connection, interchange_id).items()
+        }
+        case_rows = connection.execute(
+            select(
+                cases.c.administrative_reference, cases.c.trace_number, cases.c.member_id,
+                cases.c.status, cases.c.request,
+            ).order_by(cases.c.id)
+        ).all()  # fmt: skip
+        decision_rows = connection.execute(
+            select(
+                cases.c.administrative_reference, decisions.c.action, decisions.c.reason,
+                decisions.c.certification_number,
+            )
+            .join(cases, cases.c.id == decisions.c.case_id)
+            .order_by(decisions.c.id)
+        ).all()  # fmt: skip
+        numbers = connection.execute(
+            select(tracking_numbers.c.number, cases.c.administrative_reference)
+            .outerjoin(cases, cases.c.id == tracking_numbers.c.case_id)
+            .order_by(tracking_numbers.c.number)
+        ).all()
+        logged = connection.execute(
+            select(audit_log.c.action, audit_log.c.object_type, audit_log.c.detail)
+        ).all()
+    return {
+        "answers": answered,
+        "cases": [tuple(row) for row in case_rows],
+        "decisions": [tuple(row) for row in decision_rows],
+        "numbers": [tuple(row) for row in numbers],
+        "audit": sorted(tuple(row) for row in logged),  # the interchange's line comes last
+    }
+
+
+def outbox_files(outbox: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(outbox.iterdir())}
+
+
+@pytest.mark.parametrize("make_file", [samples_file, workload_file])
+@pytest.mark.parametrize("batch", [3, 7])
+def test_an_interchange_answered_in_batches_says_what_it_says_answered_whole(
+    make_file, batch, fresh_store, tmp_path, monkeypatch
+) -> None:
+    path = make_file(tmp_path)
+    whole_store = fresh_store()
+    whole = processed(whole_store, path, tmp_path / "whole")
+    assert whole.cases_created > 2 * batch
+
+    read_again = in_batches(monkeypatch, batch)
+    batched_store = fresh_store()
+    batched = processed(batched_store, path, tmp_path / "batched")
+    assert read_again[0] >= whole.cases_created  # every request was read again, once
+
+    assert outbox_files(tmp_path / "batched") == outbox_files(tmp_path / "whole")
+    assert stored(batched_store) == stored(whole_store)
+    assert batched.as_dict() | {"outputs": {}} == whole.as_dict() | {"outputs": {}}
+    assert batched.decisions_replayed == whole.decisions_replayed
+    if make_file is samples_file:  # every sample again: each answered as decided before
+        assert whole.decisions_replayed >= whole.cases_created
+
+
+def test_the_same_interchange_again_is_answered_as_stored_or_with_the_current_decision(
+    fresh_store, tmp_path, monkeypatch
+) -> None:
+    in_batches(monkeypatch, 4)
+    path = samples_file(tmp_path)
+    engine = fresh_store()
+    first = processed(engine, path, tmp_path / "first")
+    before = stored(engine)
+
+    again = processed(engine, path, tmp_path / "again", RECEIVED + timedelta(hours=1))
+    assert (again.replayed_interchanges, again.cases_created) == (1, 0)
+    assert again.decisions_replayed == first.decisions - 0  # every event, from the store
+    assert outbox_files(tmp_path / "again") == {
+        name: data for name, data in outbox_files(tmp_path / "first").items()
+    }
+    assert stored(engine)["cases"] == before["cases"]
+
+    # A reviewer decides a pended case: the same bytes now get a new 278 saying so.
+    pended = next(
+        row
+        for row in before["decisions"]
+        if row[1] == "A4"  # type: ignore[attr-defined]
+    )
+    add_user(engine, "rn.lee", "nurse", "a long and secret passphrase", RECEIVED)
+    done = decide_case(
+        engine, pended[0], Review("A1", "", "criteria met", "rn.lee"), default_policy(),
+        RECEIVED + timedelta(hours=2),
+    )  # fmt: skip
+    updated = processed(engine, path, tmp_path / "updated", RECEIVED + timedelta(hours=3))
+    assert (updated.updated_interchanges, updated.cases_created) == (1, 0)
+    (response,) = (tmp_path / "updated").glob("*.278")
+    text = response.read_text(encoding="latin-1")
+    assert f"HCR*A1*{done.certification_number}" in text
+    assert text != (tmp_path / "first" / response.name).read_text(encoding="latin-1")
+    with engine.connect() as connection:
+        (interchange_id,) = connection.execute(select(interchanges.c.id)).scalars()
+        assert text_of(stored_answers(connection, interchange_id)["278"]) == text
