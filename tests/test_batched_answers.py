@@ -26,12 +26,12 @@ from edi278.channels import answerer, intake_for
 from edi278.decide.policy import default_policy
 from edi278.ig import Guide
 from edi278.review import Review, decide_case
+from edi278.spool import text_of
 from edi278.store.database import connect, open_database, upgrade
 from edi278.store.interchanges import stored_answers
 from edi278.store.reference import load_reference
 from edi278.store.tables import audit_log, cases, decisions, interchanges, tracking_numbers
 from edi278.store.users import add_user
-from edi278.spool import text_of
 from edi278.x12.reader import read_interchanges
 from edi278.x12.writer import write
 from tests.conftest import group, interchange
