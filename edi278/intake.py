@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import BinaryIO
@@ -73,6 +73,7 @@ from edi278.store.numbers import (
     issuer_beside,
     take_before_deciding,
 )
+from edi278.store.statistics import GrowingTables
 from edi278.x12 import envelope
 from edi278.x12.control import MemoryControlNumbers
 from edi278.x12.faults import ta1
@@ -429,13 +430,13 @@ class _OnFile:
     keep: bool = False
     answered: list[Decided] = field(default_factory=list)
     decisions: int = 0
-    _unkeyed: deque[tuple[str, EventDecision]] | None = None
+    _unkeyed: Iterator[tuple[str, EventDecision]] | None = None
 
     def __call__(self, batch: list[Taken]) -> list[list[EventDecision]]:
         requests = [transaction.request for _, transaction in batch if transaction.request]
+        if self._unkeyed is None:
+            self._unkeyed = self._unkeyed_cases()
         with reading(self.engine).begin() as connection:
-            if self._unkeyed is None:
-                self._unkeyed = deque(unkeyed_decisions(connection, self.interchange_id))
             found = _on_file(connection, self.sender, requests, self._unkeyed)
         decided = []
         for request in requests:
@@ -448,6 +449,19 @@ class _OnFile:
                 self.answered += [_decided(*each) for each in events[: max(room, 0)]]
             decided.append([decision for _, _, decision in events])
         return decided
+
+    def _unkeyed_cases(self) -> Iterator[tuple[str, EventDecision]]:
+        """The interchange's cases of events without a trace number, in order, read a
+        page at a time as its requests ask for them."""
+        after = 0
+        while True:
+            with reading(self.engine).begin() as connection:
+                page = unkeyed_decisions(connection, self.interchange_id, after)
+            if not page:
+                return
+            for _, reference, decision in page:
+                yield reference, decision
+            after = page[-1][0]
 
 
 class _CaseWriter:
@@ -534,6 +548,10 @@ class _Batches:
     replayed: int = 0
     decisions: int = 0
     answered: list[Decided] = field(default_factory=list)
+    growing: GrowingTables = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.growing = GrowingTables(self.connection)
 
     def __call__(self, batch: list[Taken]) -> list[list[EventDecision]]:
         requests = [transaction.request for _, transaction in batch if transaction.request]
@@ -548,6 +566,7 @@ class _Batches:
             decided = [decider(request) for request in requests]
             self.stored(self.texts.of(batch)(decider.taken), decider.decided_by)
         self.cases += len(decider.taken)
+        self.growing.wrote(len(decider.taken))
         self.replayed += decider.replayed
         self.decisions += len(decider.answered)
         room = max(KEPT_DECIDED - len(self.answered), 0)
@@ -559,7 +578,7 @@ def _on_file(
     connection: Connection,
     sender: str,
     requests: list[Transaction],
-    unkeyed: deque[tuple[str, EventDecision]],
+    unkeyed: Iterator[tuple[str, EventDecision]],
 ) -> dict[int, list[Answered]]:
     """The events of requests of an interchange received before, by request, each with
     its case's reference and current decision; those without a key are taken in order
@@ -576,8 +595,8 @@ def _on_file(
         for key in keys:
             if key[2] is not None and key in known:
                 events.append((key, *known[key]))
-            elif key[2] is None and unkeyed:
-                events.append((key, *unkeyed.popleft()))
+            elif key[2] is None and (each := next(unkeyed, None)) is not None:
+                events.append((key, *each))
         if len(events) == len(keys):
             found[id(request)] = events
     return found

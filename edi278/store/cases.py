@@ -345,19 +345,28 @@ def stored_decisions(
 
 _UNKEYED_CASES_OF = (
     select(cases.c.id, cases.c.administrative_reference)
-    .where(cases.c.interchange_id == bindparam("interchange"), cases.c.trace_number.is_(None))
+    .where(
+        cases.c.interchange_id == bindparam("interchange"),
+        cases.c.trace_number.is_(None),
+        cases.c.id > bindparam("after"),
+    )
     .order_by(cases.c.id)
+    .limit(bindparam("limit"))
 )
+UNKEYED_PAGE = 500  # cases of events without a trace number read at a time
 
 
 def unkeyed_decisions(
-    connection: Connection, interchange_id: int
-) -> list[tuple[str, EventDecision]]:
+    connection: Connection, interchange_id: int, after: int = 0, limit: int = UNKEYED_PAGE
+) -> list[tuple[int, str, EventDecision]]:
     """The cases an interchange made of events without a trace number (no key to find
-    them by), in the order of its events: their references and latest decisions."""
-    rows = connection.execute(_UNKEYED_CASES_OF, {"interchange": interchange_id}).all()
+    them by), in the order of its events, `limit` of them after case `after`: their ids,
+    references and latest decisions."""
+    rows = connection.execute(
+        _UNKEYED_CASES_OF, {"interchange": interchange_id, "after": after, "limit": limit}
+    ).all()
     latest = _latest_decisions(connection, [row.id for row in rows])
-    return [(row.administrative_reference, latest[row.id]) for row in rows]
+    return [(row.id, row.administrative_reference, latest[row.id]) for row in rows]
 
 
 def _latest_decisions(connection: Connection, case_ids: list[int]) -> dict[int, EventDecision]:
