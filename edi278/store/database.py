@@ -166,13 +166,28 @@ def database_url(url: str | None = None, state_dir: Path | str = "var") -> str:
     return url or os.environ.get("EDI278_DB") or f"sqlite:///{Path(state_dir) / 'edi278.db'}"
 
 
+# Statements psycopg remembers per connection, to prepare those run often (it keeps the
+# last so many by their text). An interchange stored a batch at a time sends statements
+# of hundreds of kilobytes (a batch's rows in one INSERT), each a little different: a
+# hundred of them, psycopg's default, held 25 MB. The statements run often are few.
+PREPARED_MAX = 16
+
+
+def _few_prepared(dbapi_connection: Any, _record: object) -> None:
+    if hasattr(dbapi_connection, "prepared_max"):  # psycopg 3
+        dbapi_connection.prepared_max = PREPARED_MAX
+
+
 def connect(url: str) -> Engine:
     """An engine for `url`; SQLite's folder is created and its connections tuned."""
     parsed = make_url(url)
     # hide_parameters: an error's text names the statement, never its values, which hold
     # request content (a 278, a member's name) that would reach a log or a terminal
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        if parsed.get_backend_name() == "postgresql":
+            event.listen(engine, "connect", _few_prepared)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
