@@ -16,7 +16,7 @@ from edi278.ig import Guide
 from edi278.intake import Answer, Fingerprint
 from edi278.outbox import AtomicFile, commit_answers
 from edi278.pipeline import DecisionSource, acknowledge, examine
-from edi278.spool import pieces_of
+from edi278.spool import close, pieces_of
 from edi278.x12.control import ControlNumbers
 from edi278.x12.report import InterchangeReport
 from edi278.x12.writer import encode
@@ -214,6 +214,7 @@ def process_file(
                 ):
                     for piece in pieces_of(text) if text is not None else ():
                         open_files[kind].write(encode(piece))
+                    close(text)
         for kind in [kind for kind, handle in open_files.items() if not handle.size]:
             open_files.pop(kind).abort()  # nothing of this kind was owed
         # an answer already there is not written again

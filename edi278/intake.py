@@ -41,7 +41,7 @@ from edi278.pipeline import (
     respond_again,
     same_responses,
 )
-from edi278.spool import AnswerText, text_of
+from edi278.spool import AnswerText, close, text_of
 from edi278.store.audit import audit, audit_many
 from edi278.store.cases import (
     CaseKey,
@@ -379,7 +379,9 @@ class Intake:
             dated = at.astimezone(self.zone)
             try:
                 now_says = respond_again(report, dated, MemoryControlNumbers(), looked_up)
-                if now_says is not None and not same_responses(report, responses, now_says):
+                changed = now_says is not None and not same_responses(report, responses, now_says)
+                close(now_says)  # a draft, compared and let go
+                if changed:
                     numbers = DatabaseControlNumbers(self.engine)  # what we send is never a draft
                     again = _OnFile(self.engine, interchange_id, sender)
                     responses = respond_again(report, dated, numbers, again)
@@ -466,8 +468,9 @@ class _OnFile:
 
 class _CaseWriter:
     """New cases written into an interchange's transaction a batch at a time: their rows,
-    their tracking numbers, the certifications they cancel, and the audit log's lines
-    (the interchange's own first, in the statement of the first batch)."""
+    their tracking numbers, the certifications they cancel, and the audit log's lines.
+    The interchange's own line comes first when its counts are known beforehand (an
+    interchange decided whole), else last, once they are."""
 
     def __init__(
         self, connection: Connection, interchange_id: int, at: datetime, now: datetime, actor: str

@@ -63,7 +63,8 @@ def examine(
         holding = _Holding(None if again is None else HOLD if hold is None else hold)
         report = _examine_interchange(interchange, seen_interchanges, guide, read_requests, holding)
         if report.deferred and again is not None:
-            report.requests_again = partial(reread_requests, again, report)
+            # The span and the groups, not the report: no cycle keeps a report alive.
+            report.requests_again = partial(reread_requests, again, report.span, report.groups)
         yield report
     if empty:
         yield InterchangeReport(None, faults=[ta1("023", "the file is empty: no interchange")])
@@ -263,15 +264,19 @@ def requests_of(report: InterchangeReport) -> Iterator[Taken]:
             yield group, transaction
 
 
-def reread_requests(source: BinaryIO, report: InterchangeReport) -> Iterator[Taken]:
+def reread_requests(
+    source: BinaryIO, span: tuple[int, int | None], groups: list[GroupReport]
+) -> Iterator[Taken]:
     """The requests an examined interchange took, read again from `source` (a handle on
-    the same bytes): each set found by its place in its group and read when the report
-    accepted it; nothing of it is held once the caller lets it go."""
-    source.seek(report.span[0])
+    the same bytes) where it lay (`span`), with the reports of its `groups`: each set
+    found by its place in its group and read when its report accepted it; nothing of
+    it is held once the caller lets it go. Sets that are not the ones examined (the
+    file changed in between) raise SourceChanged."""
+    source.seek(span[0])
     interchange = next(read_interchanges(source), None)
     assert interchange is not None and interchange.header is not None
     delimiters = interchange.header.delimiters
-    reports = iter(report.groups)
+    reports = iter(groups)
     for group in interchange.groups:
         if group.functional_identifier == ACKNOWLEDGEMENT_GROUP:
             continue
@@ -280,12 +285,16 @@ def reread_requests(source: BinaryIO, report: InterchangeReport) -> Iterator[Tak
             raise SourceChanged("the interchange read again has more groups than before")
         if not found.request_count:
             continue  # the reader skips what is not read
-        read = 0
+        read = sets = 0
         for index, transaction in enumerate(group.transactions):
+            sets += 1
+            entry = found.transactions[index] if index < len(found.transactions) else None
+            if entry is None or entry.control_number != transaction.control_number:
+                raise SourceChanged(
+                    f"set {index + 1} of group {found.header.value(6)!r} read again is not "
+                    "the set examined"
+                )
             complete = transaction.trailer is not None and not transaction.truncated
-            if index >= len(found.transactions):
-                break
-            entry = found.transactions[index]
             if not (complete and entry.accepted and _is_request(transaction)):
                 continue
             read += 1
@@ -297,10 +306,11 @@ def reread_requests(source: BinaryIO, report: InterchangeReport) -> Iterator[Tak
                     text=write(transaction.segments, delimiters),
                 ),
             )
-        if read != found.request_count:
+        if (read, sets) != (found.request_count, len(found.transactions)):
             raise SourceChanged(
-                f"group {found.header.value(6)!r} read again holds {read} requests, "
-                f"not the {found.request_count} it held when examined"
+                f"group {found.header.value(6)!r} read again holds {sets} sets and {read} "
+                f"requests, not the {len(found.transactions)} and {found.request_count} "
+                "examined"
             )
 
 

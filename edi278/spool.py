@@ -95,3 +95,9 @@ def pieces_of(text: AnswerText, size: int = PIECE) -> Iterator[str]:
 def text_of(text: AnswerText) -> str:
     """The whole text: only where the answer is small (an HTTP body, a test)."""
     return text if isinstance(text, str) else text.text()
+
+
+def close(text: AnswerText | None) -> None:
+    """Let a spooled answer's temporary file go once it has been sent or stored."""
+    if isinstance(text, Spool):
+        text.close()

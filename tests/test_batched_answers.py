@@ -12,6 +12,7 @@ and PostgreSQL, and the outboxes and the stores are compared.
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -131,8 +132,8 @@ def in_batches(monkeypatch: pytest.MonkeyPatch, batch: int) -> list[int]:
     monkeypatch.setattr(pipeline, "BATCH", batch)
     reread, read_again = pipeline.reread_requests, [0]
 
-    def counted(source, report):  # type: ignore[no-untyped-def]
-        for taken in reread(source, report):
+    def counted(source, span, groups):  # type: ignore[no-untyped-def]
+        for taken in reread(source, span, groups):
             read_again[0] += 1
             yield taken
 
@@ -242,3 +243,20 @@ def test_the_same_interchange_again_is_answered_as_stored_or_with_the_current_de
     with engine.connect() as connection:
         (interchange_id,) = connection.execute(select(interchanges.c.id)).scalars()
         assert text_of(stored_answers(connection, interchange_id)["278"]) == text
+
+
+def test_requests_read_again_from_bytes_that_changed_are_refused(tmp_path) -> None:
+    sets = [renumbered(s, n) for n, s in enumerate(sample_sets()[:6], start=1)]
+    examined = interchange([group(1, sets)]).encode("latin-1")
+    other = [renumbered(s, n) for n, s in enumerate(sample_sets()[:6], start=11)]
+    changed = interchange([group(1, other)]).encode("latin-1")
+    assert len(changed) == len(examined)  # the same layout, other sets
+
+    (same,) = pipeline.examine(io.BytesIO(examined), GUIDE, again=io.BytesIO(examined), hold=1)
+    assert same.deferred and not same.taken()  # nothing held: all of them read again
+    read = [t.request for _, t in pipeline.requests_of(same)]
+    assert len(read) == same.groups[0].request_count >= 4 and all(read)
+
+    (report,) = pipeline.examine(io.BytesIO(examined), GUIDE, again=io.BytesIO(changed), hold=1)
+    with pytest.raises(pipeline.SourceChanged, match="is not the set examined"):
+        list(pipeline.requests_of(report))

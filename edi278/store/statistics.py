@@ -7,7 +7,8 @@ cases table were as small as at the start: a lookup planned as a scan of a small
 becomes a scan of everything written so far, once a batch (quadratic time). ANALYZE in
 that transaction counts its own rows, so the tables it fills are analyzed again each
 time they have doubled: a few times per interchange, each a sample of fixed size.
-SQLite plans by its indexes alone and needs none of this.
+SQLite plans by its indexes alone and needs none of this. While such a transaction
+lasts, autovacuum leaves those tables alone (the lock ANALYZE took is still held).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class GrowingTables:
         self.written += rows
         if self.written < self.next_refresh or self.connection.dialect.name != "postgresql":
             return
-        self.connection.execute(text("ANALYZE " + ", ".join(GROWING)))
+        # SKIP_LOCKED: the lock ANALYZE takes is held to the end of the transaction; a
+        # table another long interchange is analyzing is left to it, never waited for.
+        self.connection.execute(text("ANALYZE (SKIP_LOCKED) " + ", ".join(GROWING)))
         self.refreshed += 1
         self.next_refresh = 2 * self.written
