@@ -450,7 +450,7 @@ def _providers(connection: Connection, npis: set[str]) -> dict[str, Provider]:
 
 
 def _certified(
-    connection: Connection, numbers: set[str], sender: str | None, interchange: int | None
+    connection: Connection, numbers: set[str], sender: str | None, interchange: int | None = None
 ) -> dict[str, PriorCase]:
     """The certifications these numbers name: issued here (before `interchange`, when
     given), else by the plan's previous system (loaded as reference data), each as a
