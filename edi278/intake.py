@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import islice
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
@@ -38,6 +39,7 @@ from edi278.pipeline import (
     Taken,
     acknowledge,
     reply_counts,
+    requests_of,
     respond_again,
     same_responses,
 )
@@ -224,7 +226,7 @@ class Intake:
             if prior.same_bytes is None and not prior.claimed:
                 decider.read(connection, requests)
         if prior.same_bytes is not None:
-            return self._replay(report, prior.same_bytes, requests, (at, now))
+            return self._replay(report, prior.same_bytes, (at, now))
         if report.deferred and not prior.claimed:
             return self._answer_in_batches(report, fingerprint, source, (at, now), known)
         duplicate = prior.claimed
@@ -275,7 +277,7 @@ class Intake:
         """One transaction: the interchange, what was sent for it, its new cases.
         `times` are its receipt time and the time it was processed (for the audit log)."""
         at, now = times
-        enveloped = RequestTexts(report.header, _held(report))
+        enveloped = RequestTexts(report.header, requests_of(report))
         with self.engine.begin() as connection:
             received = self._received(connection, report, fingerprint, source, at, status, known)
             interchange_id = record_interchange(connection, received, _sent(acknowledgements))
@@ -356,7 +358,6 @@ class Intake:
         self,
         report: InterchangeReport,
         interchange_id: int,
-        requests: list[Transaction],
         times: tuple[datetime, datetime],
     ) -> Answer:
         """The same bytes again: the answers sent for them, as long as every case they
@@ -447,8 +448,7 @@ class _OnFile:
                 raise _NotOnFile
             if self.keep:
                 self.decisions += len(events)
-                room = KEPT_DECIDED - len(self.answered)
-                self.answered += [_decided(*each) for each in events[: max(room, 0)]]
+                _keep(self.answered, (_decided(*each) for each in events))
             decided.append([decision for _, _, decision in events])
         return decided
 
@@ -572,8 +572,7 @@ class _Batches:
         self.growing.wrote(len(decider.taken))
         self.replayed += decider.replayed
         self.decisions += len(decider.answered)
-        room = max(KEPT_DECIDED - len(self.answered), 0)
-        self.answered += decider.answered[:room]
+        _keep(self.answered, decider.answered)
         return decided
 
 
@@ -865,9 +864,9 @@ def _taken(report: InterchangeReport) -> list[TransactionReport]:
     return report.taken()
 
 
-def _held(report: InterchangeReport) -> list[Taken]:
-    """The requests an interchange holds, each with its group."""
-    return [(group, t) for group in report.groups for t in group.taken()] if report.accepted else []
+def _keep(kept: list[Decided], more: Iterable[Decided]) -> None:
+    """More decisions for a summary, as long as it keeps fewer than KEPT_DECIDED."""
+    kept.extend(islice(more, max(KEPT_DECIDED - len(kept), 0)))
 
 
 def _sent(acknowledgements: Acknowledgements) -> dict[str, AnswerText]:

@@ -81,7 +81,9 @@ class _Holding:
     dropped: bool = False  # the requests held before were let go
 
     def drop_held(self, groups: Iterable[GroupReport]) -> None:
-        """Once deferring: the requests held so far let go (counted, to be read again)."""
+        """Once deferring, at the end of the group it began in: the requests held so far
+        (at most `limit`, as none is read once deferring) let go, counted to be read
+        again."""
         if self.deferring and not self.dropped:
             self.dropped = True
             for group in groups:
@@ -178,7 +180,6 @@ def _examine_group(
     unreadable = any(f.level is Level.INTERCHANGE for f in faults)
     analyse = not report.rejected_as_a_whole and not unreadable
     transaction_numbers = SeenControlNumbers()
-    dropped_here = holding.dropped
     for transaction in group.transactions:
         if not analyse:
             continue
@@ -203,9 +204,6 @@ def _examine_group(
             else:
                 report.deferred += 1
         report.transactions.append(entry)
-        if holding.deferring and not dropped_here:  # this group's held requests let go
-            report.defer_requests()  # now, the earlier groups' once it ends
-            dropped_here = True
     report.trailer = group.trailer  # known once the transaction sets have been read
     report.received = group.count
     report.faults.extend(checks.check_ge(group))
@@ -256,10 +254,12 @@ def _is_request(transaction: TransactionSet) -> bool:
 def requests_of(report: InterchangeReport) -> Iterator[Taken]:
     """The requests of an interchange that are decided, in order, each with its group:
     those it holds, or for a deferred one, all of them read again."""
+    if not report.accepted:
+        return
     if report.requests_again is not None:
         yield from report.requests_again()
         return
-    for group in report.groups if report.accepted else ():
+    for group in report.groups:
         for transaction in group.taken():
             yield group, transaction
 
@@ -423,8 +423,7 @@ def respond_again(
 ) -> AnswerText | None:
     """The 278 responses alone, as `acknowledge` writes them, under control numbers of
     their own: an interchange received before, answered anew (its 999 and TA1 stand)."""
-    answering = _owes_999(report)
-    groups = sum(1 for g in report.groups if g.request_count) if answering else 0
+    groups = len(_answered_groups(report))
     counts: dict[ControlKind, int] = {"interchange": int(bool(groups)), "group": groups}
     return _responses(report, _Reply.to(report, now, numbers, counts), decide)
 
@@ -465,7 +464,7 @@ def reply_counts(report: InterchangeReport, answering: bool = True) -> dict[Cont
     their groups. Known before anything is decided, so that their control numbers can
     be taken beforehand."""
     functional = _owes_999(report)
-    answered = sum(1 for g in report.groups if g.request_count) if functional and answering else 0
+    answered = len(_answered_groups(report)) if answering else 0
     return {
         "interchange": int(report.needs_ta1) + int(functional) + int(bool(answered)),
         "group": int(functional) + answered,
@@ -474,6 +473,12 @@ def reply_counts(report: InterchangeReport, answering: bool = True) -> dict[Cont
 
 def _owes_999(report: InterchangeReport) -> bool:
     return bool(report.groups and report.accepted)  # a rejected interchange: no 999
+
+
+def _answered_groups(report: InterchangeReport) -> list[GroupReport]:
+    """The groups that get a group of 278 responses: those with requests taken, in an
+    interchange that is owed a 999."""
+    return [group for group in report.groups if group.request_count] if _owes_999(report) else []
 
 
 def _functional(report: InterchangeReport, reply: _Reply, copy_bad_data: bool) -> Spool:
@@ -499,7 +504,7 @@ def _responses(
 ) -> AnswerText | None:
     """A 278 response to each request taken, in one interchange of a group per group
     of requests, written as they are decided, a batch at a time."""
-    groups = [group for group in report.groups if group.request_count] if _owes_999(report) else []
+    groups = _answered_groups(report)
     if not groups:
         return None
     out = Spool()
