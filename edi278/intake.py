@@ -6,7 +6,9 @@ For each interchange the core has examined, the store is asked what it knows:
 - the sender's ISA13 is owned by an interchange with other bytes: a duplicate, answered
   with a TA1 R 025 and not processed (reference section 2.5);
 - otherwise it is acknowledged and its requests decided, and then the interchange, its
-  answers, its cases and their decisions are written in one transaction.
+  answers, its cases and their decisions are written in one transaction; one of more
+  requests than are held is answered a chunk at a time instead, each chunk's cases
+  committed with a marker that a restart after a crash resumes from (_answer_in_chunks).
 A request whose (sender, BHT03, TRN02, TRN03) is already a case is answered with that
 case's stored decision (reference section 8.4).
 """
@@ -50,17 +52,23 @@ from edi278.store.cases import (
     NewCase,
     cancel_certified,
     case_key,
+    cases_of_interchange,
     insert_cases,
     stored_decisions,
     unkeyed_decisions,
 )
-from edi278.store.database import reading
+from edi278.store.claims import answering_claim
+from edi278.store.database import checkpoint, reading
 from edi278.store.facts import StoreDecider
 from edi278.store.interchanges import (
+    ANSWERING,
     KnownSender,
+    Prior,
     Received,
     find_prior,
+    finish_answering,
     known_sender,
+    mark_requests_done,
     partner_for,
     record_answers,
     record_interchange,
@@ -87,6 +95,9 @@ HASH_CHUNK = 1 << 20
 # Cases written per batch of statements inside an interchange's transaction: its rows
 # (request texts, decisions, traces) are built a batch at a time.
 CASE_BATCH = 500
+# Chunks of an interchange answered in chunks between checkpoints of SQLite's WAL, so
+# that it stays a few chunks long (looking a page up in a long WAL costs more).
+CHECKPOINT_CHUNKS = 4
 # Decisions an interchange's answer keeps for its summary when its requests were read
 # again a batch at a time: the rest are counted (the summary lists fewer anyway).
 KEPT_DECIDED = 10_000
@@ -215,7 +226,27 @@ class Intake:
         at: datetime,
         now: datetime,
     ) -> Answer:
-        """`at` is the receipt time, `now` the time it is processed."""
+        """`at` is the receipt time, `now` the time it is processed. An interchange
+        answered in chunks is answered under its claim (store/claims.py), by one process
+        at a time; so is one found being answered so, once its claimant lets go."""
+        if not report.deferred:
+            try:
+                return self._answer_claimed(report, fingerprint, source, at, now, False)
+            except _BeingAnswered:
+                pass
+        with answering_claim(self.engine, fingerprint.sha256):
+            return self._answer_claimed(report, fingerprint, source, at, now, True)
+
+    def _answer_claimed(
+        self,
+        report: InterchangeReport,
+        fingerprint: Fingerprint,
+        source: str,
+        at: datetime,
+        now: datetime,
+        claimed: bool,
+    ) -> Answer:
+        """Answer it, as `_answer` says; `claimed`: its claim is held."""
         sender = _sender(report)
         control = report.header.segment.value(13) if report.header else None
         decider = CaseDecider(self.engine, self.decider, sender or "", at)
@@ -225,10 +256,14 @@ class Intake:
             known = known_sender(connection, sender)
             if prior.same_bytes is None and not prior.claimed:
                 decider.read(connection, requests)
+        if prior.answering:  # left so by a crash, or at work: resumed once claimed
+            if not claimed:
+                raise _BeingAnswered
+            return self._answer_in_chunks(report, fingerprint, source, (at, now), known, prior)
         if prior.same_bytes is not None:
             return self._replay(report, prior.same_bytes, (at, now))
         if report.deferred and not prior.claimed:
-            return self._answer_in_batches(report, fingerprint, source, (at, now), known)
+            return self._answer_in_chunks(report, fingerprint, source, (at, now), known, prior)
         duplicate = prior.claimed
         if duplicate:  # rejected whole: no request is decided
             requests = []
@@ -311,47 +346,62 @@ class Intake:
             report.header is not None and report.accepted,
         )
 
-    def _answer_in_batches(
+    def _answer_in_chunks(
         self,
         report: InterchangeReport,
         fingerprint: Fingerprint,
         source: str,
         times: tuple[datetime, datetime],
         known: KnownSender,
+        prior: Prior,
     ) -> Answer:
-        """An interchange of more requests than are held (`report.deferred`): its
-        requests read again and decided a batch at a time inside the one transaction
-        that stores it, each batch's cases stored as soon as it is decided and its
-        responses written out (spooled), so that memory holds one batch whatever the
-        interchange's size. A crash rolls it all back: nothing of it was stored or
-        sent, and it is answered whole when it is taken again. On SQLite the store's
-        one writer is held for as long as it takes."""
+        """An interchange of more requests than are held (`report.deferred`), or one
+        left half answered: its requests read again and answered a chunk at a time,
+        each chunk's cases committed with the marker of how far it has come
+        (`requests_done`), its responses written out (spooled) as they are made, so that
+        memory and the store's transactions hold one chunk whatever its size.
+
+        Its row is `answering` until the last chunk is in; then its answers are stored
+        and its status set, in one transaction, and only then are they sent. A crash
+        in between leaves the chunks committed and nothing sent: taken again (the same
+        bytes), it is resumed from the marker: the requests before it are answered
+        from their stored cases, those after it decided, and what is sent is what an
+        uninterrupted run would have sent (under control numbers of its own)."""
         at, now = times
         ours, theirs = (party.key for party in envelope.reply_parties(report.header))
         before = take_before_deciding(self.engine, 0, ours, theirs, reply_counts(report), at)
         numbers = TakenControlNumbers(ours, theirs, before.control)
         status = _status(report)
+        if prior.same_bytes is not None and prior.requests_done is not None:
+            interchange_id, done = prior.same_bytes, prior.requests_done
+            LOG.info("interchange.resumed", requests_done=done)
+        else:
+            with self.engine.begin() as connection:
+                received = self._received(
+                    connection, report, fingerprint, source, at, ANSWERING, known
+                )
+                interchange_id, done = record_interchange(connection, received, {}), 0
+        chunks = _Chunks(
+            self, interchange_id, RequestTexts(report.header), _sender(report) or "", times, done
+        )
+        acknowledgements = acknowledge(
+            report, at.astimezone(self.zone), numbers, None, known.copy_bad_data, chunks
+        )
         with self.engine.begin() as connection:
-            received = self._received(connection, report, fingerprint, source, at, status, known)
-            interchange_id = record_interchange(connection, received, {})
-            batches = _Batches(
-                self, connection, _CaseWriter(connection, interchange_id, at, now, self.actor),
-                RequestTexts(report.header), _sender(report) or "", at,
-            )  # fmt: skip
-            acknowledgements = acknowledge(
-                report, at.astimezone(self.zone), numbers, None, known.copy_bad_data, batches
-            )
             record_answers(connection, interchange_id, _sent(acknowledgements))
-            batches.stored.received(report, status, self.channel, batches.cases, batches.replayed)
-            batches.stored.flush()
+            finish_answering(connection, interchange_id, status)
+            created = cases_of_interchange(connection, interchange_id)
+            stored = _CaseWriter(connection, interchange_id, at, now, self.actor)
+            stored.received(report, status, self.channel, created, chunks.decisions - created)
+            stored.flush()
         return Answer(
             acknowledgements,
             "processed",
-            batches.cases,
-            batches.replayed,
-            tuple(batches.answered),
+            created,
+            chunks.decisions - created,
+            tuple(chunks.answered),
             report.acknowledgement_only,
-            decisions=batches.decisions,
+            decisions=chunks.decisions,
         )
 
     def _replay(
@@ -535,44 +585,73 @@ class _CaseWriter:
         self._logged = []
 
 
+class _BeingAnswered(Exception):
+    """The same bytes are being answered in chunks, or were left so: wait for the claim."""
+
+
 @dataclass(slots=True)
-class _Batches:
-    """The decision source of an interchange answered a batch of requests at a time
-    (Intake._answer_in_batches): each batch read, decided and stored on the
-    interchange's own connection, which sees the cases of the batches before it."""
+class _Chunks:
+    """The decision source of an interchange answered in chunks (_answer_in_chunks),
+    asked a batch of requests at a time. The requests before `done` (a resumed run's
+    marker) are answered from their stored cases; each later batch is read, decided and
+    committed with the marker in a transaction of its own, which sees the cases of the
+    chunks before it."""
 
     intake: Intake
-    connection: Connection
-    stored: _CaseWriter
+    interchange_id: int
     texts: RequestTexts
     sender: str
-    at: datetime
-    cases: int = 0
-    replayed: int = 0
-    decisions: int = 0
-    answered: list[Decided] = field(default_factory=list)
-    growing: GrowingTables = field(init=False)
+    times: tuple[datetime, datetime]  # received, processed
+    done: int  # requests whose cases were committed by an earlier run
+    position: int = 0  # requests asked about so far
+    fresh_decisions: int = 0
+    fresh_answered: list[Decided] = field(default_factory=list)
+    growing: GrowingTables = field(default_factory=GrowingTables)
+    chunks: int = 0
+    on_file: _OnFile = field(init=False)
 
     def __post_init__(self) -> None:
-        self.growing = GrowingTables(self.connection)
+        self.on_file = _OnFile(self.intake.engine, self.interchange_id, self.sender, keep=True)
+
+    @property
+    def decisions(self) -> int:
+        return self.on_file.decisions + self.fresh_decisions
+
+    @property
+    def answered(self) -> list[Decided]:
+        """The first KEPT_DECIDED, in order: those answered from file come first."""
+        return (self.on_file.answered + self.fresh_answered)[:KEPT_DECIDED]
 
     def __call__(self, batch: list[Taken]) -> list[list[EventDecision]]:
+        batch = [each for each in batch if each[1].request]
+        stored = max(0, min(len(batch), self.done - self.position))
+        self.position += len(batch)
+        decided = self.on_file(batch[:stored]) if stored else []
+        if stored < len(batch):
+            decided += self._decide(batch[stored:])
+        return decided
+
+    def _decide(self, batch: list[Taken]) -> list[list[EventDecision]]:
         requests = [transaction.request for _, transaction in batch if transaction.request]
-        issuer = issuer_beside(self.connection)
-        decider = CaseDecider(
-            self.intake.engine, self.intake.decider, self.sender, self.at, issuer=issuer
-        )
-        with protect(_phi_of_requests(requests)):
-            decider.read(self.connection, requests, self.stored.interchange_id)
-            fresh = issue_tracking_numbers(issuer, Kind.REFERENCE, decider.fresh, self.at)
-            decider.prepare(requests, fresh)
-            decided = [decider(request) for request in requests]
-            self.stored(self.texts.of(batch)(decider.taken), decider.decided_by)
-        self.cases += len(decider.taken)
-        self.growing.wrote(len(decider.taken))
-        self.replayed += decider.replayed
-        self.decisions += len(decider.answered)
-        _keep(self.answered, decider.answered)
+        at, now = self.times
+        intake = self.intake
+        with intake.engine.begin() as connection:
+            issuer = issuer_beside(connection)
+            decider = CaseDecider(intake.engine, intake.decider, self.sender, at, issuer=issuer)
+            with protect(_phi_of_requests(requests)):
+                decider.read(connection, requests, self.interchange_id)
+                fresh = issue_tracking_numbers(issuer, Kind.REFERENCE, decider.fresh, at)
+                decider.prepare(requests, fresh)
+                decided = [decider(request) for request in requests]
+                stored = _CaseWriter(connection, self.interchange_id, at, now, intake.actor)
+                stored(self.texts.of(batch)(decider.taken), decider.decided_by)
+            mark_requests_done(connection, self.interchange_id, self.position)
+            self.growing.wrote(connection, len(decider.taken))
+        self.chunks += 1
+        if self.chunks % CHECKPOINT_CHUNKS == 0:
+            checkpoint(intake.engine)
+        self.fresh_decisions += len(decider.answered)
+        _keep(self.fresh_answered, decider.answered)
         return decided
 
 

@@ -207,6 +207,7 @@ def test_inquiry_by_member_and_a_reviewers_decision(api):
     assert "member-letter.txt" in decided.json()["notices"]
     metrics = client.get("/metrics").text
     assert 'edi278_outcomes_total{action="A3"}' in metrics and "edi278_http_seconds" in metrics
+    assert "edi278_interchanges_answering 0.0" in metrics  # none left half answered
 
 
 def test_the_openapi_document_is_kept_in_schemas(api):

@@ -7,13 +7,18 @@ interchange's own transaction. Where the batches fall must not change a single b
 what is sent back or stored: each file here is processed twice into fresh stores, once
 whole (a HOLD larger than it) and once in batches of a few requests (HOLD 1, batches
 of 3 and 7, so that batches cut across groups, repeats and cancellations), on SQLite
-and PostgreSQL, and the outboxes and the stores are compared.
+and PostgreSQL, and the outboxes and the stores are compared. Each batch is committed
+with the marker of how far the interchange has come: one stopped halfway (a crash) is
+resumed from there when it is taken again, and then says what it says answered whole.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +26,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from edi278 import intake as intake_module
 from edi278 import pipeline
 from edi278.batch import FileSummary, process_file
 from edi278.channels import answerer, intake_for
@@ -28,8 +34,9 @@ from edi278.decide.policy import default_policy
 from edi278.ig import Guide
 from edi278.review import Review, decide_case
 from edi278.spool import text_of
+from edi278.store.claims import answering_claim
 from edi278.store.database import connect, open_database, upgrade
-from edi278.store.interchanges import stored_answers
+from edi278.store.interchanges import interchanges_answering, stored_answers
 from edi278.store.reference import load_reference
 from edi278.store.tables import audit_log, cases, decisions, interchanges, tracking_numbers
 from edi278.store.users import add_user
@@ -260,3 +267,140 @@ def test_requests_read_again_from_bytes_that_changed_are_refused(tmp_path) -> No
     (report,) = pipeline.examine(io.BytesIO(examined), GUIDE, again=io.BytesIO(changed), hold=1)
     with pytest.raises(pipeline.SourceChanged, match="is not the set examined"):
         list(pipeline.requests_of(report))
+
+
+class Crash(BaseException):
+    """A stop no channel catches, as SIGKILL is."""
+
+
+def envelopes_blanked(files: dict[str, bytes]) -> dict[str, bytes]:
+    """Outbox files without their control numbers (ISA13, IEA02, GS06, GE02): a resumed
+    interchange's answers are sent under numbers taken again."""
+    blanked = {}
+    for name, data in files.items():
+        segments = data.split(b"~")
+        for n, segment in enumerate(segments):
+            elements = segment.split(b"*")
+            at = {b"ISA": 13, b"IEA": 2, b"GS": 6, b"GE": 2}.get(elements[0].strip())
+            if at is not None:
+                elements[at] = b""
+                segments[n] = b"*".join(elements)
+        blanked[name] = b"~".join(segments)
+    return blanked
+
+
+def crashing_at_chunk(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """The `chunk`th chunk to be decided (from 1) stops the process before it starts."""
+    decide, calls = intake_module._Chunks._decide, [0]
+
+    def stopping(self, batch):  # type: ignore[no-untyped-def]
+        calls[0] += 1
+        if calls[0] == chunk:
+            raise Crash
+        return decide(self, batch)
+
+    monkeypatch.setattr(intake_module._Chunks, "_decide", stopping)
+
+
+@pytest.mark.parametrize("make_file", [samples_file, workload_file])
+@pytest.mark.parametrize("crash_at", [1, 4])
+def test_an_interchange_stopped_halfway_is_resumed_and_says_what_it_says_answered_whole(
+    make_file, crash_at, fresh_store, tmp_path, monkeypatch
+) -> None:
+    path = make_file(tmp_path)
+    whole_store = fresh_store()
+    whole = processed(whole_store, path, tmp_path / "whole")
+
+    in_batches(monkeypatch, 5)
+    engine = fresh_store()
+    with monkeypatch.context() as stopped:
+        crashing_at_chunk(stopped, crash_at)
+        with pytest.raises(Crash):
+            process_file(path, tmp_path / "resumed", answerer(intake_for(engine, "file", "t"),
+                         lambda: RECEIVED), GUIDE)  # fmt: skip
+    assert not (tmp_path / "resumed").exists() or not list((tmp_path / "resumed").iterdir())
+    with engine.connect() as connection:
+        (row,) = connection.execute(
+            select(interchanges.c.status, interchanges.c.requests_done)
+        ).all()
+        made = connection.execute(select(cases.c.id)).all()
+        left = interchanges_answering(connection)
+    # What the chunks before the stop committed, and the marker saying how far.
+    assert tuple(row) == ("answering", 5 * (crash_at - 1)) and left == 1
+    assert (len(made) > 0) == (crash_at > 1)
+
+    resumed = processed(engine, path, tmp_path / "resumed")
+    assert envelopes_blanked(outbox_files(tmp_path / "resumed")) == envelopes_blanked(
+        outbox_files(tmp_path / "whole")
+    )
+    resumed_store, whole_said = stored(engine), stored(whole_store)
+    resumed_answers = resumed_store.pop("answers")
+    assert {k: envelopes_blanked({k: v.encode("latin-1")}) for k, v in resumed_answers.items()} == {
+        k: envelopes_blanked({k: v.encode("latin-1")}) for k, v in whole_said.pop("answers").items()
+    }
+    assert resumed_store == whole_said  # cases, decisions, numbers, the audit log
+    assert (resumed.cases_created, resumed.decisions_replayed, resumed.decisions) == (
+        whole.cases_created,
+        whole.decisions_replayed,
+        whole.decisions,
+    )
+    with engine.connect() as connection:
+        (row,) = connection.execute(
+            select(interchanges.c.status, interchanges.c.requests_done)
+        ).all()
+        assert interchanges_answering(connection) == 0
+    assert row.requests_done is None and row.status != "answering"
+
+    # Answered: the same bytes again are answered as stored, nothing more is made.
+    again = processed(engine, path, tmp_path / "again", RECEIVED + timedelta(hours=1))
+    assert (again.replayed_interchanges, again.cases_created) == (1, 0)
+    assert outbox_files(tmp_path / "again") == outbox_files(tmp_path / "resumed")
+
+
+HOLDER = """
+import sys
+from edi278.store.claims import answering_claim
+from edi278.store.database import connect
+with answering_claim(connect(sys.argv[1]), sys.argv[2]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_claim_is_waited_for_while_its_holder_lives_and_taken_once_it_dies(
+    kind, tmp_path, request
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'claims.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("postgres").create()
+    )
+    engine = connect(url)
+    sha256 = "ab" * 32
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, url, sha256],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ}, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+        taken = threading.Event()
+
+        def claim() -> None:
+            with answering_claim(engine, sha256):
+                taken.set()
+
+        waiter = threading.Thread(target=claim, daemon=True)
+        waiter.start()
+        assert not taken.wait(1.0)  # another process holds it: waited for
+        with answering_claim(engine, "cd" * 32):  # another interchange's is free
+            pass
+        holder.kill()  # dies holding it, as a crashed process does
+        assert taken.wait(30)
+        waiter.join(5)
+        with answering_claim(engine, sha256):  # and it was let go of again
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+        engine.dispose()

@@ -189,17 +189,27 @@ def one_large_interchange(sets: int, control: int) -> bytes:
     return interchange([group(control, transactions)], control=control).encode()
 
 
+def requests_done(database: Path) -> int | None:
+    """How far a half-answered interchange had come (None: none is)."""
+    if not database.exists():
+        return None
+    with sqlite3.connect(database) as db:
+        row = db.execute("SELECT requests_done FROM interchanges").fetchone()
+    return None if row is None else row[0]
+
+
 def test_a_watcher_killed_inside_one_large_interchange_answers_it_exactly_once(tmp_path):
     """Every kill lands while the interchange is being answered (the file in hand, its
-    answers not yet published): each restart begins it again from the start, and in
-    the end one 999 and one 278 answer every set, and every request is one case."""
+    answers not yet published): each restart resumes it from the last chunk committed
+    (intake._answer_in_chunks), and in the end one 999 and one 278 answer every set,
+    every request is one case, and the marker is gone."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     load_reference(tmp_path / "var")
     (inbox / "night.x12").write_bytes(one_large_interchange(BIG_SETS, 7_000))
     command = watch_command(tmp_path, "--settle", "0.05", "--rescan", "0.5")
     rng = random.Random(SEED)
-    mid_work = 0
+    mid_work, markers = 0, []
     for _ in range(BIG_KILLS):
         watcher = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         poll_until(lambda: bool(in_hand(tmp_path)), "the interchange taken")
@@ -209,7 +219,8 @@ def test_a_watcher_killed_inside_one_large_interchange_answers_it_exactly_once(t
         # A kill that came after the answers were published leaves nothing in hand.
         published = [n for n in names(tmp_path / "outbox") if not n.startswith(".")]
         mid_work += bool(in_hand(tmp_path)) and not published
-    print(f"{BIG_KILLS} kills, {mid_work} inside the interchange")
+        markers.append(requests_done(tmp_path / "var" / "edi278.db"))
+    print(f"{BIG_KILLS} kills, {mid_work} inside the interchange, left at {markers}")
     assert mid_work >= 1, "no kill landed while the interchange was being answered"
     last = subprocess.run(
         [*command, "--once"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600
@@ -229,8 +240,16 @@ def test_a_watcher_killed_inside_one_large_interchange_answers_it_exactly_once(t
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
         assert db.execute("SELECT count(*) FROM interchanges").fetchone() == (1,)
+        assert db.execute("SELECT status, requests_done FROM interchanges").fetchone() == (
+            "accepted",
+            None,
+        )
         assert db.execute("SELECT count(*) FROM cases").fetchone() == (BIG_SETS,)
-        # Stored in parts past 4 MiB (store/interchanges.py:PART_CHARS): joined, the same.
+        # Each case decided once: one audit line each, however often it was taken up.
+        assert db.execute(
+            "SELECT count(*), count(DISTINCT object_id) FROM audit_log WHERE action = 'decided'"
+        ).fetchone() == (BIG_SETS, BIG_SETS)
+        # Stored in parts past 1 MiB (store/interchanges.py:PART_CHARS): joined, the same.
         first = db.execute("SELECT content FROM interchange_answers WHERE kind = '278'").fetchall()
         rest = db.execute(
             "SELECT content FROM interchange_answer_parts WHERE kind = '278' ORDER BY part"

@@ -65,6 +65,7 @@ from edi278.review import (
 from edi278.spool import text_of
 from edi278.store.database import reading
 from edi278.store.inquiry import CaseView, Question, UnknownTrackingNumber, find_cases
+from edi278.store.interchanges import interchanges_answering
 from edi278.store.numbers import DatabaseControlNumbers
 from edi278.store.partners import Caller, caller_of
 from edi278.writer import write_interchange
@@ -177,6 +178,7 @@ class Service:
     latency: Histogram
     outcomes: Counter
     backlog: Gauge
+    half_answered: Gauge
     answering: CapacityLimiter | None = None  # the threads requests are answered on
     clock: Clock = system_clock
 
@@ -202,6 +204,12 @@ def create_app(
             "cases pended for review",
             registry=registry,
             multiprocess_mode="mostrecent",  # with --workers: the latest any worker counted
+        ),
+        Gauge(
+            "edi278_interchanges_answering",
+            "interchanges being answered in chunks, or left so by a crash",
+            registry=registry,
+            multiprocess_mode="mostrecent",
         ),
         clock=clock,
     )
@@ -396,6 +404,7 @@ def _routes(app: FastAPI, service: Service) -> None:
     def metrics() -> Response:
         with service.engine.connect() as connection:
             service.backlog.set(len(pended_cases(connection, service.clock())))
+            service.half_answered.set(interchanges_answering(connection))
         exposed = _exposed(service.registry)
         return Response(generate_latest(exposed), media_type=CONTENT_TYPE_LATEST)
 

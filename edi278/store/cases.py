@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Row, Table, bindparam, select, update
+from sqlalchemy import Connection, Insert, Row, Table, bindparam, func, select, update
 
 from edi278.decide.clocks import BusinessCalendar, clocks_for, urgency_of
 from edi278.decide.outcome import Clocks, EventDecision, Outcome
@@ -354,6 +354,16 @@ _UNKEYED_CASES_OF = (
     .limit(bindparam("limit"))
 )
 UNKEYED_PAGE = 500  # cases of events without a trace number read at a time
+_CASES_OF = (
+    select(func.count())
+    .select_from(cases)
+    .where(cases.c.interchange_id == bindparam("interchange"))
+)
+
+
+def cases_of_interchange(connection: Connection, interchange_id: int) -> int:
+    """How many cases an interchange made."""
+    return connection.execute(_CASES_OF, {"interchange": interchange_id}).scalar_one()
 
 
 def unkeyed_decisions(

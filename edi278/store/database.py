@@ -154,6 +154,20 @@ def _turn_for(database: str) -> _Turn | None:
 READING = "edi278_reading"
 
 
+def checkpoint(engine: Engine) -> None:
+    """Copy SQLite's WAL into the database file now (PASSIVE: beside the writers), so
+    that a long run of writing transactions keeps it short; nothing for PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return
+    pooled = engine.raw_connection()  # outside any transaction, as SQLite requires
+    try:
+        with contextlib.suppress(sqlite3.Error):  # missed: the next one copies these too
+            connection: sqlite3.Connection = pooled.driver_connection  # type: ignore[assignment]
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+    finally:
+        pooled.close()
+
+
 def reading(engine: Engine) -> Engine:
     """The engine for transactions that only read. On SQLite they begin deferred and
     take no writer's turn, so they run beside the writer (WAL); one that wrote would

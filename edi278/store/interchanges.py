@@ -14,14 +14,19 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from edi278.spool import AnswerText, Spool, pieces_of
 from edi278.store.tables import answer_parts, answers, interchanges, partners
 
 ANSWER_KINDS = ("ta1", "999", "278")
-# Characters per stored part: far below the 1 GB a row holds, and few rows a gigabyte.
-PART_CHARS = 4 << 20
+# The status of an interchange whose requests are being answered in chunks: its cases
+# are committed a chunk at a time, its answers once the last one is (requests_done).
+ANSWERING = "answering"
+# Characters per stored part. Storing one holds a few copies of it at once (its text,
+# its encoding, SQLite's record): 4 MiB parts cost 33 MB of peak memory at the end of a
+# large interchange, 1 MiB ones a quarter of that; a gigabyte is a thousand rows.
+PART_CHARS = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +35,22 @@ class Prior:
 
     same_bytes: int | None  # the interchange received with exactly these bytes
     claimed: bool  # the sender's ISA13 is already owned by another interchange
+    # The same bytes, still being answered in chunks (or left so by a crash): how many
+    # of its requests have their cases committed. None when there is no such row.
+    requests_done: int | None = None
+
+    @property
+    def answering(self) -> bool:
+        return self.requests_done is not None
 
 
 # Built once: building a statement costs more than running it.
 _PRIOR = select(
-    interchanges.c.id, interchanges.c.sha256, interchanges.c.claims_control_number
+    interchanges.c.id,
+    interchanges.c.sha256,
+    interchanges.c.claims_control_number,
+    interchanges.c.status,
+    interchanges.c.requests_done,
 ).order_by(interchanges.c.id)
 _PRIOR_BY_CONTROL = _PRIOR.where(
     interchanges.c.sender == bindparam("sender"),
@@ -55,8 +71,39 @@ def find_prior(
         rows = connection.execute(_PRIOR_BY_HASH, {"sha256": sha256}).all()
     else:
         rows = connection.execute(_PRIOR_BY_CONTROL, {"sender": sender, "control": control}).all()
-    same = next((row.id for row in rows if row.sha256 == sha256), None)
-    return Prior(same, any(row.claims_control_number for row in rows))
+    same = next((row for row in rows if row.sha256 == sha256), None)
+    claimed = any(row.claims_control_number for row in rows)
+    if same is None:
+        return Prior(None, claimed)
+    done = (same.requests_done or 0) if same.status == ANSWERING else None
+    return Prior(same.id, claimed, done)
+
+
+_ANSWERING = (
+    select(func.count()).select_from(interchanges).where(interchanges.c.status == ANSWERING)
+)
+
+
+def interchanges_answering(connection: Connection) -> int:
+    """Interchanges being answered in chunks, or left half answered by a crash until
+    their bytes come again (/metrics shows it: one that stays is a file to look for)."""
+    return connection.execute(_ANSWERING).scalar_one()
+
+
+def mark_requests_done(connection: Connection, interchange_id: int, done: int) -> None:
+    """The marker of an interchange answered in chunks, moved on in the transaction that
+    commits the cases of its requests up to `done`."""
+    connection.execute(
+        update(interchanges).where(interchanges.c.id == interchange_id), {"requests_done": done}
+    )
+
+
+def finish_answering(connection: Connection, interchange_id: int, status: str) -> None:
+    """An interchange answered in chunks is answered: its status, and no marker."""
+    connection.execute(
+        update(interchanges).where(interchanges.c.id == interchange_id),
+        {"status": status, "requests_done": None},
+    )
 
 
 _FIRST_PARTS = select(answers.c.kind, answers.c.content).where(
@@ -223,6 +270,8 @@ def record_interchange(
             "source": received.source[-255:],
             "status": received.status,
             "claims_control_number": received.claims_control_number,
+            # the marker starts with none done (the column is set for these alone)
+            **({"requests_done": 0} if received.status == ANSWERING else {}),
         },
     ).scalar_one()
     record_answers(connection, interchange_id, sent)

@@ -115,8 +115,11 @@ interchanges = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Column("channel", String(16), nullable=False),  # file, sftp, http
     Column("source", String(255), nullable=False),  # file name or request id, never content
-    # accepted | partially accepted | rejected | envelope rejected | duplicate
+    # accepted | partially accepted | rejected | envelope rejected | duplicate, or
+    # answering while a large one is answered in chunks (intake._answer_in_chunks)
     Column("status", String(20), nullable=False),
+    # While answering: its requests whose cases are committed, in file order (0012).
+    Column("requests_done", Integer),
     # An interchange whose envelope was taken owns its ISA13 for that sender, forever.
     Column("claims_control_number", Boolean, nullable=False),
     Index(
