@@ -342,13 +342,16 @@ def _in_process(mode: str, workload: workloads.Workload, limit: int, budget: flo
 
 
 def _counts(url: str) -> tuple[int, int, dict]:
-    """Interchanges, cases and event decisions by action in the database at `url`."""
+    """Interchanges answered, cases and event decisions by action in the database at
+    `url` (one still `answering`, stopped by the budget, is not answered)."""
     from sqlalchemy import create_engine
 
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            interchanges = connection.exec_driver_sql("SELECT count(*) FROM interchanges")
+            interchanges = connection.exec_driver_sql(
+                "SELECT count(*) FROM interchanges WHERE status <> 'answering'"
+            )
             cases = connection.exec_driver_sql("SELECT count(*) FROM cases").scalar() or 0
             actions = dict(
                 connection.exec_driver_sql(

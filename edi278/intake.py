@@ -65,6 +65,7 @@ from edi278.store.interchanges import (
     KnownSender,
     Prior,
     Received,
+    abandon_interchange,
     find_prior,
     finish_answering,
     known_sender,
@@ -256,6 +257,9 @@ class Intake:
             known = known_sender(connection, sender)
             if prior.same_bytes is None and not prior.claimed:
                 decider.read(connection, requests)
+        stranded = prior.stranded if prior.same_bytes is None else None
+        if stranded is not None and self._abandon(*stranded, now):  # its ISA13 is free again
+            return self._answer_claimed(report, fingerprint, source, at, now, claimed)
         if prior.answering:  # left so by a crash, or at work: resumed once claimed
             if not claimed:
                 raise _BeingAnswered
@@ -368,6 +372,8 @@ class Intake:
         from their stored cases, those after it decided, and what is sent is what an
         uninterrupted run would have sent (under control numbers of its own)."""
         at, now = times
+        if prior.same_bytes is not None and prior.received_at is not None:
+            at = prior.received_at  # its cases' clocks and its answers: as first received
         ours, theirs = (party.key for party in envelope.reply_parties(report.header))
         before = take_before_deciding(self.engine, 0, ours, theirs, reply_counts(report), at)
         numbers = TakenControlNumbers(ours, theirs, before.control)
@@ -382,14 +388,15 @@ class Intake:
                 )
                 interchange_id, done = record_interchange(connection, received, {}), 0
         chunks = _Chunks(
-            self, interchange_id, RequestTexts(report.header), _sender(report) or "", times, done
-        )
+            self, interchange_id, RequestTexts(report.header), _sender(report) or "", (at, now),
+            done, committed=done,
+        )  # fmt: skip
         acknowledgements = acknowledge(
             report, at.astimezone(self.zone), numbers, None, known.copy_bad_data, chunks
         )
         with self.engine.begin() as connection:
             record_answers(connection, interchange_id, _sent(acknowledgements))
-            finish_answering(connection, interchange_id, status)
+            finish_answering(connection, interchange_id, chunks.committed, status)
             created = cases_of_interchange(connection, interchange_id)
             stored = _CaseWriter(connection, interchange_id, at, now, self.actor)
             stored.received(report, status, self.channel, created, chunks.decisions - created)
@@ -403,6 +410,25 @@ class Intake:
             report.acknowledgement_only,
             decisions=chunks.decisions,
         )
+
+    def _abandon(self, interchange_id: int, sha256: str, now: datetime) -> bool:
+        """Give up the half-answered interchange of other bytes under this ISA13 if no
+        process is at work on it (its claim is free): it was never answered, so its
+        sender may use the ISA13 again. Its cases stand (the same requests are answered
+        with them); the audit log says so. False if it is being answered."""
+        with answering_claim(self.engine, sha256, wait=False) as free:
+            if not free:
+                return False
+            with self.engine.begin() as connection:
+                if not abandon_interchange(connection, interchange_id):
+                    return True  # answered or given up meanwhile: read it again
+                audit(
+                    connection, now, self.actor, "abandoned", "interchange", interchange_id,
+                    "left half answered; its ISA13 came again with other bytes: not answered, "
+                    "its cases stand", interchange_id=interchange_id,
+                )  # fmt: skip
+        LOG.info("interchange.abandoned", abandoned=interchange_id)
+        return True
 
     def _replay(
         self,
@@ -603,6 +629,7 @@ class _Chunks:
     sender: str
     times: tuple[datetime, datetime]  # received, processed
     done: int  # requests whose cases were committed by an earlier run
+    committed: int = 0  # where the marker stands
     position: int = 0  # requests asked about so far
     fresh_decisions: int = 0
     fresh_answered: list[Decided] = field(default_factory=list)
@@ -645,8 +672,9 @@ class _Chunks:
                 decided = [decider(request) for request in requests]
                 stored = _CaseWriter(connection, self.interchange_id, at, now, intake.actor)
                 stored(self.texts.of(batch)(decider.taken), decider.decided_by)
-            mark_requests_done(connection, self.interchange_id, self.position)
+            mark_requests_done(connection, self.interchange_id, self.committed, self.position)
             self.growing.wrote(connection, len(decider.taken))
+        self.committed = self.position
         self.chunks += 1
         if self.chunks % CHECKPOINT_CHUNKS == 0:
             checkpoint(intake.engine)

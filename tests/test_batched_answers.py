@@ -36,7 +36,12 @@ from edi278.review import Review, decide_case
 from edi278.spool import text_of
 from edi278.store.claims import answering_claim
 from edi278.store.database import connect, open_database, upgrade
-from edi278.store.interchanges import interchanges_answering, stored_answers
+from edi278.store.interchanges import (
+    AnsweredElsewhere,
+    interchanges_answering,
+    mark_requests_done,
+    stored_answers,
+)
 from edi278.store.reference import load_reference
 from edi278.store.tables import audit_log, cases, decisions, interchanges, tracking_numbers
 from edi278.store.users import add_user
@@ -329,7 +334,9 @@ def test_an_interchange_stopped_halfway_is_resumed_and_says_what_it_says_answere
     assert tuple(row) == ("answering", 5 * (crash_at - 1)) and left == 1
     assert (len(made) > 0) == (crash_at > 1)
 
-    resumed = processed(engine, path, tmp_path / "resumed")
+    # Taken again hours later: it is still the interchange received then (its cases'
+    # clocks and its answers' dates), not one received now.
+    resumed = processed(engine, path, tmp_path / "resumed", RECEIVED + timedelta(hours=4))
     assert envelopes_blanked(outbox_files(tmp_path / "resumed")) == envelopes_blanked(
         outbox_files(tmp_path / "whole")
     )
@@ -349,7 +356,9 @@ def test_an_interchange_stopped_halfway_is_resumed_and_says_what_it_says_answere
             select(interchanges.c.status, interchanges.c.requests_done)
         ).all()
         assert interchanges_answering(connection) == 0
+        received = set(connection.execute(select(cases.c.received_at)).scalars())
     assert row.requests_done is None and row.status != "answering"
+    assert {when.astimezone(UTC) for when in received} == {RECEIVED}
 
     # Answered: the same bytes again are answered as stored, nothing more is made.
     again = processed(engine, path, tmp_path / "again", RECEIVED + timedelta(hours=1))
@@ -404,3 +413,61 @@ def test_a_claim_is_waited_for_while_its_holder_lives_and_taken_once_it_dies(
         holder.kill()
         holder.wait()
         engine.dispose()
+
+
+def test_a_half_answered_interchange_under_an_isa13_sent_again_with_other_bytes(
+    fresh_store, tmp_path, monkeypatch
+) -> None:
+    """Left half answered by a crash, its sender sends the ISA13 again with other bytes
+    (a rebuilt envelope, a corrected file): while a process is at work on the first,
+    the ISA13 is taken (TA1 025); once none is, the first is abandoned (never answered,
+    its cases stand) and the other bytes are answered. A marker moved by another process
+    stops the chunk that finds it so."""
+    in_batches(monkeypatch, 5)
+    path = samples_file(tmp_path)
+    engine = fresh_store()
+    with monkeypatch.context() as stopped:
+        crashing_at_chunk(stopped, 3)
+        with pytest.raises(Crash):
+            process_file(path, tmp_path / "first", answerer(intake_for(engine, "file", "t"),
+                         lambda: RECEIVED), GUIDE)  # fmt: skip
+    with engine.connect() as connection:
+        first_id, first_sha, done = connection.execute(
+            select(interchanges.c.id, interchanges.c.sha256, interchanges.c.requests_done)
+        ).one()
+        made = len(connection.execute(select(cases.c.id)).all())
+    assert done == 10 and made > 0
+
+    with engine.begin() as connection, pytest.raises(AnsweredElsewhere):
+        mark_requests_done(connection, first_id, done + 5, done + 10)  # not where it stands
+    with engine.connect() as connection:
+        assert connection.scalar(select(interchanges.c.requests_done)) == done
+
+    other = tmp_path / "other.x12"  # the same ISA13, another ISA09: other bytes
+    other.write_bytes(path.read_bytes().replace(b"*261120*", b"*261121*", 1))
+    assert other.read_bytes() != path.read_bytes()
+    with answering_claim(engine, first_sha) as held:  # a process at work on the first
+        assert held
+        taken = processed(engine, other, tmp_path / "taken")
+    assert taken.cases_created == 0 and taken.duplicate_interchanges == 1
+
+    # Refused, those bytes are answered so again; a sender's next try is new bytes.
+    again = tmp_path / "again.x12"
+    again.write_bytes(path.read_bytes().replace(b"*261120*", b"*261122*", 1))
+    answered = processed(engine, again, tmp_path / "answered", RECEIVED + timedelta(hours=1))
+    assert answered.cases_created > 0 and answered.duplicate_interchanges == 0
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(interchanges.c.id, interchanges.c.status, interchanges.c.requests_done,
+                   interchanges.c.claims_control_number).order_by(interchanges.c.id)
+        ).all()  # fmt: skip
+        first_cases = connection.execute(
+            select(cases.c.id).where(cases.c.interchange_id == first_id)
+        ).all()
+        logged = connection.execute(
+            select(audit_log.c.object_id).where(audit_log.c.action == "abandoned")
+        ).scalars()
+        assert list(logged) == [str(first_id)]
+    assert rows[0][1:] == ("abandoned", None, False)
+    assert len(first_cases) == made  # its cases stand
+    assert all(row.status != "answering" for row in rows[1:])

@@ -7,32 +7,44 @@ again, another worker) must not take it up while the first is at work, and must 
 to take it up as soon as the first has died. The claim is therefore a lock that is let
 go of when its holder dies, whatever the cause:
 - PostgreSQL: a session advisory lock, on a connection of its own for as long as the
-  claim is held;
-- SQLite in a file: a POSIX byte-range lock on one byte of `<database>-answering`, the
-  byte the interchange's hash names (one file for every interchange, never a file each);
-- within a process, a thread lock as well: a POSIX lock is the process's, not a thread's.
+  claim is held (a host that vanishes holds it until the server drops its connection);
+- SQLite in a file: an open-file-description lock (F_OFD_SETLKW) on one byte of
+  `<database>-answering`, the byte the interchange's hash names: one file for every
+  interchange, and, unlike a classic POSIX lock, the descriptor's own, so that threads
+  exclude each other and the kernel sees no false deadlock between two processes;
+- an in-memory SQLite database (no other process opens it): a thread lock.
 A second claimant waits for the first, as it waits for the store's writer otherwise.
+The marker each chunk moves on is checked in the chunk's transaction as well
+(interchanges.mark_requests_done), so a claim lost unnoticed cannot let two processes
+write the same interchange.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
-# Thread locks by hash, striped: two interchanges sharing a stripe wait for each other
-# within one process, which is rare and costs only time.
+from edi278.log import get as get_logger
+
+# Thread locks by hash for in-memory databases, striped: two interchanges sharing a
+# stripe wait for each other, which is rare and costs only time.
 STRIPES = 64
 _THREADS = [threading.Lock() for _ in range(STRIPES)]
-_FILES: dict[str, int] = {}  # lock file descriptors by path, open for the process's life
-_FILES_LOCK = threading.Lock()
-# A forked child holds none of its parent's POSIX locks; a descriptor it inherited is
-# shared with the parent, and closing it would let go of the parent's.
-os.register_at_fork(after_in_child=_FILES.clear)
+LOG = get_logger("edi278.claims")
+
+
+def _fresh_stripes() -> None:  # a lock a parent's thread held at a fork stays held
+    _THREADS[:] = [threading.Lock() for _ in range(STRIPES)]
+
+
+os.register_at_fork(after_in_child=_fresh_stripes)
 
 
 def claim_key(sha256: str) -> int:
@@ -41,58 +53,73 @@ def claim_key(sha256: str) -> int:
 
 
 @contextmanager
-def answering_claim(engine: Engine, sha256: str) -> Iterator[None]:
-    """Hold the claim on the interchange of these bytes, waiting while another holds it."""
+def answering_claim(engine: Engine, sha256: str, wait: bool = True) -> Iterator[bool]:
+    """Hold the claim on the interchange of these bytes, waiting while another holds it;
+    yields True. With `wait` off, yields False at once when another holds it."""
     key = claim_key(sha256)
-    with _THREADS[key % STRIPES]:
-        if engine.dialect.name == "postgresql":
-            with _advisory_lock(engine, key):
-                yield
-        else:
-            with _byte_lock(engine.url.database or "", key):
-                yield
+    if engine.dialect.name == "postgresql":
+        with _advisory_lock(engine, key, wait) as held:
+            yield held
+        return
+    database = engine.url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        stripe = _THREADS[key % STRIPES]
+        held = stripe.acquire(blocking=wait)
+        try:
+            yield held
+        finally:
+            if held:
+                stripe.release()
+        return
+    with _byte_lock(os.path.realpath(database) + "-answering", key, wait) as held:
+        yield held
 
 
 @contextmanager
-def _advisory_lock(engine: Engine, key: int) -> Iterator[None]:
+def _advisory_lock(engine: Engine, key: int, wait: bool) -> Iterator[bool]:
     connection = engine.connect()
     try:
         try:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            asked = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+            held = connection.execute(text(f"SELECT {asked}(:key)"), {"key": key}).scalar()
             connection.commit()  # the lock is the session's: no transaction is left open
         except BaseException:
             connection.invalidate()  # it may hold the lock: never back into the pool
             raise
+        held = held is not False  # pg_advisory_lock returns no value
         try:
-            yield
+            yield held
         finally:
-            try:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                connection.commit()
-            except BaseException:
-                connection.invalidate()
-                raise
+            if held:
+                _unlock(connection, key)
     finally:
         connection.close()
 
 
-@contextmanager
-def _byte_lock(database: str, key: int) -> Iterator[None]:
-    if database in ("", ":memory:") or database.startswith("file:"):
-        yield  # a database no other process opens: the thread lock is the claim
-        return
-    descriptor = _lock_file(os.path.realpath(database) + "-answering")
-    fcntl.lockf(descriptor, fcntl.LOCK_EX, 1, key)
+def _unlock(connection: Connection, key: int) -> None:
+    """Let go of the lock. A session that cannot is dropped instead (its lock goes with
+    it); the interchange was answered either way, so that is no failure of it."""
     try:
-        yield
+        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        connection.commit()
+    except Exception as error:
+        LOG.warning("claim.unlock_failed", error=type(error).__name__)
+        connection.invalidate()
+
+
+@contextmanager
+def _byte_lock(path: str, key: int, wait: bool) -> Iterator[bool]:
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:  # closing the descriptor lets go of the lock: it is this description's alone
+        # struct flock: l_type, l_whence, l_start, l_len, l_pid (0 for an OFD lock)
+        request = struct.pack("hhqqixxxx", fcntl.F_WRLCK, os.SEEK_SET, key, 1, 0)
+        try:
+            fcntl.fcntl(descriptor, fcntl.F_OFD_SETLKW if wait else fcntl.F_OFD_SETLK, request)
+        except OSError as error:
+            if wait or error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            yield False
+            return
+        yield True
     finally:
-        fcntl.lockf(descriptor, fcntl.LOCK_UN, 1, key)
-
-
-def _lock_file(path: str) -> int:
-    """The lock file's descriptor, opened once: closing any descriptor of a file lets go
-    of every POSIX lock the process holds on it, another thread's included."""
-    with _FILES_LOCK:
-        if path not in _FILES:
-            _FILES[path] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        return _FILES[path]
+        os.close(descriptor)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from edi278.spool import AnswerText, Spool, pieces_of
 from edi278.store.tables import answer_parts, answers, interchanges, partners
@@ -23,6 +24,7 @@ ANSWER_KINDS = ("ta1", "999", "278")
 # The status of an interchange whose requests are being answered in chunks: its cases
 # are committed a chunk at a time, its answers once the last one is (requests_done).
 ANSWERING = "answering"
+ABANDONED = "abandoned"  # half answered, its ISA13 sent again with other bytes
 # Characters per stored part. Storing one holds a few copies of it at once (its text,
 # its encoding, SQLite's record): 4 MiB parts cost 33 MB of peak memory at the end of a
 # large interchange, 1 MiB ones a quarter of that; a gigabyte is a thousand rows.
@@ -36,8 +38,13 @@ class Prior:
     same_bytes: int | None  # the interchange received with exactly these bytes
     claimed: bool  # the sender's ISA13 is already owned by another interchange
     # The same bytes, still being answered in chunks (or left so by a crash): how many
-    # of its requests have their cases committed. None when there is no such row.
+    # of its requests have their cases committed, and when they were received (a
+    # resumed run dates its cases and answers then). None when there is no such row.
     requests_done: int | None = None
+    received_at: datetime | None = None
+    # Other bytes under the sender's ISA13, left half answered: (id, sha256). If no one
+    # is at work on them they are abandoned, and the ISA13 is free again.
+    stranded: tuple[int, str] | None = None
 
     @property
     def answering(self) -> bool:
@@ -51,6 +58,7 @@ _PRIOR = select(
     interchanges.c.claims_control_number,
     interchanges.c.status,
     interchanges.c.requests_done,
+    interchanges.c.received_at,
 ).order_by(interchanges.c.id)
 _PRIOR_BY_CONTROL = _PRIOR.where(
     interchanges.c.sender == bindparam("sender"),
@@ -73,14 +81,39 @@ def find_prior(
         rows = connection.execute(_PRIOR_BY_CONTROL, {"sender": sender, "control": control}).all()
     same = next((row for row in rows if row.sha256 == sha256), None)
     claimed = any(row.claims_control_number for row in rows)
-    if same is None:
-        return Prior(None, claimed)
-    done = (same.requests_done or 0) if same.status == ANSWERING else None
-    return Prior(same.id, claimed, done)
+    stranded = next(
+        (
+            (row.id, row.sha256)
+            for row in rows
+            if row.sha256 != sha256 and row.status == ANSWERING and row.claims_control_number
+        ),
+        None,
+    )
+    if same is None or same.status != ANSWERING:
+        return Prior(None if same is None else same.id, claimed, stranded=stranded)
+    return Prior(same.id, claimed, same.requests_done or 0, same.received_at, stranded)
+
+
+class AnsweredElsewhere(SQLAlchemyError):
+    """An interchange answered in chunks whose marker another process has moved: this
+    one's claim was lost (its database session dropped); it stops, the other goes on."""
+
+
+def abandon_interchange(connection: Connection, interchange_id: int) -> bool:
+    """A half-answered interchange no one is at work on, given up: its cases stand, it
+    will not be answered, and its ISA13 is free for other bytes. False if it was
+    answered or given up meanwhile."""
+    done = connection.execute(
+        update(interchanges).where(
+            interchanges.c.id == interchange_id, interchanges.c.status == ANSWERING
+        ),
+        {"status": ABANDONED, "requests_done": None, "claims_control_number": False},
+    )
+    return done.rowcount == 1
 
 
 _ANSWERING = (
-    select(func.count()).select_from(interchanges).where(interchanges.c.status == ANSWERING)
+    select(func.count()).select_from(interchanges).where(interchanges.c.requests_done.is_not(None))
 )
 
 
@@ -90,20 +123,32 @@ def interchanges_answering(connection: Connection) -> int:
     return connection.execute(_ANSWERING).scalar_one()
 
 
-def mark_requests_done(connection: Connection, interchange_id: int, done: int) -> None:
-    """The marker of an interchange answered in chunks, moved on in the transaction that
-    commits the cases of its requests up to `done`."""
-    connection.execute(
-        update(interchanges).where(interchanges.c.id == interchange_id), {"requests_done": done}
-    )
+def mark_requests_done(connection: Connection, interchange_id: int, before: int, done: int) -> None:
+    """The marker of an interchange answered in chunks moved on from `before` to `done`,
+    in the transaction that commits the cases of its requests up to `done`; raises
+    AnsweredElsewhere (and so rolls that chunk back) if it no longer says `before`."""
+    _move_marker(connection, interchange_id, before, {"requests_done": done})
 
 
-def finish_answering(connection: Connection, interchange_id: int, status: str) -> None:
-    """An interchange answered in chunks is answered: its status, and no marker."""
-    connection.execute(
-        update(interchanges).where(interchanges.c.id == interchange_id),
-        {"status": status, "requests_done": None},
+def finish_answering(connection: Connection, interchange_id: int, done: int, status: str) -> None:
+    """An interchange answered in chunks is answered (its marker at `done`): its status,
+    and no marker."""
+    _move_marker(connection, interchange_id, done, {"status": status, "requests_done": None})
+
+
+def _move_marker(
+    connection: Connection, interchange_id: int, before: int, values: dict[str, object]
+) -> None:
+    moved = connection.execute(
+        update(interchanges).where(
+            interchanges.c.id == interchange_id,
+            interchanges.c.status == ANSWERING,
+            interchanges.c.requests_done == before,
+        ),
+        values,
     )
+    if moved.rowcount != 1:
+        raise AnsweredElsewhere(f"interchange {interchange_id} is answered by another process")
 
 
 _FIRST_PARTS = select(answers.c.kind, answers.c.content).where(

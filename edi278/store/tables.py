@@ -116,7 +116,8 @@ interchanges = Table(
     Column("channel", String(16), nullable=False),  # file, sftp, http
     Column("source", String(255), nullable=False),  # file name or request id, never content
     # accepted | partially accepted | rejected | envelope rejected | duplicate, or
-    # answering while a large one is answered in chunks (intake._answer_in_chunks)
+    # answering while a large one is answered in chunks (intake._answer_in_chunks), or
+    # abandoned: left so, and its ISA13 sent again with other bytes
     Column("status", String(20), nullable=False),
     # While answering: its requests whose cases are committed, in file order (0012).
     Column("requests_done", Integer),
@@ -133,6 +134,13 @@ interchanges = Table(
     # Since 0007: every interchange sent under an ISA13, claiming it or not (the index
     # above is partial, so a lookup of them all cannot use it).
     Index("ix_interchanges_sender_control", "sender", "control_number"),
+    # Since 0012: the few being answered in chunks, counted for /metrics.
+    Index(
+        "ix_interchanges_answering",
+        "requests_done",
+        sqlite_where=text("requests_done IS NOT NULL"),
+        postgresql_where=text("requests_done IS NOT NULL"),
+    ),
 )
 
 answers = Table(
