@@ -33,6 +33,7 @@ from edi278.decide.outcome import Decider, EventDecision, Outcome, Tracking
 from edi278.decide.policy import default_policy
 from edi278.decide.request import events_in_context, person_of
 from edi278.decide.tracking import Kind
+from edi278.heap import give_back
 from edi278.log import get as get_logger
 from edi278.log import protect
 from edi278.model import Action, Transaction
@@ -371,6 +372,7 @@ class Intake:
         bytes), it is resumed from the marker: the requests before it are answered
         from their stored cases, those after it decided, and what is sent is what an
         uninterrupted run would have sent (under control numbers of its own)."""
+        give_back()  # what checking it freed, before answering it needs memory of its own
         at, now = times
         if prior.same_bytes is not None and prior.received_at is not None:
             at = prior.received_at  # its cases' clocks and its answers: as first received

@@ -17,21 +17,22 @@ from typing import overload
 from edi278.x12.report import TransactionReport
 from edi278.x12.values import is_digits
 
-# A control number kept as a number: 1 to 18 digits (ST02 is 4 to 9), its width apart
-# so that "0001" and "1" stay two numbers.
+# A control number kept as a number: 1 to 18 digits and below 2**32 (ST02 is 4 to 9
+# digits: four bytes a set), its width apart so that "0001" and "1" stay two numbers.
 MAX_WIDTH = 18
+NUMBER_MAX = 0xFFFF_FFFF
 OTHER = -1  # the width of a set kept whole
 MAX_KEY_WIDTH = 17  # a repeat's key holds the width too
 
 
 class SetResults:
     """A group's transaction set reports, in the order received: a sequence that keeps
-    the usual ones in about ten bytes each."""
+    the usual ones in about seven bytes each."""
 
     __slots__ = ("_kind_of", "_kinds", "_numbers", "_others", "_widths")
 
     def __init__(self) -> None:
-        self._numbers = array("q")
+        self._numbers = array("I")  # unsigned, at least 32 bits: 4 bytes on every target
         self._widths = array("b")
         self._kind_of = array("H")  # into _kinds
         self._kinds: list[tuple[str, str]] = []  # (ST01, ST03): a handful per group
@@ -45,6 +46,7 @@ class SetResults:
             and report.text is None
             and 0 < len(number) <= MAX_WIDTH
             and is_digits(number)
+            and int(number) <= NUMBER_MAX
         )
         index = len(self._numbers)
         if plain:
