@@ -261,7 +261,7 @@ class Intake:
         stranded = prior.stranded if prior.same_bytes is None else None
         if stranded is not None and self._abandon(*stranded, now):  # its ISA13 is free again
             return self._answer_claimed(report, fingerprint, source, at, now, claimed)
-        if prior.answering:  # left so by a crash, or at work: resumed once claimed
+        if prior.half_answered is not None:  # left so by a crash, or at work: resumed
             if not claimed:
                 raise _BeingAnswered
             return self._answer_in_chunks(report, fingerprint, source, (at, now), known, prior)
@@ -374,14 +374,15 @@ class Intake:
         uninterrupted run would have sent (under control numbers of its own)."""
         give_back()  # what checking it freed, before answering it needs memory of its own
         at, now = times
-        if prior.same_bytes is not None and prior.received_at is not None:
-            at = prior.received_at  # its cases' clocks and its answers: as first received
+        resumed = prior.half_answered
+        if resumed is not None:
+            at = resumed.received_at  # its cases' clocks and its answers: as first received
         ours, theirs = (party.key for party in envelope.reply_parties(report.header))
         before = take_before_deciding(self.engine, 0, ours, theirs, reply_counts(report), at)
         numbers = TakenControlNumbers(ours, theirs, before.control)
         status = _status(report)
-        if prior.same_bytes is not None and prior.requests_done is not None:
-            interchange_id, done = prior.same_bytes, prior.requests_done
+        if resumed is not None:
+            interchange_id, done = resumed.interchange_id, resumed.requests_done
             LOG.info("interchange.resumed", requests_done=done)
         else:
             with self.engine.begin() as connection:
@@ -391,7 +392,7 @@ class Intake:
                 interchange_id, done = record_interchange(connection, received, {}), 0
         chunks = _Chunks(
             self, interchange_id, RequestTexts(report.header), _sender(report) or "", (at, now),
-            done, committed=done,
+            done,
         )  # fmt: skip
         acknowledgements = acknowledge(
             report, at.astimezone(self.zone), numbers, None, known.copy_bad_data, chunks
@@ -631,7 +632,7 @@ class _Chunks:
     sender: str
     times: tuple[datetime, datetime]  # received, processed
     done: int  # requests whose cases were committed by an earlier run
-    committed: int = 0  # where the marker stands
+    committed: int = field(init=False)  # where the marker stands: `done`, then on
     position: int = 0  # requests asked about so far
     fresh_decisions: int = 0
     fresh_answered: list[Decided] = field(default_factory=list)
@@ -640,6 +641,7 @@ class _Chunks:
     on_file: _OnFile = field(init=False)
 
     def __post_init__(self) -> None:
+        self.committed = self.done
         self.on_file = _OnFile(self.intake.engine, self.interchange_id, self.sender, keep=True)
 
     @property

@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, text
 
 from edi278.log import get as get_logger
+from edi278.store.database import database_file
 
 # Thread locks by hash for in-memory databases, striped: two interchanges sharing a
 # stripe wait for each other, which is rare and costs only time.
@@ -61,8 +62,8 @@ def answering_claim(engine: Engine, sha256: str, wait: bool = True) -> Iterator[
         with _advisory_lock(engine, key, wait) as held:
             yield held
         return
-    database = engine.url.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
+    path = database_file(engine.url.database or "")
+    if path is None:
         stripe = _THREADS[key % STRIPES]
         held = stripe.acquire(blocking=wait)
         try:
@@ -71,7 +72,7 @@ def answering_claim(engine: Engine, sha256: str, wait: bool = True) -> Iterator[
             if held:
                 stripe.release()
         return
-    with _byte_lock(os.path.realpath(database) + "-answering", key, wait) as held:
+    with _byte_lock(path + "-answering", key, wait) as held:
         yield held
 
 

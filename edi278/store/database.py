@@ -69,9 +69,7 @@ class QueuedWrites(sqlite3.Connection):
         finally:
             self._end_turn()
         if checkpoint:  # after the turn is given back: the next writer need not wait
-            # A failure leaves the transaction standing; the next copies these frames too.
-            with contextlib.suppress(sqlite3.Error):
-                self.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+            _passive_checkpoint(self)
 
     def rollback(self) -> None:
         try:
@@ -139,12 +137,19 @@ _TURNS_LOCK = threading.Lock()
 os.register_at_fork(after_in_child=_TURNS.clear)
 
 
-def _turn_for(database: str) -> _Turn | None:
-    """The turn of a database file (None for an in-memory one: no other connection
-    shares it)."""
+def database_file(database: str) -> str | None:
+    """The real path of the file a SQLite database name opens, which other connections
+    and processes share; None for an in-memory one (no one else opens it)."""
     if database in ("", ":memory:") or database.startswith("file:"):
         return None
-    path = os.path.realpath(database)
+    return os.path.realpath(database)
+
+
+def _turn_for(database: str) -> _Turn | None:
+    """The turn of a database file (None for an in-memory one)."""
+    path = database_file(database)
+    if path is None:
+        return None
     with _TURNS_LOCK:
         if path not in _TURNS:
             _TURNS[path] = _Turn(path)
@@ -161,11 +166,15 @@ def checkpoint(engine: Engine) -> None:
         return
     pooled = engine.raw_connection()  # outside any transaction, as SQLite requires
     try:
-        with contextlib.suppress(sqlite3.Error):  # missed: the next one copies these too
-            connection: sqlite3.Connection = pooled.driver_connection  # type: ignore[assignment]
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+        _passive_checkpoint(pooled.driver_connection)  # type: ignore[arg-type]
     finally:
         pooled.close()
+
+
+def _passive_checkpoint(connection: sqlite3.Connection) -> None:
+    # A failure leaves the frames in the WAL; the next checkpoint copies them too.
+    with contextlib.suppress(sqlite3.Error):
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
 
 
 def reading(engine: Engine) -> Engine:

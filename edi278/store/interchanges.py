@@ -37,18 +37,20 @@ class Prior:
 
     same_bytes: int | None  # the interchange received with exactly these bytes
     claimed: bool  # the sender's ISA13 is already owned by another interchange
-    # The same bytes, still being answered in chunks (or left so by a crash): how many
-    # of its requests have their cases committed, and when they were received (a
-    # resumed run dates its cases and answers then). None when there is no such row.
-    requests_done: int | None = None
-    received_at: datetime | None = None
+    # The same bytes, still being answered in chunks (or left so by a crash).
+    half_answered: HalfAnswered | None = None
     # Other bytes under the sender's ISA13, left half answered: (id, sha256). If no one
     # is at work on them they are abandoned, and the ISA13 is free again.
     stranded: tuple[int, str] | None = None
 
-    @property
-    def answering(self) -> bool:
-        return self.requests_done is not None
+
+@dataclass(frozen=True, slots=True)
+class HalfAnswered:
+    """An interchange whose status is `answering`: what a run resuming it goes on from."""
+
+    interchange_id: int
+    requests_done: int  # its requests (in file order) whose cases are committed
+    received_at: datetime  # a resumed run dates its cases and answers then
 
 
 # Built once: building a statement costs more than running it.
@@ -89,9 +91,10 @@ def find_prior(
         ),
         None,
     )
-    if same is None or same.status != ANSWERING:
-        return Prior(None if same is None else same.id, claimed, stranded=stranded)
-    return Prior(same.id, claimed, same.requests_done or 0, same.received_at, stranded)
+    half = None
+    if same is not None and same.status == ANSWERING:
+        half = HalfAnswered(same.id, same.requests_done or 0, same.received_at)
+    return Prior(None if same is None else same.id, claimed, half, stranded)
 
 
 class AnsweredElsewhere(SQLAlchemyError):
