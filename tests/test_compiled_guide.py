@@ -6,6 +6,7 @@ order), and the same loop for every segment."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -116,19 +117,34 @@ def test_every_negative_case_gets_the_same_findings(name):
     assert_same_findings(*found)
 
 
-@pytest.mark.parametrize("name", list(test_guide_other.EXAMPLES))
-@pytest.mark.parametrize("change", ["as is", "a decision added", "a note added"])
-def test_the_inquiry_and_notification_guides_get_the_same_findings(name, change):
-    guide, body = test_guide_other.EXAMPLES[name]
-    if change == "a decision added":
-        body = body.replace("HL*4*3*EV*0~\n", "HL*4*3*EV*0~\nHCR*A1*X~\n")
-    elif change == "a note added":
-        body = body.replace("HL*4*3*EV*0~\n", "HL*4*3*EV*0~\nAAA*N**15*C~\n")
+CHANGES = {"as is": "", "a decision added": "HCR*A1*X~\n", "a note added": "AAA*N**15*C~\n"}
+FIRST_EVENT = re.compile(r"HL\*\d+\*\d+\*EV\*[01]~\n")
+
+
+def assert_same_findings_in(guide: str, body: str, change: str) -> None:
+    """Both engines agree on a body of a guide, as is or with a segment added at the
+    start of its first event."""
+    added = CHANGES[change]
+    body = FIRST_EVENT.sub(lambda hl: hl.group() + added, body, count=1)
     text = test_guide_other.envelope(guide, body)
     for item in read_interchanges(io.BytesIO(text.encode())):
         for found in item.groups:
             for set_ in found.transactions:
                 assert_same_findings(item.isa, found.header, set_.segments)
+
+
+@pytest.mark.parametrize("name", list(test_guide_other.EXAMPLES))
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_the_inquiry_and_notification_guides_get_the_same_findings(name, change):
+    guide, body = test_guide_other.EXAMPLES[name]
+    assert_same_findings_in(guide, body, change)
+
+
+@pytest.mark.parametrize("name", list(test_guide_other.X215_SETS))
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_the_inquiries_and_their_responses_get_the_same_findings(name, change):
+    body, _ = test_guide_other.X215_SETS[name]
+    assert_same_findings_in("X215", body, change)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))

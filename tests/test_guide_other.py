@@ -1,7 +1,8 @@
-"""The inquiry (X215) and notification (X216) guides, mapped as far as the reference
-supports them: a well-formed example of each direction walks through its map clean, and
-each map still rejects what it should. The envelope checks take them once the issues
-that answer them land; here the guide is called directly."""
+"""The inquiry (X215) and notification (X216) guides, mapped as far as public sources
+support them (docs/research/x215-x216.md): a well-formed example of each direction walks
+through its map clean, and each map still rejects what it should. The envelope checks
+take X215 (tests/test_envelope_faults.py) and not yet X216; here the guide is called
+directly."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import io
 import pytest
 
 from edi278.ig import Guide
+from edi278.x12.faults import Fault
 from edi278.x12.reader import read_interchanges
 
 GUIDE = Guide()
@@ -104,16 +106,17 @@ DTP*435*D8*20250302~
 }
 
 
-def guide_faults(guide: str, body: str) -> list[str]:
+def guide_findings(guide: str, body: str) -> list[Fault]:
     found = []
     for item in read_interchanges(io.BytesIO(envelope(guide, body).encode())):
         for group in item.groups:
             for transaction in group.transactions:
-                found += [
-                    f"{f.ack_code()} {f.segment_id}"
-                    for f in GUIDE.validate(item.isa, group.header, transaction.segments)
-                ]
+                found += GUIDE.validate(item.isa, group.header, transaction.segments)
     return found
+
+
+def guide_faults(guide: str, body: str) -> list[str]:
+    return [f"{f.ack_code()} {f.segment_id}" for f in guide_findings(guide, body)]
 
 
 @pytest.mark.parametrize("name", list(EXAMPLES))
@@ -131,3 +134,166 @@ def test_a_validation_note_in_a_notification_is_refused():
     guide, body = EXAMPLES["X216 completion notice"]
     marked = body.replace("HL*4*3*EV*0~\n", "HL*4*3*EV*0~\nAAA*N**15*C~\n")
     assert guide_faults(guide, marked) == ["IK304 I4 AAA"]
+
+
+# --- X215: inquiries shaped as the public builders send them, and responses ----------
+
+UMO = "HL*1**20*1~\nNM1*X3*2*ACME HEALTH PLAN*****PI*12345~\n"
+REQUESTER = "HL*2*1*21*1~\nNM1*1P*2*GENERAL HOSPITAL*****XX*1234567893~\n"
+SUBSCRIBER = "NM1*IL*1*DOE*JANE****MI*W123456789~\nDMG*D8*19800115*F~\n"
+SERVICE_PROVIDER = "NM1*SJ*1*SMITH*JOHN****XX*1234567893~\n"
+
+
+def inquiry(
+    event: str, *, top: str = UMO + REQUESTER, subscriber: str = SUBSCRIBER, bht: str = "28"
+) -> str:
+    return f"BHT*0007*{bht}*INQ2*20250301*1200~\n{top}HL*3*2*22*1~\n{subscriber}{event}"
+
+
+def response(levels: str, *, bht: str = "11", subscriber: str = SUBSCRIBER + "INS*Y*18~\n") -> str:
+    children = "1" if levels else "0"
+    return (
+        f"BHT*0007*{bht}*INQ2*20250301*1201*RD~\n{UMO}{REQUESTER}HL*3*2*22*{children}~\n"
+        f"TRN*2*SUBTRC0001*9876543210~\n{subscriber}{levels}"
+    )
+
+
+APPROVED = (
+    "HL*4*3*EV*0~\nTRN*2*EVTTRC0001*9876543210~\nTRN*1*UMOTRC0001*9123456789~\n"
+    "UM*SC**3*11:B~\nHCR*A1*AUTH0001~\nREF*NT*CASE778899~\nDTP*AAH*RD8*20250301-20250331~\n"
+    "DTP*102*D8*20250305~\nDTP*036*D8*20250331~\nDTP*007*D8*20250301~\nHSD*VS*1~\n"
+    "MSG*CERTIFIED AS REQUESTED~\n" + SERVICE_PROVIDER
+)
+
+# name -> (body, the findings: "IK304 <code> <segment>" / "IK403 <code> <segment>")
+X215_SETS: dict[str, tuple[str, list[str]]] = {
+    "inquiry by certification number, no UM (AET-X215)": (
+        inquiry("HL*4*3*EV*0~\nREF*BB*AUTH556677~\n" + SERVICE_PROVIDER),
+        [],
+    ),
+    "inquiry by administrative reference number (GW-X215)": (
+        inquiry(
+            "HL*4*3*EV*0~\nUM*AR*I*18*12:B~\nREF*NT*8075762301~\n"
+            "DTP*AAH*RD8*20250301-20250331~\n" + SERVICE_PROVIDER
+        ),
+        [],
+    ),
+    "inquiry by trace number, from a facility (Optum-INQ requester FA)": (
+        inquiry(
+            "HL*4*3*EV*0~\nTRN*1*EVTTRC0001*9876543210~\n",
+            top=UMO + "HL*2*1*21*1~\nNM1*FA*2*GENERAL HOSPITAL*****XX*1234567893~\n",
+        ),
+        [],
+    ),
+    "inquiry by member, requester and date window": (
+        inquiry(
+            "HL*4*3*EV*0~\nDTP*AAH*RD8*20250101-20250331~\n" + SERVICE_PROVIDER,
+            top=UMO
+            + (
+                "HL*2*1*21*1~\nNM1*1P*1*JONES*MARY****XX*1234567893~\nN3*100 MAIN ST~\n"
+                "N4*SPRINGFIELD*IL*62701~\nPER*IC*FRONT DESK*TE*2175550100~\n"
+            ),
+        ),
+        [],
+    ),
+    "inquiry for a dependent named without an ID": (
+        inquiry(
+            "HL*4*3*23*1~\nNM1*QC*1*DOE*TIMMY~\nDMG*D8*20150610*M~\n"
+            "HL*5*4*EV*0~\nUM*AR*I*18*12:B~\nREF*NT*8075762301~\n" + SERVICE_PROVIDER
+        ),
+        [],
+    ),
+    "inquiry about particular services": (
+        inquiry(
+            "HL*4*3*EV*1~\nREF*BB*AUTH556677~\nDTP*AAH*RD8*20250301-20250331~\n"
+            "HL*5*4*SS*0~\nTRN*1*SVCTRC0001*9876543210~\nREF*NT*LINE01~\nDTP*472*D8*20250310~\n"
+            "SV1*HC:97110*120*UN*4~\n"
+            "HL*6*4*SS*0~\nTRN*1*SVCTRC0002*9876543210~\nREF*BB*AUTH556678~\n"
+            "SV2*0420*HC:97111*73.42*UN*1~\n"
+        ),
+        [],
+    ),
+    "inquiry with BHT02 13, a request for review's purpose": (
+        inquiry("HL*4*3*EV*0~\nREF*BB*AUTH556677~\n", bht="13"),
+        ["IK304 8 BHT", "IK403 7 BHT"],
+    ),
+    "inquiry without the subscriber's name": (
+        inquiry("HL*4*3*EV*0~\nREF*BB*AUTH556677~\n", subscriber="DMG*D8*19800115*F~\n"),
+        ["IK304 7 DMG", "IK304 3 NM1"],
+    ),
+    "inquiry with a date window that ends before it starts": (
+        inquiry("HL*4*3*EV*0~\nDTP*AAH*RD8*20250331-20250301~\n"),
+        ["IK304 8 DTP", "IK403 8 DTP"],
+    ),
+    "inquiry with an unknown service provider role": (
+        inquiry("HL*4*3*EV*0~\nREF*BB*AUTH556677~\nNM1*ZZ*1*SMITH*JOHN****XX*1234567893~\n"),
+        ["IK304 8 NM1", "IK403 7 NM1"],
+    ),
+    "inquiry without an event": (
+        inquiry("").replace("HL*3*2*22*1", "HL*3*2*22*0"),
+        ["IK403 7 HL", "IK304 3 HL"],  # HL04 0: an inquiry's subscriber has children
+    ),
+    "inquiry with two events": (
+        inquiry("HL*4*3*EV*0~\nREF*BB*AUTH556677~\nHL*5*3*EV*0~\nREF*BB*AUTH556678~\n"),
+        ["IK304 4 HL"],
+    ),
+    "response with BHT02 49 (JSON-X215R)": (response(APPROVED, bht="49"), []),
+    "response with two reviews found, one with service lines": (
+        response(
+            APPROVED.replace("HL*4*3*EV*0", "HL*4*3*EV*1")
+            + "HL*5*4*SS*0~\nTRN*1*SVCTRC0001*9123456789~\nHCR*A1*AUTH0002~\n"
+            "DTP*472*D8*20250310~\nDTP*102*D8*20250305~\nDTP*036*D8*20250331~\n"
+            "SV2*300*HC:97111*73.42*UN*1~\n"
+            "HL*6*3*EV*0~\nTRN*1*UMOTRC0002*9123456789~\nHCR*A3*AUTH0003~\n"
+            "REF*NT*CASE778900~\nMSG*NOT CERTIFIED~\n"
+        ),
+        [],
+    ),
+    "response: no review has that certification number": (
+        response("HL*4*3*EV*0~\nTRN*2*EVTTRC0001*9876543210~\nAAA*N**AA*C~\nREF*BB*AUTH9~\n"),
+        [],
+    ),
+    "response: the subscriber is not found": (
+        response("", subscriber=SUBSCRIBER.replace("DMG", "AAA*N**75*C~\nDMG")),
+        [],
+    ),
+    "response: the requester's data is wrong": (
+        response(APPROVED.replace("HCR*A1*AUTH0001~\n", "")).replace(
+            "XX*1234567893~\nHL*3", "XX*1234567893~\nAAA*N**33*C~\nHL*3"
+        ),
+        [],
+    ),
+    "response with a decision beside a note": (
+        response(APPROVED.replace("UM*SC", "AAA*N**15*C~\nUM*SC")),
+        ["IK304 I9 HCR"],
+    ),
+    "response with an event answered with neither": (
+        response(APPROVED.replace("HCR*A1*AUTH0001~\n", "")),
+        [],  # X217 holds this to I6; an inquiry's answer may say so in MSG alone
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(X215_SETS))
+def test_an_x215_set_gets_the_findings_pinned_for_it(name):
+    body, findings = X215_SETS[name]
+    assert guide_faults("X215", body) == findings
+
+
+def test_bht02_13_is_not_an_inquiry_purpose_any_more():
+    """Only bogus public code sends 13 in an X215 inquiry (research 6): the element is
+    named, with the codes the guide takes."""
+    body, _ = X215_SETS["inquiry with BHT02 13, a request for review's purpose"]
+    found = guide_findings("X215", body)
+    assert [(f.ack_code(), f.element, f.bad_value) for f in found] == [
+        ("IK304 8", None, None),
+        ("IK403 7", 2, "13"),
+    ]
+    assert "28 request; 11, 49 response" in found[0].message
+
+
+def test_an_inquiry_without_an_event_is_missing_its_2000e():
+    body, _ = X215_SETS["inquiry without an event"]
+    found = guide_findings("X215", body)
+    missing = [f for f in found if f.ack_code() == "IK304 3"]
+    assert [(f.segment_id, f.loop_id) for f in missing] == [("HL", "2000E")]

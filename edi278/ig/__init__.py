@@ -1,5 +1,6 @@
-"""Implementation-guide validation: a 278 transaction set against the X217 maps in
-schemas/ (through pyx12) and the rules the map format cannot express (in `rules`)."""
+"""Implementation-guide validation: a 278 transaction set against the maps in schemas/
+(X217, X215, X216; walked compiled or through pyx12) and the rules the map format cannot
+express (in `rules`)."""
 
 from __future__ import annotations
 
@@ -17,20 +18,22 @@ from edi278.x12.segment import Segment
 SCHEMAS = Path(__file__).parents[2] / "schemas"
 
 # (GS08, BHT02) -> map file. X217: 13 a request for review, 11 the response to one.
-# X215 (inquiry) and X216 (notification) are mapped as far as the reference supports them;
-# the envelope checks still take only X217 until the issues that answer them.
+# X215: 28 an inquiry (13 is seen only in bogus public code), 11 the response we send,
+# 49 a response seen in one public sample (docs/research/x215-x216.md 2.1).
+# X216 (notification) is mapped as far as the reference supports it; the envelope
+# checks take X217 and X215 (x12.checks.SUPPORTED_CONVENTIONS).
 MAPS = {
     ("005010X217", "13"): "278.5010.X217.xml",
     ("005010X217", "11"): "278.5010.X217.response.xml",
-    ("005010X215", "13"): "278.5010.X215.xml",
     ("005010X215", "28"): "278.5010.X215.xml",
     ("005010X215", "11"): "278.5010.X215.response.xml",
+    ("005010X215", "49"): "278.5010.X215.response.xml",
     ("005010X216", "14"): "278.5010.X216.xml",
     ("005010X216", "22"): "278.5010.X216.xml",
     ("005010X216", "CN"): "278.5010.X216.xml",
     ("005010X216", "11"): "278.5010.X216.response.xml",
 }
-RESPONSES = frozenset({"11"})
+RESPONSE_MAP = ".response.xml"  # how a response map's file name ends
 EXCESS_LIMIT = 4096  # composite segments whose component counts a catalog remembers
 
 
@@ -181,7 +184,7 @@ class Guide:
             return [
                 ik3(
                     "8",
-                    "BHT02 is not a purpose of this guide (X217: 13 request, 11 response)",
+                    f"BHT02 is not a purpose of this guide ({_purposes_of(guide)})",
                     segment_id="BHT",
                     segment_position=2,
                 ),
@@ -213,16 +216,27 @@ class Guide:
             else:
                 raw, loop_at = self._bridge_walk(filename, isa, gs, segments)
             found = renamed(raw, segments, catalog, others)
-        review = guide == "005010X217"
         found += rules.check(
             segments,
-            response=purpose in RESPONSES,
-            review=review,
+            response=filename.endswith(RESPONSE_MAP),
+            guide=guide,
             positions=read.scanned if read is not None else None,
         )
         if not found:
             return found
         return _ordered(_unique([_locate(f, segments, loop_at) for f in found]))
+
+
+@lru_cache(maxsize=16)
+def _purposes_of(guide: str) -> str:
+    """The BHT02 codes a guide (GS08) takes, for a fault's message: "28 request; 11, 49
+    response"."""
+    sides: dict[str, list[str]] = {"request": [], "response": []}
+    for (convention, purpose), filename in MAPS.items():
+        if convention == guide:
+            sides["response" if filename.endswith(RESPONSE_MAP) else "request"].append(purpose)
+    named = [f"{', '.join(codes)} {side}" for side, codes in sides.items() if codes]
+    return f"{guide[-4:]}: {'; '.join(named)}" if named else f"{guide!r} has no map"
 
 
 @lru_cache(maxsize=16)

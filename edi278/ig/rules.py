@@ -1,4 +1,5 @@
-"""Rules of the X217 guide that pyx12's map format cannot express, as code.
+"""Rules of the 278 guides (X217, X215, X216) that pyx12's map format cannot express,
+as code.
 
 Each rule is a pure function from a transaction set's segments (ST..SE, positions
 counted from ST = 1) to faults with 999 codes. Where the guide is unconfirmed the codes
@@ -26,6 +27,7 @@ PARENT_LEVELS: dict[str, frozenset[str]] = {
     "EV": frozenset({"22", "23"}),
     "SS": frozenset({"EV"}),
 }
+REVIEW, INQUIRY = "005010X217", "005010X215"  # GS08 of the guides with set-wide rules
 LOOPS = {"20": "2000A", "21": "2000B", "22": "2000C", "23": "2000D", "EV": "2000E", "SS": "2000F"}
 DATE_QUALIFIERS = frozenset({"D8", "RD8"})
 TRACE_ORIGINATOR_KINDS = "139"  # TRN03 starts 1 (EIN), 3 (DUNS) or 9 (user assigned)
@@ -67,20 +69,24 @@ def levels(segments: list[Segment]) -> list[Level]:
 def check(
     segments: list[Segment],
     response: bool,
-    review: bool = True,
+    guide: str = REVIEW,
     positions: list[int] | None = None,
 ) -> list[Fault]:
-    """Every rule for a transaction set. `review` is true for X217 (request for review and
-    its response): one event per request and a decision per processed event are its
-    rules; the inquiry and notification guides are held to the others only.
+    """Every rule for a transaction set of a guide (GS08). Every guide is held to the
+    hierarchy and the one-segment rules. X217 (request for review) adds: one event per
+    request, and in a response a decision (HCR) or a note (AAA) per processed event,
+    never both. X215 (inquiry) adds: an inquiry asks about an event (the map allows
+    one), and a response never puts a decision beside a note; an event answered with
+    neither is its business (a review not found may be said in MSG). X216 adds none.
     `positions` (from ST = 1), when given, are those of every segment `scanned` takes:
     a caller that reads (and remembers) each segment anyway saves the rules a pass."""
     heads, found = _scan(segments, positions)
     faults = [*hierarchy(heads), *found]
-    if review:
-        faults += events(heads, segments, response)
+    if guide in (REVIEW, INQUIRY):
         if response:
-            faults += decisions(levels(segments))
+            faults += decisions(levels(segments), needed=guide == REVIEW)
+        else:
+            faults += events(heads, segments, response)
     return faults
 
 
@@ -387,12 +393,13 @@ def _dates(position: int, segment: Segment) -> list[Fault]:
     return faults
 
 
-def decisions(tree: list[Level]) -> list[Fault]:
+def decisions(tree: list[Level], needed: bool = True) -> list[Fault]:
     """In a response, a processed event carries a decision (HCR) and one that failed
     validation an AAA instead, never both (X12 RFI 941). HCR beside AAA: IK304 I9;
-    neither: IK304 I6, an implementation-dependent segment missing. A service line may
-    carry both or neither: the TR3's own examples answer lines without HCR, the decision
-    standing at the event; there only HCR beside AAA is a fault."""
+    neither, when a decision is `needed` (X217): IK304 I6, an implementation-dependent
+    segment missing. A service line may carry both or neither: the TR3's own examples
+    answer lines without HCR, the decision standing at the event; there only HCR beside
+    AAA is a fault."""
     faults: list[Fault] = []
     for level in tree:
         if level.code not in ("EV", "SS"):
@@ -410,7 +417,7 @@ def decisions(tree: list[Level]) -> list[Fault]:
                     loop_id=level.loop_id,
                 )
             )
-        elif not hcr and not aaa and level.code == "EV":
+        elif needed and not hcr and not aaa and level.code == "EV":
             faults.append(
                 ik3(
                     "I6",
