@@ -10,6 +10,7 @@ import pytest
 from edi278.x12.segment import Segment
 from edi278.x12.tokenizer import tokenize
 from tests.conftest import answer, group, interchange, isa, report_of, reports_of, transaction
+from tests.test_guide_other import EXAMPLES
 
 
 def segments_of(text: str | None) -> list[Segment]:
@@ -232,6 +233,25 @@ def test_group_fault_rejects_the_group_with_its_ak9_code(data, ak9):
 def test_repeated_group_control_number_rejects_the_second_group():
     data = interchange(groups=[group(1), group(1)])
     assert ak9_of(data) == [["A", "1", "1", "1"], ["R", "1", "1", "0", "19"]]
+
+
+def segments_in(body: str) -> list[str]:
+    return [s for s in body.replace("\n", "").split("~") if s]
+
+
+def test_an_inquiry_group_is_taken_and_a_notification_group_is_not():
+    """GS08 005010X215 passes the envelope checks and its set the X215 inquiry map;
+    005010X216 is still refused with AK905 2 until notifications are answered."""
+    _, inquiry = EXAMPLES["X215 inquiry"]
+    sets = [transaction(body=segments_in(inquiry), convention="005010X215")]
+    data = interchange(groups=[group(sets=sets, version="005010X215")])
+    assert ak9_of(data) == [["A", "1", "1", "1"]]
+    assert ik5_of(data) == [["A"]]
+
+    _, notice = EXAMPLES["X216 completion notice"]
+    sets = [transaction(body=segments_in(notice), convention="005010X216")]
+    data = interchange(groups=[group(sets=sets, version="005010X216")])
+    assert ak9_of(data) == [["R", "1", "1", "0", "2"]]
 
 
 # --- 999 IK5: the transaction set -----------------------------------------------------
