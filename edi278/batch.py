@@ -55,6 +55,7 @@ class FileSummary:
     cases_created: int = 0
     decisions_replayed: int = 0  # requests answered with a decision made before
     decisions_updated: int = 0  # of them, in a new 278 (a case decided since)
+    inquiries: int = 0  # X215 questions answered from the cases on file
     decided: list[dict[str, str]] = field(default_factory=list)
     outputs: dict[str, Path] = field(default_factory=dict)
     faults: list[dict[str, object]] = field(default_factory=list)
@@ -86,6 +87,7 @@ class FileSummary:
             self.decisions_updated += answer.decisions_replayed
         self.duplicate_interchanges += answer.disposition == "duplicate"
         self.cases_created += answer.cases_created
+        self.inquiries += answer.inquiries
         self.decisions_replayed += answer.decisions_replayed
         self.decisions += answer.decision_count
         self._keep(self.decided, (decided.as_dict() for decided in answer.decided))
@@ -109,8 +111,10 @@ class FileSummary:
             f"{self.interchanges} interchange(s), {self.groups} group(s), "
             f"{self.accepted}/{self.received} transaction set(s) accepted"
         ]
-        if self.cases_created or not self.decisions_replayed:
+        if self.cases_created or not (self.decisions_replayed or self.inquiries):
             said.append(f"{self.cases_created} case(s) created")
+        if self.inquiries:
+            said.append(f"{self.inquiries} inquiry question(s) answered")
         as_before = self.decisions_replayed - self.decisions_updated
         if as_before:
             said.append(f"{as_before} answered as before")
@@ -143,6 +147,7 @@ class FileSummary:
             "duplicate_interchanges": self.duplicate_interchanges,
             "acknowledgement_interchanges": self.acknowledgement_interchanges,
             "cases_created": self.cases_created,
+            "inquiries": self.inquiries,
             "decisions_replayed": self.decisions_replayed,
             "groups": self.groups,
             "transaction_sets": {

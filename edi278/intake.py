@@ -34,6 +34,7 @@ from edi278.decide.policy import default_policy
 from edi278.decide.request import events_in_context, person_of
 from edi278.decide.tracking import Kind
 from edi278.heap import give_back
+from edi278.inquiries import InquiryLookup
 from edi278.log import get as get_logger
 from edi278.log import protect
 from edi278.model import Action, Transaction
@@ -160,6 +161,7 @@ class Answer:
     acknowledgement: bool = False  # it carried acknowledgements only: nothing to send back
     # Events decided, where `decided` keeps only the first KEPT_DECIDED (None: it has all).
     decisions: int | None = None
+    inquiries: int = 0  # X215 questions answered (a 2000E each), from the cases on file
 
     @property
     def decision_count(self) -> int:
@@ -252,7 +254,7 @@ class Intake:
         sender = _sender(report)
         control = report.header.segment.value(13) if report.header else None
         decider = CaseDecider(self.engine, self.decider, sender or "", at)
-        requests = [t.request for t in _taken(report) if t.request]
+        requests = _reviews(report)
         with reading(self.engine).begin() as connection:  # all it reads, at one moment
             prior = find_prior(connection, sender, control, fingerprint.sha256)
             known = known_sender(connection, sender)
@@ -289,11 +291,15 @@ class Intake:
         decider.prepare(requests, before.references)
         numbers = TakenControlNumbers(ours, theirs, before.control)
         dated = at.astimezone(self.zone)
-        acknowledgements = acknowledge(report, dated, numbers, decider, known.copy_bad_data)
+        inquiries = InquiryLookup(self.engine, sender or "")
+        acknowledgements = acknowledge(
+            report, dated, numbers, decider, known.copy_bad_data, inquire=inquiries
+        )
         status = "duplicate" if duplicate else _status(report)
         self._record(
-            report, fingerprint, source, (at, now), status, acknowledgements, decider, known
-        )
+            report, fingerprint, source, (at, now), status, acknowledgements, decider, known,
+            inquiries,
+        )  # fmt: skip
         return Answer(
             acknowledgements,
             "duplicate" if duplicate else "processed",
@@ -301,6 +307,7 @@ class Intake:
             decider.replayed,
             tuple(decider.answered),
             report.acknowledgement_only,
+            inquiries=inquiries.questions,
         )
 
     def _record(
@@ -313,18 +320,24 @@ class Intake:
         acknowledgements: Acknowledgements,
         decider: CaseDecider,
         known: KnownSender,
+        inquiries: InquiryLookup,
     ) -> None:
-        """One transaction: the interchange, what was sent for it, its new cases.
-        `times` are its receipt time and the time it was processed (for the audit log)."""
+        """One transaction: the interchange, what was sent for it, its new cases, and
+        the cases its inquiries were shown. `times` are its receipt time and the time it
+        was processed (for the audit log)."""
         at, now = times
         enveloped = RequestTexts(report.header, requests_of(report))
         with self.engine.begin() as connection:
             received = self._received(connection, report, fingerprint, source, at, status, known)
             interchange_id = record_interchange(connection, received, _sent(acknowledgements))
             stored = _CaseWriter(connection, interchange_id, at, now, self.actor)
-            stored.received(report, status, self.channel, len(decider.taken), decider.replayed)
+            stored.received(
+                report, status, self.channel, len(decider.taken), decider.replayed,
+                inquiries.questions,
+            )  # fmt: skip
             for first in range(0, len(decider.taken), CASE_BATCH):
                 stored(enveloped(decider.taken[first : first + CASE_BATCH]), decider.decided_by)
+            stored.shown(inquiries)
             stored.flush()
 
     def _received(
@@ -394,15 +407,21 @@ class Intake:
             self, interchange_id, RequestTexts(report.header), _sender(report) or "", (at, now),
             done,
         )  # fmt: skip
+        inquiries = InquiryLookup(self.engine, _sender(report) or "")
         acknowledgements = acknowledge(
-            report, at.astimezone(self.zone), numbers, None, known.copy_bad_data, chunks
-        )
+            report, at.astimezone(self.zone), numbers, None, known.copy_bad_data, chunks,
+            inquiries,
+        )  # fmt: skip
         with self.engine.begin() as connection:
             record_answers(connection, interchange_id, _sent(acknowledgements))
             finish_answering(connection, interchange_id, chunks.committed, status)
             created = cases_of_interchange(connection, interchange_id)
             stored = _CaseWriter(connection, interchange_id, at, now, self.actor)
-            stored.received(report, status, self.channel, created, chunks.decisions - created)
+            stored.received(
+                report, status, self.channel, created, chunks.decisions - created,
+                inquiries.questions,
+            )  # fmt: skip
+            stored.shown(inquiries)
             stored.flush()
         return Answer(
             acknowledgements,
@@ -412,6 +431,7 @@ class Intake:
             tuple(chunks.answered),
             report.acknowledgement_only,
             decisions=chunks.decisions,
+            inquiries=inquiries.questions,
         )
 
     def _abandon(self, interchange_id: int, sha256: str, now: datetime) -> bool:
@@ -454,17 +474,21 @@ class Intake:
         )
         sender = _sender(report) or ""
         looked_up = _OnFile(self.engine, interchange_id, sender, keep=True)
+        inquiries = InquiryLookup(self.engine, sender)  # asked again: answered as things stand
         responses = stored.responses
         if responses is not None:  # its requests were decided: they are cases
             dated = at.astimezone(self.zone)
             try:
-                now_says = respond_again(report, dated, MemoryControlNumbers(), looked_up)
+                now_says = respond_again(
+                    report, dated, MemoryControlNumbers(), looked_up, inquiries
+                )
                 changed = now_says is not None and not same_responses(report, responses, now_says)
                 close(now_says)  # a draft, compared and let go
                 if changed:
                     numbers = DatabaseControlNumbers(self.engine)  # what we send is never a draft
                     again = _OnFile(self.engine, interchange_id, sender)
-                    responses = respond_again(report, dated, numbers, again)
+                    asked = InquiryLookup(self.engine, sender)
+                    responses = respond_again(report, dated, numbers, again, asked)
             except _NotOnFile:  # a request that is not a case: answered as stored
                 pass
         disposition = "replayed" if responses is stored.responses else "updated"
@@ -493,6 +517,7 @@ class Intake:
             decided=tuple(looked_up.answered),
             acknowledgement=report.acknowledgement_only,
             decisions=looked_up.decisions,
+            inquiries=inquiries.questions,
         )
 
 
@@ -561,9 +586,16 @@ class _CaseWriter:
         self._logged: list[dict[str, object]] = []
 
     def received(
-        self, report: InterchangeReport, status: str, channel: str, cases: int, replayed: int
+        self,
+        report: InterchangeReport,
+        status: str,
+        channel: str,
+        cases: int,
+        replayed: int,
+        inquiries: int = 0,
     ) -> None:
         sets = sum(len(group.transactions) for group in report.groups)
+        asked = f" inquiries={inquiries}" if inquiries else ""
         self._logged.append(
             {
                 **self.entry,
@@ -571,9 +603,25 @@ class _CaseWriter:
                 "object_type": "interchange",
                 "object_id": str(self.interchange_id),
                 "detail": f"status={status} channel={channel} sets={sets} "
-                f"cases={cases} replayed={replayed}",
+                f"cases={cases} replayed={replayed}{asked}",
             }
         )
+
+    def shown(self, inquiries: InquiryLookup) -> None:
+        """A line per case an inquiry was answered with: who was shown which case."""
+        for case_id in dict.fromkeys(inquiries.shown):
+            self._logged.append(
+                {
+                    **self.entry,
+                    "action": "inquired",
+                    "object_type": "case",
+                    "object_id": str(case_id),
+                    "detail": f"shown in an X215 response to {inquiries.sender}",
+                    "case_id": case_id,
+                }
+            )
+            if len(self._logged) >= CASE_BATCH:
+                self.flush()
 
     def __call__(self, taken: list[NewCase], decided_by: str) -> None:
         connection = self.connection
@@ -971,8 +1019,14 @@ class RequestTexts:
 
 
 def _taken(report: InterchangeReport) -> list[TransactionReport]:
-    """The requests of an interchange that passed the guide: what gets a decision."""
+    """The requests of an interchange that passed the guide: what gets an answer."""
     return report.taken()
+
+
+def _reviews(report: InterchangeReport) -> list[Transaction]:
+    """The requests for review of an interchange that passed the guide: what gets a
+    decision (its inquiries are answered from the cases on file)."""
+    return [t.request for t in report.taken() if t.request and not t.request.is_inquiry]
 
 
 def _keep(kept: list[Decided], more: Iterable[Decided]) -> None:

@@ -54,6 +54,10 @@ class Action(enum.StrEnum):  # HCR01
     NO_ACTION_REQUIRED = "NA"
 
 
+# The actions that issue a certification (a number the requester may cite later).
+CERTIFYING = frozenset({Action.CERTIFIED_IN_TOTAL, Action.CERTIFIED_PARTIAL, Action.MODIFIED})
+
+
 class HierarchicalLevel(enum.StrEnum):  # HL03
     UMO = "20"
     REQUESTER = "21"
@@ -63,9 +67,13 @@ class HierarchicalLevel(enum.StrEnum):  # HL03
     SERVICE = "SS"
 
 
+INQUIRY_GUIDE = "005010X215"
+
+
 class Purpose(enum.StrEnum):  # BHT02
     REQUEST = "13"
     RESPONSE = "11"
+    INQUIRY = "28"  # X215: a question about reviews asked before
 
 
 @dataclass(slots=True)
@@ -639,6 +647,11 @@ class Transaction:
     @property
     def is_response(self) -> bool:
         return self.header.purpose == Purpose.RESPONSE
+
+    @property
+    def is_inquiry(self) -> bool:
+        """An X215 inquiry: a question about reviews asked before, not a new one."""
+        return self.convention == INQUIRY_GUIDE and self.header.purpose == Purpose.INQUIRY
 
     def levels(self, level: str) -> list[Level]:
         return [each for each in [self.root, *self.root.descendants()] if each.level == level]

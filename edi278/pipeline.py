@@ -11,7 +11,8 @@ from itertools import islice, zip_longest
 from typing import BinaryIO
 
 from edi278.ig import Guide
-from edi278.model import Purpose, Transaction
+from edi278.inquire import FoundCase, Question, answer_inquiry, questions_of
+from edi278.model import INQUIRY_GUIDE, Purpose, Transaction
 from edi278.reader import read_transaction
 from edi278.respond import EventDecision, respond
 from edi278.spool import AnswerText, Spool, pieces_of
@@ -222,6 +223,9 @@ Taken = tuple[GroupReport, TransactionReport]
 # Decides a batch of requests together, in order: the store's intake reads what it needs
 # once a batch and stores the batch's cases as soon as they are decided.
 BatchDecisionSource = Callable[[list[Taken]], list[list[EventDecision]]]
+# Finds, for each question of a batch of X215 inquiries (one per 2000E), the cases its
+# sender may see: the store's intake, which knows the sender.
+InquirySource = Callable[[list[Question]], list[list[FoundCase]]]
 SEGMENTS_PER_WRITE = 1_000  # of a 999: written a run at a time, never held whole
 
 
@@ -240,14 +244,18 @@ class Acknowledgements:
     responses: AnswerText | None = None  # an interchange of 278 responses, one per request
 
 
+# What gets a 278 response, by guide (ST03) and BHT02: an X217 request for review, an
+# X215 inquiry. Both are "requests" below: taken, held or read again, answered in order.
+ANSWERED = frozenset({("005010X217", Purpose.REQUEST), (INQUIRY_GUIDE, Purpose.INQUIRY)})
+
+
 def _is_request(transaction: TransactionSet) -> bool:
-    """An X217 request for review: what gets a 278 response."""
+    """A request for review or an inquiry: what gets a 278 response."""
     bht = transaction.segments[1] if len(transaction.segments) > 1 else None
     return (
-        transaction.header.value(3) == "005010X217"
-        and bht is not None
+        bht is not None
         and bht.id == "BHT"
-        and bht.value(2) == Purpose.REQUEST
+        and (transaction.header.value(3), bht.value(2)) in ANSWERED
     )
 
 
@@ -386,11 +394,13 @@ def acknowledge(
     decide: DecisionSource | None = None,
     copy_bad_data: bool = True,
     decide_batch: BatchDecisionSource | None = None,
+    inquire: InquirySource | None = None,
 ) -> Acknowledgements:
     """The TA1 and the 999 an interchange is owed and, with a decision source (one
     request at a time, or a batch at a time), the 278 responses to the requests it
-    carried that were taken. `copy_bad_data` off keeps the 999 free of IK404 copies, for
-    partners who want no member data in it."""
+    carried that were taken, and to its inquiries with the cases `inquire` finds (none
+    without it). `copy_bad_data` off keeps the 999 free of IK404 copies, for partners
+    who want no member data in it."""
     functional = _owes_999(report)
     batch = decide_batch or (one_by_one(decide) if decide is not None else None)
     reply = _Reply.to(report, now, numbers, reply_counts(report, batch is not None))
@@ -402,7 +412,7 @@ def acknowledge(
     if not functional:
         return Acknowledgements(ta1_text, None)
     functional_text = _finished(report, _functional(report, reply, copy_bad_data))
-    responses = _responses(report, reply, batch) if batch is not None else None
+    responses = _responses(report, reply, batch, inquire) if batch is not None else None
     return Acknowledgements(ta1_text, functional_text, responses)
 
 
@@ -415,17 +425,23 @@ def one_by_one(decide: DecisionSource) -> BatchDecisionSource:
     return batch
 
 
+def nothing_found(questions: list[Question]) -> list[list[FoundCase]]:
+    """An inquiry source without a store: no question finds a case."""
+    return [[] for _ in questions]
+
+
 def respond_again(
     report: InterchangeReport,
     now: datetime,
     numbers: ControlNumbers,
     decide: BatchDecisionSource,
+    inquire: InquirySource | None = None,
 ) -> AnswerText | None:
     """The 278 responses alone, as `acknowledge` writes them, under control numbers of
     their own: an interchange received before, answered anew (its 999 and TA1 stand)."""
     groups = len(_answered_groups(report))
     counts: dict[ControlKind, int] = {"interchange": int(bool(groups)), "group": groups}
-    return _responses(report, _Reply.to(report, now, numbers, counts), decide)
+    return _responses(report, _Reply.to(report, now, numbers, counts), decide, inquire)
 
 
 def same_responses(report: InterchangeReport, one: AnswerText, other: AnswerText) -> bool:
@@ -500,7 +516,10 @@ def _functional(report: InterchangeReport, reply: _Reply, copy_bad_data: bool) -
 
 
 def _responses(
-    report: InterchangeReport, reply: _Reply, decide: BatchDecisionSource
+    report: InterchangeReport,
+    reply: _Reply,
+    decide: BatchDecisionSource,
+    inquire: InquirySource | None = None,
 ) -> AnswerText | None:
     """A 278 response to each request taken, in one interchange of a group per group
     of requests, written as they are decided, a batch at a time."""
@@ -514,8 +533,8 @@ def _responses(
     group_closing, number = "", 0
     requests = requests_of(report)
     while batch := list(islice(requests, BATCH)):
-        for (group, transaction), events in zip(batch, decide(batch), strict=True):
-            assert transaction.request is not None
+        answered = _answered(batch, decide, inquire or nothing_found, reply.now)
+        for (group, _), response in zip(batch, answered, strict=True):
             if group is not current:
                 out.write(group_closing)
                 current, number = group, 0
@@ -524,11 +543,33 @@ def _responses(
                 )
                 out.write(group_opening)
             number += 1
-            response = respond(transaction.request, events, reply.now)
             response.control_number = f"{number:04d}"
             out.write(write(write_transaction(response), reply.delimiters))
     out.write(group_closing + closing)
     return _finished(report, out)
+
+
+def _answered(
+    batch: list[Taken], decide: BatchDecisionSource, inquire: InquirySource, now: datetime
+) -> list[Transaction]:
+    """The response to each of a batch of requests, in order: the requests for review
+    decided together, the inquiries' questions looked up together."""
+    requests = [each for each in batch if each[1].request is not None]
+    asked = [t.request for _, t in requests if t.request is not None and t.request.is_inquiry]
+    reviews = [each for each in requests if not each[1].request.is_inquiry]  # type: ignore[union-attr]
+    decided = iter(decide(reviews) if reviews else [])
+    questions = [questions_of(inquiry) for inquiry in asked]
+    found = iter(inquire([q for each in questions for q in each]) if asked else [])
+    answers = []
+    for _, transaction in requests:
+        request = transaction.request
+        assert request is not None
+        if request.is_inquiry:
+            cases = [next(found) for _ in request.events]
+            answers.append(answer_inquiry(request, cases, now))
+        else:
+            answers.append(respond(request, next(decided), now))
+    return answers
 
 
 def _finished(report: InterchangeReport, out: Spool) -> AnswerText:

@@ -79,7 +79,7 @@ def _answer(level: Level, decided: dict[int, EventDecision]) -> Level:
     notes = _party_notes(level, decided)
     answer = Level(
         level=level.level,
-        parties=[_echo(p, notes.get(p.loop_id, ())) for p in level.parties
+        parties=[echo_party(p, notes.get(p.loop_id, ())) for p in level.parties
                  if p.loop_id in ECHOED_PARTY_RECORDS],
     )  # fmt: skip
     for child in level.children:
@@ -88,7 +88,7 @@ def _answer(level: Level, decided: dict[int, EventDecision]) -> Level:
             continue
         decision = decided.get(id(child))
         if decision is not None and not decision.outcome.validation_loop:
-            answer.children.append(_answer_event(child, decision))
+            answer.children.append(answer_event(child, decision))
     return answer
 
 
@@ -107,27 +107,27 @@ def _party_notes(level: Level, decided: dict[int, EventDecision]) -> dict[str, l
     return notes
 
 
-def _echo(party: Party, notes: Sequence[Record] = ()) -> Party:
+def echo_party(party: Party, notes: Sequence[Record] = ()) -> Party:
     loop_id, kept = ECHOED_PARTY_RECORDS[party.loop_id]
-    records = [r for r in party.records if _segment_id(r) in kept]
+    records = [r for r in party.records if record_segment_id(r) in kept]
     # The AAA follows the NM1 and its REF/N3/N4 and precedes PRV/DMG/INS (reference 4.1).
-    at = next((i for i, r in enumerate(records) if _segment_id(r) in ("PRV", "DMG", "INS")),
+    at = next((i for i, r in enumerate(records) if record_segment_id(r) in ("PRV", "DMG", "INS")),
               len(records))  # fmt: skip
     return Party([*records[:at], *notes, *records[at:]], loop_id=loop_id)
 
 
-def _answer_event(event: Level, decision: EventDecision) -> Level:
+def answer_event(event: Level, decision: EventDecision) -> Level:
     answer = Level(
         records=_decided(event, decision.outcome, EVENT_ORDER),
         level=event.level,
-        parties=[_echo(p) for p in event.parties if p.loop_id in ECHOED_PARTY_RECORDS],
+        parties=[echo_party(p) for p in event.parties if p.loop_id in ECHOED_PARTY_RECORDS],
     )
     for line, outcome in zip(event.children, decision.lines, strict=False):
         answer.children.append(
             Level(
                 records=_decided(line, outcome, SERVICE_ORDER),
                 level=line.level,
-                parties=[_echo(p) for p in line.parties if p.loop_id in ECHOED_PARTY_RECORDS],
+                parties=[echo_party(p) for p in line.parties if p.loop_id in ECHOED_PARTY_RECORDS],
             )
         )
     return answer
@@ -148,7 +148,7 @@ def _decided(level: Level, outcome: Outcome, order: dict[str, int]) -> list[Reco
             and (outcome.administrative_reference)
         ):
             continue  # one REF NT in a response: ours (theirs named an earlier case)
-        elif _segment_id(record) not in NOT_ECHOED:
+        elif record_segment_id(record) not in NOT_ECHOED:
             records.append(record)
     if outcome.validation is not None:
         records.append(outcome.validation)
@@ -164,7 +164,7 @@ def _decided(level: Level, outcome: Outcome, order: dict[str, int]) -> list[Reco
         if outcome.message:
             records = [r for r in records if not isinstance(r, Message)]
             records.append(Message(plain_text(outcome.message)))
-    return sorted(records, key=lambda r: order.get(_segment_id(r), len(order)))
+    return sorted(records, key=lambda r: order.get(record_segment_id(r), len(order)))
 
 
 def plain_text(text: str) -> str:
@@ -173,5 +173,5 @@ def plain_text(text: str) -> str:
     return " ".join(re.sub(r"[^A-Za-z0-9 .,;'()/&-]", " ", text).split())
 
 
-def _segment_id(record: Record) -> str:
+def record_segment_id(record: Record) -> str:
     return (record.segment_id or record.SEGMENT) if isinstance(record, Generic) else record.SEGMENT

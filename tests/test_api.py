@@ -101,6 +101,21 @@ def test_an_x12_request_is_answered_with_its_278(api):
     assert certification.year == SAMPLES_RECEIVED.year % 100  # the server's clock, not ours
 
 
+def test_an_x215_inquiry_is_answered_with_the_case_it_names_and_only_to_its_sender(api):
+    from tests.test_inquiries import JOHN, inquiry, x215
+
+    client, keys = api
+    answer = post_x12(client, keys["submitter"], (REQUESTS / "08-mri-lumbar-auto.x12").read_bytes())
+    number = hcr(answer.text)[0].split("*")[2]
+    asked = x215(inquiry(JOHN, f"REF*BB*{number}"), 7215).encode()
+    mine = post_x12(client, keys["submitter"], asked)
+    assert mine.status_code == 200 and "*005010X215~" in mine.text
+    assert hcr(mine.text) == [f"HCR*A1*{number}"] * 2  # the event and its line
+    theirs = x215(inquiry(JOHN, f"REF*BB*{number}"), 7216, sender="OTHERCLEARING").encode()
+    refused = post_x12(client, keys["other"], theirs)
+    assert refused.status_code == 200 and hcr(refused.text) == ["AAA*N**AA*C"]
+
+
 def test_no_key_is_401_and_another_partners_case_is_404(api):
     client, keys = api
     assert post_x12(client, None, b"ISA").status_code == 401

@@ -15,9 +15,10 @@ from pathlib import Path
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
+from edi278.inquire import Question as InquiryQuestion
 from edi278.review import pended_cases
 from edi278.store.database import open_database
-from edi278.store.inquiry import Question, find_cases
+from edi278.store.inquiry import Question, cases_asked, find_cases
 from edi278.store.tables import cases, decisions
 from tests.conftest import NOW
 
@@ -100,3 +101,57 @@ def listening(remember: Callable) -> Iterator[None]:
         yield
     finally:
         event.remove(Engine, "before_cursor_execute", remember)
+
+
+# What each way an X215 inquiry names a case is looked up by (store/inquiry.cases_asked):
+# the index its plan must use, the sender's other cases never read whole.
+INQUIRY_SEARCHES = {
+    "certification number": (
+        InquiryQuestion(certification_numbers=("C26000000028",), member_id="W555000111"),
+        "INTEGER PRIMARY KEY",  # the case ids its number was issued for, looked up first
+    ),
+    "administrative reference": (
+        InquiryQuestion(references=("R26000000028",)),
+        "INTEGER PRIMARY KEY",
+    ),
+    "trace number": (
+        InquiryQuestion(traces=(("S02EV20261120", "9SUBMIT001"),)),
+        "ix_cases_trace",
+    ),
+    "member and dates": (
+        InquiryQuestion(
+            member_id="W555000111",
+            providers=("1234567893",),
+            start=date(2026, 12, 1),
+            end=date(2026, 12, 31),
+        ),
+        "ix_cases_member_dates",
+    ),
+    "member by name": (
+        InquiryQuestion(member_name=("DOE", "JOHN", date(1978, 9, 22))),
+        "ix_cases_member_name",
+    ),
+}
+
+
+def test_each_way_an_inquiry_names_a_case_is_an_index_search(tmp_path):
+    path = tmp_path / "edi278.db"
+    answer_samples(f"sqlite:///{path}")
+    engine = open_database(f"sqlite:///{path}")
+    for name, (question, index) in INQUIRY_SEARCHES.items():
+        statements: dict[str, object] = {}
+
+        def remember(_connection, _cursor, statement, parameters, _context, _many, seen=statements):
+            seen.setdefault(statement, parameters)
+
+        with engine.connect() as connection, listening(remember):
+            assert cases_asked(connection, "ZZ:SUBMITTER01", question, 20), name  # real rows
+        (asked, *_) = [s for s in statements if "FROM cases" in s]
+        with sqlite3.connect(path) as connection:
+            connection.execute("ANALYZE")  # the planner as a store in use has it: with statistics
+            plan = connection.execute(f"EXPLAIN QUERY PLAN {asked}", statements[asked]).fetchall()
+        # The search of cases is led by the index named: not by the sender's (which would
+        # read every case the sender ever sent), never a scan.
+        (leading, *_) = [s for s in (row[-1] for row in plan) if s.split()[1:2] == ["cases"]]
+        assert leading.startswith("SEARCH cases USING") and index in leading, (name, leading)
+    engine.dispose()

@@ -27,6 +27,7 @@ from edi278.decide.request import (
     person_of,
 )
 from edi278.model import (
+    CERTIFYING,
     Action,
     Delivery,
     InstitutionalService,
@@ -52,7 +53,6 @@ STATUS = {
     Action.CONTACT_PAYER: "contact payer",
     Action.NO_ACTION_REQUIRED: "not required",
 }
-CERTIFYING = frozenset({Action.CERTIFIED_IN_TOTAL, Action.CERTIFIED_PARTIAL, Action.MODIFIED})
 # Name loops whose NPI a provider may look a case up by.
 PROVIDER_LOOPS = ("2010B", "2010EA", "2010FA")
 
@@ -336,7 +336,7 @@ def stored_decisions(
             key = _key_of(row)
             if key is not None and key in wanted:
                 by_case[row.id] = (key, row)
-    latest = _latest_decisions(connection, list(by_case))
+    latest = latest_decisions(connection, list(by_case))
     return {
         key: (row.administrative_reference, latest[case_id])
         for case_id, (key, row) in by_case.items()
@@ -375,11 +375,11 @@ def unkeyed_decisions(
     rows = connection.execute(
         _UNKEYED_CASES_OF, {"interchange": interchange_id, "after": after, "limit": limit}
     ).all()
-    latest = _latest_decisions(connection, [row.id for row in rows])
+    latest = latest_decisions(connection, [row.id for row in rows])
     return [(row.id, row.administrative_reference, latest[row.id]) for row in rows]
 
 
-def _latest_decisions(connection: Connection, case_ids: list[int]) -> dict[int, EventDecision]:
+def latest_decisions(connection: Connection, case_ids: list[int]) -> dict[int, EventDecision]:
     """Each case's latest decision on the event and on each of its lines."""
     if not case_ids:
         return {}

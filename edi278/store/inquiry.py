@@ -9,7 +9,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, select
 
+from edi278.decide.outcome import EventDecision
 from edi278.decide.tracking import parse_number
+from edi278.inquire import Question as InquiryQuestion
+from edi278.store.cases import latest_decisions
 from edi278.store.tables import case_providers, cases, decisions, service_lines, tracking_numbers
 
 LIMIT = 500  # cases shown at most; narrow the question for more
@@ -145,3 +148,107 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
         key: value.isoformat() if isinstance(value, date | datetime) else value
         for key, value in values.items()
     }
+
+
+# --- an X215 inquiry's question --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AskedCase:
+    """A case an inquiry found: its row (as `cases_asked` selects it) and its latest
+    decision on the event and each line."""
+
+    row: Any
+    decision: EventDecision
+
+
+_ASKED_COLUMNS = (
+    cases.c.id,
+    cases.c.sender,
+    cases.c.submitter_reference,
+    cases.c.trace_number,
+    cases.c.trace_originator,
+    cases.c.member_id,
+    cases.c.administrative_reference,
+    cases.c.category,
+    cases.c.certification_type,
+    cases.c.service_type,
+    cases.c.level_of_service,
+    cases.c.status,
+    cases.c.request,
+)
+
+
+def cases_asked(
+    connection: Connection, sender: str, question: InquiryQuestion, limit: int
+) -> list[AskedCase]:
+    """The sender's cases an inquiry's question names, newest first, at most `limit`:
+    those its numbers (certification numbers, administrative references) were issued
+    for; else those its traces name; else, when no trace names one, those of its
+    patient, narrowed by provider and dates. Never another sender's case."""
+    mine = cases.c.sender == sender
+    if question.by_number:
+        # The cases first, by number, then the sender's among them: as one statement,
+        # SQLite leads with the sender's index and reads every case of the sender.
+        numbers = [*question.certification_numbers, *question.references]
+        issued = connection.scalars(
+            select(tracking_numbers.c.case_id).where(
+                tracking_numbers.c.number.in_(numbers), tracking_numbers.c.case_id.is_not(None)
+            )
+        ).all()
+        if not issued:
+            return []
+        return _asked(connection, and_(mine, cases.c.id.in_(sorted(set(issued)))), limit)
+    if question.traces:
+        traced = or_(
+            *(
+                and_(cases.c.trace_number == number, cases.c.trace_originator == originator)
+                for number, originator in question.traces
+            )
+        )
+        found = _asked(connection, and_(mine, traced), limit)
+        if found:
+            return found
+    conditions: list[ColumnElement[bool]] = [mine]
+    if question.member_id:
+        conditions.append(cases.c.member_id == question.member_id)
+    elif question.member_name is not None:
+        last, first, born = question.member_name
+        # As sent or in capitals (X12 names are mostly capitals): an index search, where
+        # comparing upper() of the column would read every case of the sender.
+        conditions += [
+            cases.c.member_last_name.in_({last, last.upper()}),
+            cases.c.member_first_name.in_({first, first.upper()}),
+        ]
+        if born is not None:
+            conditions.append(cases.c.member_birth_date == born)
+    else:
+        return []
+    if question.patient is not None:  # a dependent: the case must be about them
+        last, first, born = question.patient
+        conditions += [
+            cases.c.patient_is_dependent,
+            func.upper(cases.c.patient_last_name) == last.upper(),
+        ]
+        if first:
+            conditions.append(func.upper(cases.c.patient_first_name) == first.upper())
+        if born is not None:
+            conditions.append(cases.c.patient_birth_date == born)
+    if question.providers:
+        conditions.append(
+            exists().where(
+                case_providers.c.case_id == cases.c.id,
+                case_providers.c.npi.in_(list(question.providers)),
+            )
+        )
+    if question.start is not None or question.end is not None:
+        conditions.append(_during(question.start, question.end))
+    return _asked(connection, and_(*conditions), limit)
+
+
+def _asked(connection: Connection, where: ColumnElement[bool], limit: int) -> list[AskedCase]:
+    rows = connection.execute(
+        select(*_ASKED_COLUMNS).where(where).order_by(cases.c.id.desc()).limit(limit)
+    ).all()
+    latest = latest_decisions(connection, [row.id for row in rows])
+    return [AskedCase(row, latest[row.id]) for row in rows if row.id in latest]

@@ -237,6 +237,8 @@ cases = Table(
     # Since 0007: a member's cases whose dates meet a request's, for the duplicate check.
     Index("ix_cases_member_dates", "member_id", "event_end", "event_start"),
     Index("ix_cases_patient_name", "patient_last_name", "patient_first_name"),
+    # Since 0013: a case by the trace number of its request (an X215 inquiry asks so).
+    Index("ix_cases_trace", "trace_number", "trace_originator"),
 )
 
 case_providers = Table(
