@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from edi278.model import (
+    INQUIRY_GUIDE,
     RECORDS,
     Envelope,
     Generic,
@@ -29,9 +30,19 @@ from edi278.model import (
 )
 
 SCHEMAS = Path(__file__).parents[1] / "schemas"
-SCHEMA_FILES = {
-    Purpose.REQUEST: "278-request.schema.json",
-    Purpose.RESPONSE: "278-response.schema.json",
+# A form is a guide (ST03) and a direction (BHT02); each has a schema of its own.
+Form = tuple[str, Purpose]
+SCHEMA_FILES: dict[Form, str] = {
+    ("005010X217", Purpose.REQUEST): "278-request.schema.json",
+    ("005010X217", Purpose.RESPONSE): "278-response.schema.json",
+    (INQUIRY_GUIDE, Purpose.INQUIRY): "278-inquiry.schema.json",
+    (INQUIRY_GUIDE, Purpose.RESPONSE): "278-inquiry-response.schema.json",
+}
+FORM_NAMES: dict[Form, str] = {
+    ("005010X217", Purpose.REQUEST): "request",
+    ("005010X217", Purpose.RESPONSE): "response",
+    (INQUIRY_GUIDE, Purpose.INQUIRY): "inquiry",
+    (INQUIRY_GUIDE, Purpose.RESPONSE): "inquiry response",
 }
 
 
@@ -156,10 +167,16 @@ def check_document(document: object) -> dict[str, Any]:
 
     if not isinstance(document, dict):
         raise JsonFormError("a 278 document is a JSON object")
-    purpose = str(document.get("header", {}).get("purpose", ""))
-    if purpose not in SCHEMA_FILES:
-        raise JsonFormError("header.purpose must be 13 (request) or 11 (response)")
-    validator = jsonschema.Draft202012Validator(schema(Purpose(purpose)))
+    header = document.get("header")
+    purpose = str(header.get("purpose", "")) if isinstance(header, dict) else ""
+    convention = str(document.get("convention", "005010X217"))
+    form = (convention, purpose)
+    if form not in SCHEMA_FILES:
+        raise JsonFormError(
+            "header.purpose must be 13 (request) or 11 (response) for convention 005010X217, "
+            "28 (inquiry) or 11 (response) for 005010X215"
+        )
+    validator = jsonschema.Draft202012Validator(schema((convention, Purpose(purpose))))
     error = next(iter(sorted(validator.iter_errors(document), key=lambda e: e.path)), None)
     if error is not None:
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
@@ -186,8 +203,10 @@ def _record_schema(kind: type[Record]) -> dict[str, Any]:
     }
 
 
-def schema(purpose: Purpose) -> dict[str, Any]:
-    """The JSON Schema (2020-12) of a request or a response document."""
+def schema(form: Form) -> dict[str, Any]:
+    """The JSON Schema (2020-12) of a document of one form: an X217 request or response,
+    an X215 inquiry or response."""
+    convention, purpose = form
     records = {
         kind.__name__: _record_schema(kind)
         for kind in sorted(RECORDS.values(), key=lambda k: k.__name__)
@@ -210,12 +229,12 @@ def schema(purpose: Purpose) -> dict[str, Any]:
     string = {"type": "string"}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://edi278.invalid/schemas/{SCHEMA_FILES[purpose]}",
-        "title": f"X12 278 (005010X217) {purpose.name.lower()} in the edi278 JSON form",
+        "$id": f"https://edi278.invalid/schemas/{SCHEMA_FILES[form]}",
+        "title": f"X12 278 ({convention}) {FORM_NAMES[form]} in the edi278 JSON form",
         "type": "object",
         "properties": {
             "control_number": string,
-            "convention": {"const": "005010X217"},
+            "convention": {"const": convention},
             "header": {"$ref": "#/$defs/header"},
             "root": {"$ref": "#/$defs/level"},
             "envelope": {
@@ -258,17 +277,17 @@ def schema(purpose: Purpose) -> dict[str, Any]:
     }
 
 
-def schema_text(purpose: Purpose) -> str:
-    return json.dumps(schema(purpose), indent=2) + "\n"
+def schema_text(form: Form) -> str:
+    return json.dumps(schema(form), indent=2) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Write the JSON Schemas into schemas/ (`--check`: exit 1 when one is stale)."""
     check = "--check" in (argv if argv is not None else sys.argv[1:])
     stale = []
-    for purpose, name in SCHEMA_FILES.items():
+    for form, name in SCHEMA_FILES.items():
         path = SCHEMAS / name
-        text = schema_text(purpose)
+        text = schema_text(form)
         if not path.exists() or path.read_text() != text:
             stale.append(path)
             if not check:

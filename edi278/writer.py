@@ -34,11 +34,15 @@ def write_transaction(transaction: Transaction) -> list[Segment]:
 
 def write_interchange(transactions: list[Transaction]) -> list[Segment]:
     """Transaction sets in the envelopes they carry: one interchange per run of
-    transaction sets with the same envelope."""
+    transaction sets with the same envelope and guide."""
     segments: list[Segment] = []
     run: list[Transaction] = []
     for transaction in [*transactions, None]:
-        if run and (transaction is None or transaction.envelope != run[0].envelope):
+        if run and (
+            transaction is None
+            or transaction.envelope != run[0].envelope
+            or transaction.convention != run[0].convention  # a group holds one guide
+        ):
             segments += _enclose(run)
             run = []
         if transaction is not None:
