@@ -15,6 +15,7 @@ diff.
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,13 @@ def answer_samples(url: str, now: datetime = RECEIVED) -> dict[str, str]:
     return answers
 
 
+def expected_name(name: str, answer: str) -> str:
+    """The file `make run` writes an answer to: NAME.278, or NAME.999 for a request
+    refused whole (no 278 goes back: the answer's first group is GS01 FA)."""
+    group = re.search(r"GS\W(\w\w)", answer)
+    return name.replace(".x12", ".999" if group and group.group(1) == "FA" else ".278")
+
+
 def answer_as_make_run(workdir: Path) -> Path:
     """`make run` in `workdir` (a fresh store under its var/): the reference data loaded,
     then the numbered requests and the inbox answered. Returns the outbox."""
@@ -79,7 +87,7 @@ def main() -> int:
     target = HERE / "expected"
     target.mkdir(exist_ok=True)
     for name, text in answers.items():
-        (target / name.replace(".x12", ".278")).write_text(text)
+        (target / expected_name(name, text)).write_text(text)
     print(f"{len(answers)} expected responses written to {target}")
     return 0
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.dates
 
 SAMPLES = Path(__file__).parents[1] / "samples"
 sys.path.insert(0, str(SAMPLES))
-from make_expected import answer_samples  # noqa: E402
+from make_expected import answer_samples, expected_name  # noqa: E402
 
 GUIDE = Guide()
 # What is numbered or stamped per run: control numbers, tracking numbers, times of day.
@@ -40,10 +40,15 @@ NUMBERED = [
 ]
 
 
+README = SAMPLES / "requests" / "README.md"
+INQUIRIES_HEADING = "## Inquiries (005010X215)"
+
+
 def manifest() -> dict[str, tuple[str, ...]]:
-    """file -> ("HCR", HCR01, HCR03) or ("AAA", loop, AAA03), from the README table."""
+    """file -> ("HCR", HCR01, HCR03) or ("AAA", loop, AAA03), from the README's table of
+    requests for review."""
     expected = {}
-    for line in (SAMPLES / "requests" / "README.md").read_text().splitlines():
+    for line in README.read_text().split(INQUIRIES_HEADING)[0].splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) < 4 or not cells[0].endswith(".x12"):
             continue
@@ -115,7 +120,38 @@ OUTCOMES = {
     "43-extension-of-legacy-authorization.x12": ("2000E", "HCR*A4**0V"),
     "44-medicare-exhausted-plan-primary.x12": ("2000E", f"HCR*A1*{C5}"),
 }
-SAMPLE_NAMES = sorted(path.name for path in (SAMPLES / "requests").glob("*.x12"))
+# What each X215 inquiry sample is answered, written by hand: per 2000E of its response
+# the HCR or the AAA, or the 999 fault it is refused with.
+INQUIRY_OUTCOMES = {
+    "45-inquiry-by-certification-number.x12": [f"HCR*A1*{C2}"],
+    "46-inquiry-by-administrative-reference.x12": ["HCR*A4**0V"],
+    "47-inquiry-by-trace-number.x12": ["HCR*A4**0V"],
+    "48-inquiry-by-member-provider-dates.x12": [
+        "AAA*N**AA*C",
+        f"HCR*C*{C1}",
+        "AAA*N**33*C",
+        "HCR*A4**0V",
+        "AAA*N**71*C",
+        f"HCR*C*{C1}",
+    ],
+    "49-inquiry-for-a-dependent-by-name.x12": ["AAA*N**77*C"],
+    "50-inquiry-nothing-in-the-dates.x12": ["AAA*N**NC*C"],
+    "51-inquiry-number-never-issued.x12": ["AAA*N**AA*C"],
+    "52-inquiry-another-senders-case.x12": ["AAA*N**AA*C"],
+    "53-inquiry-number-of-another-member.x12": ["AAA*N**CI*C"],
+    "54-inquiry-about-one-service.x12": [
+        "AAA*N**AA*C",
+        f"HCR*C*{C1}",
+        "AAA*N**33*C",
+        f"HCR*C*{C1}",
+    ],
+    "55-inquiry-two-events.x12": ["999 IK304 4"],
+    "56-inquiry-bad-purpose-code.x12": ["999 IK403 7"],
+    "57-inquiry-without-an-event.x12": ["999 IK403 7"],
+    "58-inquiry-impossible-dates.x12": ["999 IK403 8"],
+}
+ALL_NAMES = sorted(path.name for path in (SAMPLES / "requests").glob("*.x12"))
+SAMPLE_NAMES = [name for name in ALL_NAMES if name not in INQUIRY_OUTCOMES]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -150,7 +186,65 @@ def outcomes_in(answer) -> list[tuple[str, str]]:
 
 
 def test_the_samples_are_the_ones_with_an_outcome_here():
-    assert sorted(OUTCOMES) == SAMPLE_NAMES
+    assert sorted([*OUTCOMES, *INQUIRY_OUTCOMES]) == ALL_NAMES
+
+
+def inquiry_manifest() -> dict[str, list[str]]:
+    """file -> what each 2000E answers, from the README's table of inquiries."""
+    expected = {}
+    for line in README.read_text().split(INQUIRIES_HEADING)[1].splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or not cells[0].endswith(".x12"):
+            continue
+        said = []
+        for each in cells[-1].split("; "):
+            code, rest = each.split(" ", 1)
+            if code == "999":
+                said.append(each)
+            elif code == "AAA":
+                said.append(f"AAA*N**{rest}*C")
+            else:
+                number = rest if rest.startswith("C") else ""  # else an HCR03 reason
+                said.append(f"HCR*{code}*{number}" + ("" if number else f"*{rest}"))
+        expected[cells[0]] = said
+    return expected
+
+
+def test_the_readme_table_names_the_inquiry_answers_written_here():
+    assert inquiry_manifest() == INQUIRY_OUTCOMES
+
+
+@pytest.mark.parametrize("name", sorted(INQUIRY_OUTCOMES))
+def test_every_inquiry_gets_its_answer(answers, name):
+    text = answers[name]
+    expected = INQUIRY_OUTCOMES[name]
+    if expected[0].startswith("999"):
+        codes = {f"999 {fault}" for fault in _ack_codes(text)}
+        assert set(expected) <= codes, codes
+        return
+    (answer,) = list(read_requests(io.BytesIO(text.encode())))
+    assert (answer.convention, answer.header.purpose) == ("005010X215", "11")
+    assert [segment for loop, segment in outcomes_in(answer) if loop == "2000E"] == expected
+    # Echoed: BHT03, and the inquiry's trace leading every 2000E, as referenced (TRN01 2).
+    with open(SAMPLES / "requests" / name, "rb") as source:
+        (inquiry,) = list(read_requests(source))
+    assert answer.header.submitter_reference == inquiry.header.submitter_reference
+    (asked,) = inquiry.events
+    theirs = [("2", t.reference, t.originator) for t in asked.traces]
+    for event in answer.events:
+        assert [("2", t.reference, t.originator) for t in event.traces][: len(theirs)] == theirs
+
+
+def _ack_codes(text: str) -> list[str]:
+    """IK304 and IK403 codes of a 999, as "IK304 4"."""
+    found = []
+    for segment in text.split("~"):
+        elements = segment.strip().split("*")
+        if elements[0] == "IK3" and len(elements) > 4:
+            found.append(f"IK304 {elements[4]}")
+        elif elements[0] == "IK4" and len(elements) > 3:
+            found.append(f"IK403 {elements[3]}")
+    return found
 
 
 def test_the_readme_table_names_the_outcomes_written_here():
@@ -182,10 +276,10 @@ def _loop(level) -> str:
     return {"EV": "2000E", "SS": "2000F"}.get(level.level, level.level)
 
 
-@pytest.mark.parametrize("name", SAMPLE_NAMES)
-def test_every_response_is_a_valid_x217_response_and_matches_the_expected_file(answers, name):
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_every_response_is_a_valid_response_and_matches_the_expected_file(answers, name):
     text = answers[name]
     (report,) = list(examine(io.BytesIO(text.encode()), GUIDE))
     assert [f.as_dict() for f in report.all_faults()] == []
-    expected = (SAMPLES / "expected" / name.replace(".x12", ".278")).read_text()
+    expected = (SAMPLES / "expected" / expected_name(name, text)).read_text()
     assert masked(text) == masked(expected)
