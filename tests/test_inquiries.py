@@ -6,8 +6,10 @@ SQLite and PostgreSQL, against the store the sample requests leave."""
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -297,3 +299,47 @@ def test_a_cancelled_case_answers_c_on_the_event_and_its_certified_lines():
     (answered,) = response.events
     assert answered.decision.action == "C"
     assert [line.decision.action for line in answered.children] == ["C", "A4"]
+
+
+# --- the JSON and XML forms -------------------------------------------------------------
+
+SAMPLES = Path(__file__).parents[1] / "samples"
+X215_FILES = sorted(
+    [p for p in (SAMPLES / "requests").glob("*.x12") if "*005010X215~" in p.read_text()]
+    + [p for p in (SAMPLES / "expected").glob("*.278") if "*005010X215~" in p.read_text()]
+)
+
+
+@pytest.mark.parametrize("path", X215_FILES, ids=lambda p: p.name)
+def test_an_inquiry_and_its_response_round_trip_through_json_and_xml(path):
+    """Each valid X215 set (the inquiry samples and their answers) to JSON and back, and
+    to XML and back, gives the same segments; the JSON is valid against the schema of
+    its guide and direction, which names them."""
+    from edi278.jsonform import check_document, from_json, to_json
+    from edi278.writer import write_transaction
+    from edi278.xmlform import from_xml, to_xml
+
+    with open(path, "rb") as source:
+        (report,) = examine(source, GUIDE)
+    if not report.accepted or not all(t.accepted for g in report.groups for t in g.transactions):
+        pytest.skip("refused in its 999: no set to carry")
+    (transaction,) = read_requests(io.BytesIO(path.read_bytes()))
+    segments = write_transaction(transaction)
+    document = json.loads(json.dumps(to_json(transaction)))
+    check_document(document)
+    assert document["convention"] == "005010X215"
+    assert write_transaction(from_json(document)) == segments
+    (again,) = from_xml(to_xml([transaction]))  # valid against schemas/278.xsd
+    assert write_transaction(again) == segments
+
+
+def test_a_json_inquiry_is_held_to_the_inquiry_schema():
+    from edi278.jsonform import JsonFormError, check_document, to_json
+
+    (transaction,) = read_requests(
+        io.BytesIO((SAMPLES / "requests" / "45-inquiry-by-certification-number.x12").read_bytes())
+    )
+    document = json.loads(json.dumps(to_json(transaction)))
+    document["header"]["purpose"] = "13"  # a request's purpose under the inquiry guide
+    with pytest.raises(JsonFormError, match="28 \\(inquiry\\)"):
+        check_document(document)
