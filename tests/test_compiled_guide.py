@@ -147,6 +147,13 @@ def test_the_inquiries_and_their_responses_get_the_same_findings(name, change):
     assert_same_findings_in("X215", body, change)
 
 
+@pytest.mark.parametrize("name", list(test_guide_other.X216_SETS))
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_the_notifications_and_their_acknowledgments_get_the_same_findings(name, change):
+    body, _ = test_guide_other.X216_SETS[name]
+    assert_same_findings_in("X216", body, change)
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 @given(mutated())
 def test_mutated_files_get_the_same_findings(data):

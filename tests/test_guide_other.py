@@ -297,3 +297,159 @@ def test_an_inquiry_without_an_event_is_missing_its_2000e():
     found = guide_findings("X215", body)
     missing = [f for f in found if f.ack_code() == "IK304 3"]
     assert [(f.segment_id, f.loop_id) for f in missing] == [("HL", "2000E")]
+
+
+# --- X216: notifications shaped as GW-X216 sends them, and acknowledgments -----------
+
+SOURCE = (
+    "HL*1**20*1~\nNM1*FA*2*GENERAL HOSPITAL*****XX*1234567893~\n"
+    "PER*IC*ADMITTING*TE*2175550100*EX*204~\n"
+)
+RECEIVER = "HL*2*1*21*1~\nNM1*PR*2*ACME HEALTH PLAN*****PI*87726~\n"
+MEMBER = "NM1*IL*1*DOE*JANE****MI*W123456789~\nREF*6P*GRP100~\nDMG*D8*19800115*U~\n"
+FACILITY = (
+    "NM1*FA*2*GENERAL HOSPITAL*****XX*1234567893~\nPER*IC*UR DEPT*TE*2175550101~\n"
+    "NM1*71*1*SMITH*JOHN****XX*1234567893~\nPER*IC*DR SMITH*TE*2175550102~\n"
+)
+
+
+def notice(event: str, *, bht: str = "CN", source: str = SOURCE, member: str = MEMBER) -> str:
+    return (
+        f"BHT*0007*{bht}*NOA2*20250302*1439*RD~\n{source}{RECEIVER}HL*3*2*22*1~\n"
+        f"{member}HL*4*3*EV*{'1' if '*SS*' in event else '0'}~\nTRN*1*NOA0002*1234567890~\n{event}"
+    )
+
+
+def acknowledgment(event: str, *, top: str = SOURCE, subscriber_level: str = "") -> str:
+    children = "1" if event else "0"
+    return (
+        f"BHT*0007*11*NOA2*20250302*1440~\n{top}{RECEIVER}HL*3*2*22*{children}~\n"
+        f"{subscriber_level}{MEMBER}{event}"
+    )
+
+
+ADMISSION = (
+    "UM*AR*I*30*11:A**03~\nDTP*435*D8*20250302~\nHI*ABF:J189~\nCL1*9~\n"
+    "MSG*ADMITTED THROUGH THE EMERGENCY DEPARTMENT~\n" + FACILITY
+)
+
+X216_SETS: dict[str, tuple[str, list[str]]] = {
+    "notice of admission (GW-X216)": (
+        notice(
+            ADMISSION + "HL*5*4*SS*0~\nTRN*1*SVC0002*1234567890~\nUM*HS*I*30*11:A~\n"
+            "DTP*472*D8*20250302~\nSV2**HC:99223~\n"
+        ),
+        [],
+    ),
+    "notice of an emergency admission": (
+        notice("UM*AR*I*30*11:A**U~\nDTP*435*D8*20250302~\nHI*ABK:S72001A~\nCL1*1*7~\n" + FACILITY),
+        [],
+    ),
+    "notice of discharge": (
+        notice(
+            "UM*AR*I*30*11:A~\nDTP*435*D8*20250302~\nDTP*096*D8*20250306~\nCL1*1**01~\n" + FACILITY
+        ),
+        [],
+    ),
+    "advance notice of a dialysis start": (
+        notice(
+            "UM*HS*I*76*65:B~\nDTP*AAH*D8*20250310~\n"
+            "NM1*FA*2*KIDNEY CENTER*****XX*1234567893~\n"
+            "HL*5*4*SS*0~\nTRN*1*SVC0003*1234567890~\nUM*HS*I*76*65:B~\nDTP*472*D8*20250310~\n"
+            "SV1*HC:90935*250*UN*1~\n",
+            bht="14",
+        ),
+        [],
+    ),
+    "notice of a maternity admission": (
+        notice(
+            "UM*AR*I*69*21:B~\nDTP*ABC*D8*20250310~\nDTP*435*D8*20250308~\nHI*ABK:O80~\n" + FACILITY
+        ),
+        [],
+    ),
+    "information copy of a certification": (
+        notice(
+            "UM*AR*I*30*21:B~\nHCR*A1*AUTH556677~\nDTP*435*D8*20250302~\n"
+            "DTP*102*D8*20250301~\nDTP*036*D8*20250331~\n",
+            bht="22",
+            source="HL*1**20*1~\nNM1*X3*2*ACME HEALTH PLAN*****PI*87726~\n",
+        ),
+        [],
+    ),
+    "notice sent by a delegate for the hospital (2010A twice)": (
+        notice(
+            ADMISSION,
+            source="HL*1**20*1~\nNM1*2B*2*DELEGATED REVIEW CO*****PI*55555~\n"
+            "NM1*FA*2*GENERAL HOSPITAL*****XX*1234567893~\n",
+        ),
+        [],
+    ),
+    "notice naming three sources": (
+        notice(
+            ADMISSION,
+            source="HL*1**20*1~\nNM1*2B*2*DELEGATED REVIEW CO*****PI*55555~\n"
+            "NM1*FA*2*GENERAL HOSPITAL*****XX*1234567893~\n"
+            "NM1*FA*2*ANOTHER HOSPITAL*****XX*1234567893~\n",
+        ),
+        ["IK304 4 NM1"],  # 2010A repeats twice (Stedi-B1/B2)
+    ),
+    "notice with BHT02 28, an inquiry's purpose": (
+        notice(ADMISSION, bht="28"),
+        ["IK304 8 BHT", "IK403 7 BHT"],
+    ),
+    "notice with four trace numbers at the event": (
+        notice(
+            "TRN*2*NOA0001*1234567890~\nTRN*1*NOA0003*1234567890~\nTRN*1*NOA0004*1234567890~\n"
+            + ADMISSION
+        ),
+        ["IK304 5 TRN"],  # at most 3 (RFI2474)
+    ),
+    "notice with an admission date that is not one": (
+        notice(ADMISSION.replace("DTP*435*D8*20250302", "DTP*435*D8*20250230")),
+        ["IK304 8 DTP", "IK403 8 DTP"],
+    ),
+    "notice with a service type the guide does not list": (
+        notice(ADMISSION.replace("UM*AR*I*30*", "UM*AR*I*ZZ*")),
+        ["IK403 7 UM"],
+    ),
+    "notice without UM": (
+        notice(ADMISSION.replace("UM*AR*I*30*11:A**03~\n", "")),
+        ["IK304 3 UM"],
+    ),
+    "acknowledgment with a receipt number": (
+        acknowledgment(
+            "HL*4*3*EV*0~\nTRN*2*NOA0002*1234567890~\nTRN*1*RCPT0002*9123456789~\n"
+            "UM*AR*I*30*11:A~\nREF*NT*RCPT20250302B~\nDTP*435*D8*20250302~\n"
+        ),
+        [],
+    ),
+    "acknowledgment: a notification type not supported": (
+        acknowledgment("HL*4*3*EV*0~\nTRN*2*NOA0002*1234567890~\nAAA*N**33*N~\nUM*AR*I*30*11:A~\n"),
+        [],
+    ),
+    "acknowledgment: the subscriber is not found": (
+        acknowledgment("", subscriber_level="TRN*2*SUB0002*1234567890~\nAAA*N**75*C~\n"),
+        [],
+    ),
+    "acknowledgment: the source is not one the receiver takes": (
+        acknowledgment(
+            "",
+            top="HL*1**20*1~\nAAA*N**33*N~\nNM1*FA*2*GENERAL HOSPITAL*****XX*1234567893~\n",
+        ),
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(X216_SETS))
+def test_an_x216_set_gets_the_findings_pinned_for_it(name):
+    body, findings = X216_SETS[name]
+    assert guide_faults("X216", body) == findings
+
+
+def test_an_acknowledgment_keeps_the_notifier_as_its_source():
+    """X216's acknowledgment does not swap the parties as X217's response does
+    (Stedi-B2): the facility that notified stays at 2000A, the payer at 2000B."""
+    body, _ = X216_SETS["acknowledgment with a receipt number"]
+    assert body.index("NM1*FA") < body.index("NM1*PR")
+    assert guide_faults("X216", body) == []
