@@ -31,13 +31,14 @@ from sqlalchemy.exc import IntegrityError
 
 from edi278.decide.outcome import Decider, EventDecision, Outcome, Tracking
 from edi278.decide.policy import default_policy
-from edi278.decide.request import events_in_context, person_of
+from edi278.decide.request import dates_of, events_in_context, person_of
 from edi278.decide.tracking import Kind
 from edi278.heap import give_back
 from edi278.inquiries import InquiryLookup
 from edi278.log import get as get_logger
 from edi278.log import protect
 from edi278.model import Action, Transaction
+from edi278.notify import is_discharge
 from edi278.pipeline import (
     Acknowledgements,
     Taken,
@@ -55,6 +56,7 @@ from edi278.store.cases import (
     cancel_certified,
     case_key,
     cases_of_interchange,
+    close_stay,
     insert_cases,
     stored_decisions,
     unkeyed_decisions,
@@ -633,6 +635,7 @@ class _CaseWriter:
         }
         assign_tracking_numbers(connection, owners)
         cancelled = _cancel_certified(connection, case_ids, taken)
+        discharged = _close_stays(connection, case_ids, taken)
         self._logged += [
             {
                 **self.entry,
@@ -654,6 +657,17 @@ class _CaseWriter:
                 "case_id": case_id,
             }
             for case_id, by in cancelled
+        ]
+        self._logged += [
+            {
+                **self.entry,
+                "action": "discharged",
+                "object_type": "case",
+                "object_id": str(case_id),
+                "detail": f"stay closed by a notice of discharge: case:{by}",
+                "case_id": case_id,
+            }
+            for case_id, by in discharged
         ]
         self.flush()
 
@@ -1095,6 +1109,29 @@ def _cancel_certified(
             cancelled = cancel_certified(connection, outcome.certification_number, case_id)
             changed += [(original, case_id) for original in cancelled]
     return changed
+
+
+def _close_stays(
+    connection: Connection, case_ids: list[int], taken: list[NewCase]
+) -> list[tuple[int, int]]:
+    """Each admission a notice of discharge (X216, DTP 096) ends: the sender's cases of
+    the member admitted on the notice's admission date get the discharge date as the
+    end of their stay. (the admission closed, the notice's case)."""
+    closed = []
+    for case_id, case in zip(case_ids, taken, strict=True):
+        event = case.context.event
+        if case.request.notice is None or not is_discharge(event):
+            continue
+        if case.decision.outcome.validation is not None:
+            continue  # not taken: the member or the notifier was not found
+        admitted, _ = dates_of(event.period("435"))
+        discharged, _ = dates_of(event.period("096"))
+        member = person_of(case.context.subscriber).id
+        if admitted is None or discharged is None or not member:
+            continue
+        stays = close_stay(connection, case.key[0], member, admitted, discharged)
+        closed += [(stay, case_id) for stay in stays if stay != case_id]
+    return closed
 
 
 def _numbers_of(case: NewCase) -> list[str]:

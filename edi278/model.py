@@ -68,6 +68,7 @@ class HierarchicalLevel(enum.StrEnum):  # HL03
 
 
 INQUIRY_GUIDE = "005010X215"
+NOTIFICATION_GUIDE = "005010X216"
 
 
 class Purpose(enum.StrEnum):  # BHT02
@@ -643,6 +644,9 @@ class Transaction:
     header: Header
     root: Level  # 2000A, with 2000B, 2000C, 2000D, 2000E and 2000F below
     envelope: Envelope | None = None
+    # An X216 notification read as a request (edi278.notify.as_request): the notification
+    # as it came, which its acknowledgment answers.
+    notice: Transaction | None = None
 
     @property
     def is_response(self) -> bool:

@@ -12,7 +12,13 @@ from typing import BinaryIO
 
 from edi278.ig import Guide
 from edi278.inquire import FoundCase, Question, answer_inquiry, questions_of
-from edi278.model import INQUIRY_GUIDE, Purpose, Transaction
+from edi278.model import INQUIRY_GUIDE, NOTIFICATION_GUIDE, Purpose, Transaction
+from edi278.notify import (
+    NOTIFICATION_PURPOSES,
+    acknowledge_notification,
+    as_request,
+    is_notification,
+)
 from edi278.reader import read_transaction
 from edi278.respond import EventDecision, respond
 from edi278.spool import AnswerText, Spool, pieces_of
@@ -200,7 +206,7 @@ def _examine_group(
         answerable = guide is not None and complete and entry.accepted and read_requests
         if answerable and _is_request(transaction):
             if holding.take():
-                entry.request = read_transaction(transaction.segments)  # validated: safe
+                entry.request = _read_request(transaction.segments)  # validated: safe
                 entry.text = write(transaction.segments, interchange.delimiters)
             else:
                 report.deferred += 1
@@ -245,8 +251,15 @@ class Acknowledgements:
 
 
 # What gets a 278 response, by guide (ST03) and BHT02: an X217 request for review, an
-# X215 inquiry. Both are "requests" below: taken, held or read again, answered in order.
-ANSWERED = frozenset({("005010X217", Purpose.REQUEST), (INQUIRY_GUIDE, Purpose.INQUIRY)})
+# X215 inquiry, an X216 notification. All are "requests" below: taken, held or read
+# again, answered in order (a notification read as the request it amounts to).
+ANSWERED = frozenset(
+    {
+        ("005010X217", Purpose.REQUEST),
+        (INQUIRY_GUIDE, Purpose.INQUIRY),
+        *((NOTIFICATION_GUIDE, purpose) for purpose in NOTIFICATION_PURPOSES),
+    }
+)
 
 
 def _is_request(transaction: TransactionSet) -> bool:
@@ -257,6 +270,13 @@ def _is_request(transaction: TransactionSet) -> bool:
         and bht.id == "BHT"
         and (transaction.header.value(3), bht.value(2)) in ANSWERED
     )
+
+
+def _read_request(segments: list[Segment]) -> Transaction:
+    """A set taken: a request or an inquiry as read, a notification as the request it
+    amounts to (edi278.notify.as_request), which keeps it for its acknowledgment."""
+    read = read_transaction(segments)
+    return as_request(read) if is_notification(read) else read
 
 
 def requests_of(report: InterchangeReport) -> Iterator[Taken]:
@@ -310,7 +330,7 @@ def reread_requests(
                 found,
                 replace(
                     entry,
-                    request=read_transaction(transaction.segments),
+                    request=_read_request(transaction.segments),
                     text=write(transaction.segments, delimiters),
                 ),
             )
@@ -567,6 +587,8 @@ def _answered(
         if request.is_inquiry:
             cases = [next(found) for _ in request.events]
             answers.append(answer_inquiry(request, cases, now))
+        elif request.notice is not None:
+            answers.append(acknowledge_notification(request.notice, next(decided), now))
         else:
             answers.append(respond(request, next(decided), now))
     return answers

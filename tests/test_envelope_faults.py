@@ -239,9 +239,10 @@ def segments_in(body: str) -> list[str]:
     return [s for s in body.replace("\n", "").split("~") if s]
 
 
-def test_an_inquiry_group_is_taken_and_a_notification_group_is_not():
-    """GS08 005010X215 passes the envelope checks and its set the X215 inquiry map;
-    005010X216 is still refused with AK905 2 until notifications are answered."""
+def test_inquiry_and_notification_groups_are_taken_and_another_guide_is_not():
+    """GS08 005010X215 and 005010X216 pass the envelope checks and their sets their
+    maps; a guide of the 278 family we do not answer (the 4010 X094) is refused with
+    AK905 2."""
     _, inquiry = EXAMPLES["X215 inquiry"]
     sets = [transaction(body=segments_in(inquiry), convention="005010X215")]
     data = interchange(groups=[group(sets=sets, version="005010X215")])
@@ -251,6 +252,10 @@ def test_an_inquiry_group_is_taken_and_a_notification_group_is_not():
     _, notice = EXAMPLES["X216 completion notice"]
     sets = [transaction(body=segments_in(notice), convention="005010X216")]
     data = interchange(groups=[group(sets=sets, version="005010X216")])
+    assert ak9_of(data) == [["A", "1", "1", "1"]]
+
+    sets = [transaction(body=segments_in(notice), convention="004010X094A1")]
+    data = interchange(groups=[group(sets=sets, version="004010X094A1")])
     assert ak9_of(data) == [["R", "1", "1", "0", "2"]]
 
 

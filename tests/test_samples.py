@@ -42,6 +42,7 @@ NUMBERED = [
 
 README = SAMPLES / "requests" / "README.md"
 INQUIRIES_HEADING = "## Inquiries (005010X215)"
+NOTICES_HEADING = "## Notifications (005010X216)"
 
 
 def manifest() -> dict[str, tuple[str, ...]]:
@@ -151,7 +152,9 @@ INQUIRY_OUTCOMES = {
     "58-inquiry-impossible-dates.x12": ["999 IK403 8"],
 }
 ALL_NAMES = sorted(path.name for path in (SAMPLES / "requests").glob("*.x12"))
-SAMPLE_NAMES = [name for name in ALL_NAMES if name not in INQUIRY_OUTCOMES]
+# The X216 notifications (their cases and acknowledgments: tests/test_notifications.py).
+NOTICE_NAMES = [n for n in ALL_NAMES if "*005010X216~" in (SAMPLES / "requests" / n).read_text()]
+SAMPLE_NAMES = [n for n in ALL_NAMES if n not in INQUIRY_OUTCOMES and n not in NOTICE_NAMES]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -186,13 +189,14 @@ def outcomes_in(answer) -> list[tuple[str, str]]:
 
 
 def test_the_samples_are_the_ones_with_an_outcome_here():
-    assert sorted([*OUTCOMES, *INQUIRY_OUTCOMES]) == ALL_NAMES
+    assert sorted([*OUTCOMES, *INQUIRY_OUTCOMES, *NOTICE_NAMES]) == ALL_NAMES
 
 
 def inquiry_manifest() -> dict[str, list[str]]:
     """file -> what each 2000E answers, from the README's table of inquiries."""
     expected = {}
-    for line in README.read_text().split(INQUIRIES_HEADING)[1].splitlines():
+    inquiries = README.read_text().split(INQUIRIES_HEADING)[1].split(NOTICES_HEADING)[0]
+    for line in inquiries.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) < 3 or not cells[0].endswith(".x12"):
             continue

@@ -93,6 +93,13 @@ def _rules(
     if isinstance(found, Verdict):
         return found
     patient, plan = found
+    if asked.discharged is not None:  # a notice of discharge asks for no review (X216)
+        trace.add("discharge", "notice of discharge: the stay's days end with it")
+        return Verdict(
+            Action.NO_ACTION_REQUIRED,
+            "0H",
+            message=f"Discharge on {asked.discharged:%Y-%m-%d} recorded; the stay ends there.",
+        )
     day = asked.start or calendar.local(now).date()
     for rule in (_review_type, _duplicate):
         verdict = rule(asked, facts, policy, patient, plan, trace)

@@ -104,6 +104,7 @@ class Asked:
     procedures: tuple[str, ...]  # the lines' procedure codes
     revenue_codes: tuple[str, ...]  # the lines' revenue codes
     service_types: tuple[str, ...]  # UM03 of the event, then of its lines
+    discharged: date | None = None  # DTP 096: an X216 notice of discharge
 
     @property
     def patient(self) -> Person:
@@ -162,6 +163,7 @@ def asked_of(context: EventInContext) -> Asked:
         service_types=tuple(
             kind for kind in (review.service_type, *(line.service_type for line in lines)) if kind
         ),
+        discharged=dates_of(event.period("096"))[0],
     )
 
 

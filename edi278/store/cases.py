@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -238,6 +238,24 @@ def cancel_certified(connection: Connection, number: str, cancelled_by: int) -> 
     if changed:
         connection.execute(update(cases).where(cases.c.id.in_(changed)).values(status=cancelled))
     return changed
+
+
+def close_stay(
+    connection: Connection, sender: str, member_id: str, admitted: date, discharged: date
+) -> list[int]:
+    """The sender's open admission cases of a member admitted on `admitted`: their stay
+    ends on `discharged` (an X216 notice of discharge), which closes its day count.
+    Returns the ids of the cases whose stay was closed."""
+    admissions = select(cases.c.id).where(
+        cases.c.member_id == member_id,  # ix_cases_member_dates
+        cases.c.sender == sender,
+        cases.c.category == "AR",
+        cases.c.event_start == admitted,
+    )
+    closed = list(connection.scalars(admissions))
+    if closed:
+        connection.execute(update(cases).where(cases.c.id.in_(closed)).values(event_end=discharged))
+    return closed
 
 
 def record_decision(

@@ -21,7 +21,7 @@ from edi278.x12.values import is_digits
 SUPPORTED_CONTROL_VERSION = "00501"
 SUPPORTED_FUNCTIONAL_IDENTIFIER = "HI"  # every 278 guide; HC belongs to the 837
 SUPPORTED_TRANSACTION_SET = "278"
-SUPPORTED_CONVENTIONS = frozenset({"005010X217", "005010X215"})
+SUPPORTED_CONVENTIONS = frozenset({"005010X217", "005010X215", "005010X216"})
 
 ID_QUALIFIERS = frozenset({"01", "14", "20", "27", "28", "29", "30", "33", "ZZ"})
 SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
