@@ -34,8 +34,10 @@ within 12x (linear time), and the peak RSS of each on the 1 GiB one under 200 MB
 past it the process is killed and the run recorded as FAIL with the RSS it reached, so a
 `process` that holds every set until the IEA cannot take the machine.
 
-then (g) the HTTP API under open-loop load from another process (http_load.py) and (f)
-1, 2 and 4 `edi278 worker`s on PostgreSQL (workers.py). (h) is the peak RSS column of
+then (g) the HTTP API under open-loop load from another process (http_load.py), (f)
+1, 2 and 4 `edi278 worker`s on PostgreSQL (workers.py), and (k) X215 inquiries answered
+per second against a store of --inquiry-cases cases (default 1,000,000) on SQLite and
+PostgreSQL, a quarter per search (inquiry_lookup.py). (h) is the peak RSS column of
 the 1 GiB workload. The issue's targets are judged PASS or MISS at the end; a figure
 measured on other sizes than the target names (quick mode) is shown, not judged.
 
@@ -85,6 +87,7 @@ PARTS = (
     "process-pg",
     "http",
     "workers",
+    "inquire",
 )
 FILE_PARTS = PARTS[:7]
 ONE_PARTS = ("validate", "process", "process-pg")  # what runs on a one-interchange workload
@@ -106,6 +109,8 @@ FULL = {
     "http_duration": 30,
     "worker_files": 40,
     "worker_sets": 50,
+    "inquiry_cases": 1_000_000,
+    "inquiries": 2_000,
 }
 QUICK = {
     "sizes": "1,100,1000,4mb,one-100,one-1000,one-4mb",
@@ -115,6 +120,8 @@ QUICK = {
     "http_duration": 5,
     "worker_files": 8,
     "worker_sets": 10,
+    "inquiry_cases": 10_000,
+    "inquiries": 200,
 }
 WARM_UP_COUNTED = 10  # http_load.py: the warm-up requests whose median is shown
 TARGET_SETS = 100_000  # the workload the throughput targets name
@@ -980,6 +987,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--http-duration", type=int)
     parser.add_argument("--worker-files", type=int)
     parser.add_argument("--worker-sets", type=int, help="requests per worker input file")
+    parser.add_argument("--inquiry-cases", type=int, help="cases in the store (k) asks")
+    parser.add_argument("--inquiries", type=int, help="X215 inquiries (k) answers")
     parser.add_argument(
         "--postgres",
         default=os.environ.get("EDI278_BENCH_POSTGRES_URL"),
@@ -1053,7 +1062,23 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as error:
             traceback.print_exc()
             workers_result = {"failed": str(error).splitlines()[0] if str(error) else repr(error)}
+    inquired = None
+    if "inquire" in parts:
+        import inquiry_lookup
+
+        print(f"(k) inquiries against {options.inquiry_cases:,} cases ...", flush=True)
+        try:
+            measured = inquiry_lookup.run(
+                options.inquiry_cases, options.inquiries, options.postgres or DEFAULT_POSTGRES
+            )
+            inquired = inquiry_lookup.section(measured, options.inquiry_cases, options.inquiries)
+        except Exception as error:
+            traceback.print_exc()
+            why = str(error).splitlines()[0] if str(error) else repr(error)
+            inquired = f"(k) inquiries failed: {why}\n"
     text = report(results, http, workers_result, options, engines, (load_start, measure.loadavg()))
+    if inquired is not None:
+        text += "\n" + inquired.replace("## ", "### (k) ", 1)
     print()
     print(text)
     if options.record or not (options.no_record or options.quick):
