@@ -4,27 +4,26 @@
     .venv/bin/python benchmarks/workloads.py --size-mb 20 var/bench/size-20mb.x12
     .venv/bin/python benchmarks/workloads.py --one-interchange 100000 var/bench/one-100000.x12
 
-The requests are the determination samples (44) of samples/requests/ in rotation (every
-provider in them is in samples/reference/, so each request is decided), each with its own
-BHT03 and TRN02s so that none is a duplicate of another. So that the 100th copy of a sample
-is not a business duplicate of the first (same patient, service and dates: A3 0Q), the
-patient of a sample whose subscriber is an eligible member is another eligible subscriber
-of samples/reference/ of the same sex in every round of them, and the dates of service
-move on by 31 days for each sample asking the same service as another and again each
-time the members have all had their turn (100,000 requests reach about 16 years on).
-They are framed as stream_memory.py frames its sets: interchanges of 5 to 12 transaction
-sets, each with its own control numbers, the delimiters rotating per interchange over
-stream_memory.STYLES (the terminator is always `~`, so a plain split counts the segments
-the reader finds).
-With one_interchange (--one-interchange) the same requests come as one interchange of one
-functional group, the shape many clearinghouses send at night, written set by set in
-chunks (a 1 GiB file is never text in memory): its ISA and GS, the sets, its GE and IEA.
-GE01 has at most six digits, so past GROUP_MAX sets (about 550 MB) the interchange holds
-further groups of GROUP_MAX sets each; still one ISA and one IEA.
-One request in FAULT_EVERY carries a guide fault (a bad code, an element too long, a
-missing required segment, a bad date, a segment the guide does not know), so that the
-validators have findings to agree on; the first request of a file is always valid.
-"""
+The requests are the determination samples (44: the X217 requests) of samples/requests/
+in rotation (every provider in them is in samples/reference/, so each request is
+decided), each with its own BHT03 and TRN02s so that none is a duplicate of another. So
+that the 100th copy of a sample is not a business duplicate of the first (same patient,
+service and dates: A3 0Q), the patient of a sample whose subscriber is an eligible
+member is another eligible subscriber of samples/reference/ of the same sex in every
+round of them, and the dates of service move on by 31 days for each sample asking the
+same service as another and again each time the members have all had their turn (100,000
+requests reach about 16 years on). They are framed as stream_memory.py frames its sets:
+interchanges of 5 to 12 transaction sets, each with its own control numbers, the
+delimiters rotating per interchange over stream_memory.STYLES (the terminator is always
+`~`, so a plain split counts the segments the reader finds). With one_interchange
+(--one-interchange) the same requests come as one interchange of one functional group,
+the shape many clearinghouses send at night, written set by set in chunks (a 1 GiB file
+is never text in memory): its ISA and GS, the sets, its GE and IEA. GE01 has at most six
+digits, so past GROUP_MAX sets (about 550 MB) the interchange holds further groups of
+GROUP_MAX sets each; still one ISA and one IEA. One request in FAULT_EVERY carries a
+guide fault (a bad code, an element too long, a missing required segment, a bad date, a
+segment the guide does not know), so that the validators have findings to agree on; the
+first request of a file is always valid."""
 
 from __future__ import annotations
 
@@ -62,6 +61,8 @@ def _sample_bodies() -> list[tuple[str, list[str]]]:
     element and `:` as component separator."""
     bodies = []
     for path in sorted(REQUESTS.glob("*.x12")):
+        if "*005010X217~" not in path.read_text():
+            continue  # the X215 inquiries and X216 notices: not requests for review
         texts = [s.strip() for s in path.read_text().split("~") if s.strip()]
         start = next(i for i, s in enumerate(texts) if s.startswith("ST*"))
         end = next(i for i, s in enumerate(texts) if s.startswith("SE*"))

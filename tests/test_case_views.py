@@ -69,8 +69,9 @@ def test_review_list_has_a_header_on_every_column_and_the_case_in_words(state):
         "due": "2026-11-22 10:00 EST",
         "overdue": "OVERDUE",
     }
-    # Every sample pended and left so, 43 (an extension of a legacy authorization) among them.
-    assert shown.stdout.splitlines()[-1] == "18 pended case(s), 18 overdue"
+    # Every sample pended and left so, 43 (an extension of a legacy authorization) and the
+    # notices 59-61 among them.
+    assert shown.stdout.splitlines()[-1] == "21 pended case(s), 21 overdue"
 
 
 def test_review_list_json_gives_the_same_in_words_and_zoned_times(state):
