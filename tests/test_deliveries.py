@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import json
+import os
+import shutil
+import sqlite3
 import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,6 +45,7 @@ from edi278.decide.policy import default_policy
 from edi278.intake import Fingerprint, Intake
 from edi278.pipeline import examine
 from edi278.review import Review, decide_case
+from edi278.store.database import open_database
 from edi278.store.deliveries import (
     DELIVERED,
     FAILED,
@@ -59,14 +65,18 @@ from edi278.store.deliveries import (
     route_for,
     shown_in_inquiry,
 )
+from edi278.store.reference import load_reference
 from edi278.store.tables import cases, deliveries
+from tests.conftest import EDI278, SAMPLES_RECEIVED
 from tests.test_review import add_reviewers
 from tests.test_samples import GUIDE
+from tests.test_sftp import SftpServer, write_config
 
 pytestmark = pytest.mark.dates
 
 SAMPLES = Path(__file__).parents[1] / "samples"
 ELECTIVE = "02-inpatient-elective-review.x12"  # pended for medical review
+MRI_BRAIN = "09-mri-brain-review.x12"  # pended, documents asked for
 RECEIVED = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 DECIDED = RECEIVED + timedelta(hours=20)
 # Sample 02's member, as the request names her: none of it may be listed or logged.
@@ -84,7 +94,7 @@ def receive(engine: Engine, channel: str, sample: str = ELECTIVE) -> str:
     )
     with engine.connect() as connection:
         return connection.execute(
-            select(cases.c.administrative_reference).order_by(cases.c.id.desc())
+            select(cases.c.administrative_reference).order_by(cases.c.id.desc()).limit(1)
         ).scalar_one()
 
 
@@ -521,3 +531,194 @@ def test_a_delivery_not_due_or_not_pending_is_not_attempted(store, tmp_path):
 def test_retry_delays_double_from_a_minute_to_an_hour():
     assert [retry_delay(n) for n in (1, 2, 3, 6, 7, 8, 20)] == [
         timedelta(minutes=m) for m in (1, 2, 4, 32, 60, 60, 60)]  # fmt: skip
+
+
+# --- the commands ------------------------------------------------------------------------------
+
+
+def edi278(*args: str, state: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The installed command on the store in `state`, on the tests' clock unless `env`
+    moves it (EDI278_CLOCK), with `env`'s settings."""
+    return subprocess.run([*EDI278, *args, "--state-dir", str(state)], capture_output=True,
+                          text=True, env={**os.environ, **env}, timeout=120)  # fmt: skip
+
+
+def sqlite_state(tmp_path: Path, *channels: tuple[str, str]) -> Path:
+    """A state folder with the reference data, the reviewers, and the samples received
+    over the channels given: (channel, sample) each."""
+    state = tmp_path / "var"
+    engine = open_database(f"sqlite:///{state / 'edi278.db'}")
+    load_reference(engine, SAMPLES / "reference")
+    add_reviewers(engine)
+    for channel, sample in channels:
+        receive(engine, channel, sample)
+    engine.dispose()
+    return state
+
+
+def reference_of(state: Path, sample: str) -> str:
+    submitter = {ELECTIVE: "S02REQ20261120", MRI_BRAIN: "S09REQ20261120"}[sample]
+    with sqlite3.connect(state / "edi278.db") as connection:
+        (found,) = connection.execute(
+            "SELECT administrative_reference FROM cases WHERE submitter_reference = ?",
+            (submitter,),
+        ).fetchone()
+    return found
+
+
+def decide(state: Path, reference: str, outbox: Path, *options: str, **env: str):
+    return edi278("review", "decide", reference, "--action", "A1", "--note", "criteria met",
+                  "--reviewer", "rn.jones", "--outbox", str(outbox), *options, state=state,
+                  **env)  # fmt: skip
+
+
+def no_phi(text: str) -> None:
+    for value in PHI:
+        assert value not in text, value
+
+
+def test_review_decide_delivers_into_the_partners_outbox_once_and_lists_it_without_phi(
+    tmp_path,
+):
+    state = sqlite_state(tmp_path, ("file", ELECTIVE))
+    reference = reference_of(state, ELECTIVE)
+    partner = tmp_path / "partner"
+    set_ = edi278("partner", "set", "--isa-id", "SUBMITTER01", "--outbox", str(partner),
+                  state=state)  # fmt: skip
+    assert set_.returncode == 0, set_.stderr
+    assert f"ZZ:SUBMITTER01: outbox {partner}, callback none" in set_.stdout
+    logged = tmp_path / "log.jsonl"
+    logs = {"EDI278_LOG_FILE": str(logged), "EDI278_LOG_LEVEL": "DEBUG"}
+
+    decided = decide(state, reference, tmp_path / "out", **logs)
+    assert decided.returncode == 0, decided.stderr
+    assert f"-> {partner / (reference + '.278')}" in decided.stdout
+    assert [p.name for p in partner.iterdir()] == [f"{reference}.278"]
+    assert not (tmp_path / "out").exists()  # the partner's outbox, not the fallback
+    again = edi278("deliveries", "run", "--once", state=state, **logs)
+    assert (again.returncode, again.stdout) == (0, "")  # delivered: nothing to send twice
+    assert [p.name for p in partner.iterdir()] == [f"{reference}.278"]
+
+    listed = edi278("deliveries", "list", state=state)
+    as_json = edi278("deliveries", "list", "--json", state=state)
+    assert listed.returncode == as_json.returncode == 0, listed.stderr + as_json.stderr
+    assert reference in listed.stdout and "delivered" in listed.stdout
+    (item,) = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert {key: item[key] for key in ("reference", "channel", "status", "attempts",
+            "sender", "name")} == {"reference": reference, "channel": "file",
+            "status": "delivered", "attempts": 1, "sender": "ZZ:SUBMITTER01",
+            "name": f"{reference}.278"}  # fmt: skip
+    assert item["delivered_at"].endswith("-05:00")  # the plan's time
+    assert "content" not in item
+    for text in (listed.stdout, as_json.stdout, decided.stdout, decided.stderr,
+                 logged.read_text()):  # fmt: skip
+        no_phi(text)
+    assert "delivery.delivered" in logged.read_text()
+
+
+def test_a_delivery_that_cannot_be_written_is_retried_failed_and_retried_by_command(tmp_path):
+    state = sqlite_state(tmp_path, ("folder", ELECTIVE))
+    reference = reference_of(state, ELECTIVE)
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    blocked = tmp_path / "blocked" / "out"
+    assert edi278("partner", "set", "--isa-id", "SUBMITTER01", "--outbox", str(blocked),
+                  state=state).returncode == 0  # fmt: skip
+
+    decided = decide(state, reference, tmp_path / "out")
+    assert decided.returncode == 0, decided.stderr  # the decision stands
+    assert "was not sent (NotADirectoryError" in decided.stderr
+    assert "stays pending: `edi278 deliveries run` sends it" in decided.stderr
+    soon = {"EDI278_CLOCK": (SAMPLES_RECEIVED + timedelta(seconds=30)).isoformat()}
+    early = edi278("deliveries", "run", "--once", state=state, **soon)
+    assert (early.returncode, early.stdout) == (0, "")  # not due before a minute
+    later = {"EDI278_CLOCK": (SAMPLES_RECEIVED + timedelta(minutes=2)).isoformat()}
+    failed = edi278("deliveries", "run", "--once", "--max-attempts", "2", state=state, **later)
+    assert failed.returncode == 1, failed.stderr
+    assert f": {reference} folder -> {blocked}: failed (attempt 2: NotADirectoryError" in (
+        failed.stdout)  # fmt: skip
+    listed = edi278("deliveries", "list", "--status", "failed", "--json", state=state)
+    (item,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert (item["reference"], item["attempts"]) == (reference, 2)
+    assert item["last_error"].startswith("NotADirectoryError: [Errno 20] Not a directory")
+    assert edi278("deliveries", "list", "--status", "pending", state=state).stdout.startswith(
+        "no delivery pending")  # fmt: skip
+
+    good = tmp_path / "good"
+    assert edi278("partner", "set", "--isa-id", "SUBMITTER01", "--outbox", str(good),
+                  state=state).returncode == 0  # fmt: skip
+    retried = edi278("deliveries", "retry", str(item["id"]), state=state, **later)
+    assert retried.returncode == 0, retried.stderr
+    assert retried.stdout == f"{item['id']}: pending, to {good}\n"
+    sent = edi278("deliveries", "run", "--once", state=state, **later)
+    assert sent.returncode == 0, sent.stderr
+    assert sent.stdout.strip().endswith(f"-> {good / (reference + '.278')}: delivered")
+    assert [p.name for p in good.iterdir()] == [f"{reference}.278"]
+    twice = edi278("deliveries", "retry", str(item["id"]), state=state)
+    assert twice.returncode == 1 and "is delivered: only a failed or held one" in twice.stderr
+
+
+def test_review_decide_posts_to_the_partners_callback_at_once(tmp_path, receiver):
+    state = sqlite_state(tmp_path, ("http", ELECTIVE), ("http", MRI_BRAIN))
+    made = edi278("partner", "set", "--isa-id", "SUBMITTER01", "--callback-url", receiver.url,
+                  state=state)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip()
+    assert secret.startswith("e278whsec_") and "shown once" in made.stderr
+    assert "s3cr3t-query" not in made.stderr
+    trust = ("--callback-ca", str(receiver.ca))
+
+    decided = decide(state, reference_of(state, ELECTIVE), tmp_path / "out", *trust)
+    assert decided.returncode == 0, decided.stderr
+    assert f"-> https://127.0.0.1:{receiver.port}/edi278/278\n" in decided.stdout
+    (post,) = receiver.posts
+    stamp = int(post.headers[SIGNATURE].split(",")[0].removeprefix("t="))
+    assert verify(secret, post.headers[SIGNATURE], post.body, stamp)
+    assert b"HCR*A1*" in post.body
+
+    receiver.status = 500
+    refused = decide(state, reference_of(state, MRI_BRAIN), tmp_path / "out", *trust)
+    assert refused.returncode == 0, refused.stderr
+    assert "was not sent (CallbackRefused: HTTP 500 Internal Server Error)" in refused.stderr
+    assert len(receiver.posts) == 2 and len(receiver.kept()) == 2
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_decision_on_an_sftp_request_is_uploaded_by_the_next_round_once(tmp_path):
+    sftp = SftpServer(tmp_path)
+    try:
+        sftp.start()
+        config = write_config(tmp_path, sftp)
+        state = sqlite_state(tmp_path)
+        shutil.copy(SAMPLES / "requests" / ELECTIVE, sftp.root / "inbox" / ELECTIVE)
+        answered = edi278("sftp", "--config", str(config), "--once", state=state)
+        assert answered.returncode == 0, answered.stderr
+        stem = Path(ELECTIVE).stem
+        assert sftp.outbox() == [f"{stem}.278", f"{stem}.999"]
+        reference = reference_of(state, ELECTIVE)
+
+        decided = decide(state, reference, tmp_path / "out", "--sftp-config", str(config))
+        assert decided.returncode == 0, decided.stderr
+        staging = tmp_path / "work" / "riverside" / "answers"
+        assert [p.name for p in staging.iterdir()] == [f"{reference}.278"]
+        for _ in range(2):  # the next round uploads it; the one after finds nothing to do
+            polled = edi278("sftp", "--config", str(config), "--once", state=state)
+            assert polled.returncode == 0, polled.stderr
+            assert sftp.outbox() == sorted([f"{stem}.278", f"{stem}.999", f"{reference}.278"])
+        assert not list(staging.iterdir())
+        uploaded = (sftp.root / "outbox" / f"{reference}.278").read_text()
+        assert "HCR*A1*" in uploaded
+    finally:
+        sftp.stop()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--callback-url", "http://pm.example/278"], "must be https://"),
+        (["--outbox", "a", "--no-outbox"], "give --outbox or --no-outbox, not both"),
+        ([], "say what to set"),
+    ],
+)
+def test_partner_set_refuses_what_cannot_be_set(tmp_path, options, message):
+    refused = edi278("partner", "set", "--isa-id", "PMVENDOR", *options, state=tmp_path / "var")
+    assert refused.returncode == 2 and message in refused.stderr, refused.stderr
