@@ -22,6 +22,7 @@ from edi278.channels import answerer, foreign_senders, intake_for
 from edi278.channels.folder import numbered, reason_file, watch, write_reason
 from edi278.channels.worker import worker
 from edi278.cli_channels import partner, serve, sftp
+from edi278.cli_deliveries import deliveries
 from edi278.cli_store import (
     DATABASE,
     POLICY,
@@ -471,6 +472,7 @@ main.add_command(db)
 main.add_command(reference)
 main.add_command(inquire)
 main.add_command(review)
+main.add_command(deliveries)
 main.add_command(user)
 main.add_command(serve)
 main.add_command(partner)

@@ -1,5 +1,6 @@
 """The commands that run a channel or set one up: `serve` (the HTTP API), `sftp` (the
-partners' mailboxes) and `partner add` (a trading partner's API key). A channel's module
+partners' mailboxes), `partner add` (a trading partner's API key) and `partner set`
+(how it is answered, and where its later answers go). A channel's module
 is imported when its command runs, not by every command."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from edi278.cli_store import (
 )
 from edi278.clock import parse_instant
 from edi278.queue import HOLD, QUEUE
+from edi278.store.deliveries import UNCHANGED, DeliveryError, configure_partner, shown_url
 from edi278.store.partners import (
     ROLES,
     UnknownPartner,
@@ -190,24 +192,93 @@ def partner_add(
 @click.option("--qualifier", default="ZZ", show_default=True, help="ISA05.")
 @click.option(
     "--copy-bad-data/--no-copy-bad-data",
-    required=True,
+    default=None,
     help="Whether the partner's 999s copy the faulty value into IK404 (it may be member data).",
+)
+@click.option(
+    "--outbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the partner's later answers go (a reviewer's decision on a request that "
+    "came in as a file or through a watched folder).",
+)
+@click.option("--no-outbox", is_flag=True, help="Forget the partner's outbox.")
+@click.option(
+    "--callback-url",
+    metavar="HTTPS-URL",
+    help="Where the partner's later answers to requests sent over HTTP are POSTed "
+    "(https:// only), signed with its callback secret (made and shown once).",
+)
+@click.option(
+    "--no-callback",
+    is_flag=True,
+    help="Forget the callback URL: later answers are held for the partner's X215 inquiry.",
+)
+@click.option(
+    "--new-callback-secret",
+    is_flag=True,
+    help="Make a new callback secret (shown once); the old one stops signing at once.",
 )
 @STATE_DIR
 @DATABASE
 def partner_set(
-    isa_id: str, qualifier: str, copy_bad_data: bool, state_dir: Path, db_url: str | None
+    isa_id: str,
+    qualifier: str,
+    copy_bad_data: bool | None,
+    outbox: Path | None,
+    no_outbox: bool,
+    callback_url: str | None,
+    no_callback: bool,
+    new_callback_secret: bool,
+    state_dir: Path,
+    db_url: str | None,
 ) -> None:
-    """Set how the partner is answered (registering it if new). New 999s follow the
-    setting; an interchange sent again gets the answer it got the first time.
+    """Set how the partner is answered (registering it if new). New 999s follow
+    --copy-bad-data; an interchange sent again gets the answer it got the first time.
+    --outbox and --callback-url say where a decision made later (`edi278 review
+    decide`) goes: a file request's into the outbox, an HTTP request's to the callback.
+    A new callback secret is printed on stdout once: give it to the partner, who checks
+    X-EDI278-Signature with it (README "Deliveries").
 
     \b
-    Example:
+    Examples:
       edi278 partner set --isa-id SUBMITTER01 --no-copy-bad-data
+      edi278 partner set --isa-id SUBMITTER01 --outbox /srv/edi/submitter01/out
+      edi278 partner set --isa-id PMVENDOR --callback-url https://pm.example/edi278/278
     """
-    engine = database(db_url, state_dir)
-    set_copy_bad_data(engine, qualifier, isa_id, copy_bad_data, service_clock()())
-    click.echo(f"{qualifier}:{isa_id}: IK404 copies of bad data {'on' if copy_bad_data else 'off'}")
+    if outbox is not None and no_outbox:
+        raise click.UsageError("give --outbox or --no-outbox, not both")
+    if callback_url is not None and no_callback:
+        raise click.UsageError("give --callback-url or --no-callback, not both")
+    folder = UNCHANGED if outbox is None and not no_outbox else outbox and outbox.resolve()
+    url = UNCHANGED if callback_url is None and not no_callback else callback_url
+    delivery = folder is not UNCHANGED or url is not UNCHANGED or new_callback_secret
+    if copy_bad_data is None and not delivery:
+        raise click.UsageError(
+            "say what to set: --copy-bad-data/--no-copy-bad-data, --outbox, --callback-url, "
+            "--no-outbox, --no-callback or --new-callback-secret"
+        )
+    engine, now = database(db_url, state_dir), service_clock()()
+    if copy_bad_data is not None:
+        set_copy_bad_data(engine, qualifier, isa_id, copy_bad_data, now)
+        state = "on" if copy_bad_data else "off"
+        click.echo(f"{qualifier}:{isa_id}: IK404 copies of bad data {state}")
+    if not delivery:
+        return
+    try:
+        settings, secret = configure_partner(
+            engine, qualifier, isa_id, now, outbox=folder, callback_url=url,
+            new_secret=new_callback_secret,
+        )  # fmt: skip
+    except DeliveryError as error:
+        raise click.BadParameter(str(error)) from None
+    click.echo(
+        f"{qualifier}:{isa_id}: outbox {settings.outbox or 'none'}, callback "
+        f"{shown_url(settings.callback_url) if settings.callback_url else 'none'}",
+        err=secret is not None,  # stdout holds the secret alone, for a script to take
+    )
+    if secret is not None:
+        click.echo(secret)
+        click.echo("(the callback secret: shown once, give it to the partner)", err=True)
 
 
 @partner.command("keys")

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from edi278.channels.deliveries import Sending, attempt
 from edi278.clock import Clock, from_environment, parse_instant
 from edi278.decide.policy import Policy, PolicyError, default_policy, load_policy
 from edi278.decide.tracking import TrackingNumberError
@@ -34,6 +35,7 @@ from edi278.review import (
     pended_cases,
 )
 from edi278.store import database as store
+from edi278.store import deliveries
 from edi278.store.inquiry import CaseView, Question, UnknownTrackingNumber, find_cases
 from edi278.store.reference import ReferenceDataError, load_reference
 from edi278.store.reference_changes import change_reference
@@ -75,6 +77,57 @@ RECEIVED_AT = click.option(
     "its clocks start yesterday): 2026-11-20T10:00:00-05:00, or without an offset in the "
     "plan's time zone. Env: EDI278_RECEIVED_AT.",
 )
+
+
+SFTP_CONFIG = click.option(
+    "--sftp-config",
+    "sftp_config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="EDI278_SFTP_CONFIG",
+    help="The SFTP mailboxes (as `edi278 sftp --config`): the 278 for a case that came "
+    "in through a mailbox is staged for its next round. Env: EDI278_SFTP_CONFIG.",
+)
+CALLBACK_CA = click.option(
+    "--callback-ca",
+    "callback_ca",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="EDI278_CALLBACK_CA",
+    help="A PEM file of the certificate authorities trusted for partners' callback URLs, "
+    "instead of the system's. Env: EDI278_CALLBACK_CA.",
+)
+CALLBACK_TIMEOUT = click.option(
+    "--callback-timeout",
+    "callback_timeout",
+    type=click.FloatRange(min=0.1, max=120),
+    default=20.0,
+    show_default=True,
+    envvar="EDI278_CALLBACK_TIMEOUT",
+    help="Seconds a partner's callback may take to answer. Env: EDI278_CALLBACK_TIMEOUT.",
+)
+MAX_ATTEMPTS = click.option(
+    "--max-attempts",
+    "max_attempts",
+    type=click.IntRange(min=1, max=100),
+    default=deliveries.MAX_ATTEMPTS,
+    show_default=True,
+    envvar="EDI278_DELIVERY_ATTEMPTS",
+    help="Attempts a delivery gets (retried after 1 min, 2, 4 ... up to 1 h) before it "
+    "is failed. Env: EDI278_DELIVERY_ATTEMPTS.",
+)
+
+
+def delivery_routes(outbox: Path | None, sftp_config: Path | None) -> deliveries.Routes:
+    """Where deliveries may go besides the partners' own settings: --outbox for file and
+    folder requests, the mailboxes of --sftp-config for SFTP ones."""
+    mailboxes: tuple[deliveries.Mailbox, ...] = ()
+    if sftp_config is not None:
+        from edi278.channels.sftp import ConfigError, staging_folders  # asyncssh: only then
+
+        try:
+            mailboxes = staging_folders(sftp_config)
+        except ConfigError as error:
+            raise click.BadParameter(str(error), param_hint="--sftp-config") from error
+    return deliveries.Routes(outbox, mailboxes)
 
 
 def _senders(_context: click.Context, _param: click.Parameter, given: tuple[str, ...]) -> frozenset:
@@ -592,8 +645,13 @@ def _reasons_help() -> str:
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     envvar="EDI278_OUTBOX",
-    help="Where the 278 response (and a denial's notices) go. Env: EDI278_OUTBOX.",
+    help="Where a denial's notices go, and the 278 response for a case that came in as a "
+    "file when its partner has no outbox of its own (edi278 partner set --outbox). "
+    "Env: EDI278_OUTBOX.",
 )
+@SFTP_CONFIG
+@CALLBACK_CA
+@CALLBACK_TIMEOUT
 @STATE_DIR
 @DATABASE
 @POLICY
@@ -606,14 +664,22 @@ def review_decide(
     criteria: str,
     reviewer: str,
     outbox: Path,
+    sftp_config: Path | None,
+    callback_ca: Path | None,
+    callback_timeout: float,
     state_dir: Path,
     db_url: str | None,
     policy_path: Path | None,
 ) -> None:
-    """Record a reviewer's final decision on the pended CASE (its reference, R...), write
-    the 278 response for it into OUTBOX as CASE.278 and, for a denial (A3), the member
-    letter and the provider notice as HTML and text. Bad usage exits 2; a case not found
-    or not pended, or a reviewer who may not decide it, exits 1 with nothing recorded.
+    """Record a reviewer's final decision on the pended CASE (its reference, R...) and
+    send its 278 response back the way the request came: as CASE.278 into the
+    partner's outbox (else OUTBOX) for a file, into the SFTP mailbox's staging folder
+    for the next `edi278 sftp` round, or to the partner's HTTPS callback. It is sent
+    once, right away; if that fails it stays pending for `edi278 deliveries run` (the
+    decision stands, and the exit status is 0). For a denial (A3) the member letter and
+    the provider notice go into OUTBOX as HTML and text. Bad usage exits 2; a case not
+    found or not pended, or a reviewer who may not decide it, exits 1 with nothing
+    recorded.
 
     \b
     Example:
@@ -622,23 +688,44 @@ def review_decide(
     """
     engine = database(db_url, state_dir)
     decision = Review(action, reason.strip().upper(), note, reviewer, quantity, criteria)
+    routes = delivery_routes(outbox, sftp_config)
+    clock = service_clock()
     try:
-        reviewed = decide_case(engine, case, decision, policy(policy_path), service_clock()())
+        reviewed = decide_case(engine, case, decision, policy(policy_path), clock(), routes)
     except ReviewUsageError as error:
         raise click.UsageError(str(error)) from None
     except ReviewError as error:
         raise click.ClickException(str(error)) from None
-    documents = {".278": reviewed.response,
-                 **{f"-{suffix}": text for suffix, text in reviewed.notices.items()}}  # fmt: skip
-    outbox.mkdir(parents=True, exist_ok=True)
-    stem = answer_stem(outbox, Path(reviewed.reference), documents)  # never over an earlier one
     written = []
-    for suffix, text in documents.items():
-        handle = AtomicFile(stem.with_name(stem.name + suffix))
-        handle.write(text.encode("utf-8"))
-        written.append(handle.commit())
+    if reviewed.notices:
+        documents = {f"-{suffix}": text for suffix, text in reviewed.notices.items()}
+        outbox.mkdir(parents=True, exist_ok=True)
+        stem = answer_stem(outbox, Path(reviewed.reference), documents)  # never over one
+        for suffix, text in documents.items():
+            handle = AtomicFile(stem.with_name(stem.name + suffix))
+            handle.write(text.encode("utf-8"))
+            written.append(str(handle.commit()))
+    delivery = reviewed.delivery
+    assert delivery is not None, "a decision is recorded with its delivery"
+    sent = None
+    if delivery.status == deliveries.PENDING:
+        sending = Sending(callback_ca, callback_timeout)
+        sent = attempt(engine, delivery.id, clock(), sending)
+    if sent is not None and sent.delivered:
+        written.insert(0, sent.where)
     number = f" {reviewed.certification_number}" if reviewed.certification_number else ""
     click.echo(
         f"{reviewed.reference}: {action} {decision.reason}{number} -> "
-        + ", ".join(str(path) for path in written)
+        + (", ".join(written) or f"delivery {delivery.id} {delivery.status}")
     )
+    if delivery.status == deliveries.HELD:
+        click.echo(f"edi278 review decide: delivery {delivery.id} is held: {delivery.why}",
+                   err=True)  # fmt: skip
+    elif sent is None or not sent.delivered:
+        why = f" ({sent.error})" if sent is not None and sent.error else ""
+        click.echo(
+            f"edi278 review decide: delivery {delivery.id} to {delivery.channel} "
+            f"{sent.where if sent else delivery.destination} was not sent{why}; it stays "
+            "pending: `edi278 deliveries run` sends it",
+            err=True,
+        )

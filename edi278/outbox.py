@@ -143,6 +143,15 @@ class AtomicFile:
         self.path = path
         return path
 
+    def replace(self, path: Path) -> Path:
+        """Under `path`, replacing whatever is there: for a name that is this file's own
+        (a delivery sent again after its sender died writes the same bytes again)."""
+        self.close()
+        os.replace(self.temporary, path)
+        _sync_directory(path.parent)
+        self.path = path
+        return path
+
     def abort(self) -> None:
         self._handle.close()
         self.temporary.unlink(missing_ok=True)

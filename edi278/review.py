@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, select, update
+from sqlalchemy import Connection, Engine, Select, func, select, update
 
 from edi278.decide.clocks import BusinessCalendar
 from edi278.decide.outcome import EventDecision, Outcome
@@ -33,6 +33,8 @@ from edi278.store.cases import (
     status_of,
     stored_decisions,
 )
+from edi278.store.deliveries import Recorded, Routes, route_for
+from edi278.store.deliveries import record as record_delivery
 from edi278.store.numbers import (
     DatabaseControlNumbers,
     assign_tracking_numbers,
@@ -81,6 +83,7 @@ class Reviewed:
     certification_number: str
     response: str  # the 278 response interchange
     notices: dict[str, str]  # file suffix -> document, for a denial
+    delivery: Recorded | None = None  # the response on its way to the requester
 
 
 def pended_cases(connection: Connection, now: datetime) -> list[dict[str, Any]]:
@@ -99,8 +102,17 @@ _PENDED = select(cases).where(cases.c.status == STATUS[Action.PENDED])
 
 
 def decide_case(
-    engine: Engine, reference: str, review: Review, policy: Policy, now: datetime
+    engine: Engine,
+    reference: str,
+    review: Review,
+    policy: Policy,
+    now: datetime,
+    routes: Routes | None = None,
 ) -> Reviewed:
+    """Record the decision and, in its transaction, the delivery of its 278 back the way
+    the request came (store/deliveries.py); `routes` says what the caller knows of where
+    that is besides the partner's settings. Sending it is the caller's (or `edi278
+    deliveries run`'s): nothing is sent here."""
     _check(review)
     with engine.begin() as connection:
         case = _pended_case(connection, reference)
@@ -135,11 +147,32 @@ def decide_case(
             f"action={review.action} reason={review.reason} quantity={review.quantity or ''}",
             case_id=case.id, interchange_id=case.interchange_id,
         )  # fmt: skip
+        delivery = _record_delivery(connection, case, response, routes or Routes(), now)
         story = case_story(connection, case._asdict(), policy) if review.action == "A3" else None
     notices = {}
     if story is not None:
         notices = _notices(story, review, reviewer, policy, now)
-    return Reviewed(case.administrative_reference, number, response, notices)
+    return Reviewed(case.administrative_reference, number, response, notices, delivery)
+
+
+def _record_delivery(
+    connection: Connection, case: Any, response: str, routes: Routes, now: datetime
+) -> Recorded:
+    """The delivery of the decision just recorded (the case's latest event decision)."""
+    decision_id = connection.execute(
+        select(func.max(decisions.c.id)).where(
+            decisions.c.case_id == case.id, decisions.c.service_line_id.is_(None)
+        )
+    ).scalar_one()
+    return record_delivery(
+        connection,
+        decision_id=decision_id,
+        case_id=case.id,
+        reference=case.administrative_reference,
+        content=response,
+        route=route_for(connection, case.interchange_id, case.sender, routes),
+        now=now,
+    )
 
 
 def _check(review: Review) -> None:

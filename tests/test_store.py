@@ -61,7 +61,7 @@ def test_migrations_build_the_schema_the_code_describes(empty_database_url):
     engine = database.connect(empty_database_url)
     assert database.current_revision(engine) is None and _tables(engine) == set()
     database.upgrade(engine)
-    assert database.current_revision(engine) == database.head_revision() == "0013"
+    assert database.current_revision(engine) == database.head_revision() == "0014"
     with engine.connect() as connection:
         options = {"compare_type": True, "include_name": ours}  # procrastinate's are its own
         context = MigrationContext.configure(connection, opts=options)
@@ -76,6 +76,9 @@ def test_downgrade_one_step_and_upgrade_again(empty_database_url):
     procrastinate = {"procrastinate_jobs"} if engine.dialect.name == "postgresql" else set()
     assert _tables(engine) >= {"received_files", *procrastinate}
     assert bool(_procrastinate_routines(engine)) == bool(procrastinate)
+    database.downgrade(engine, "-1")
+    assert database.current_revision(engine) == "0013"
+    assert not {"deliveries", "partner_deliveries"} & _tables(engine)
     database.downgrade(engine, "-1")
     assert database.current_revision(engine) == "0012"
     assert "ix_cases_trace" not in _indexes(engine, "cases")
@@ -115,7 +118,8 @@ def test_downgrade_one_step_and_upgrade_again(empty_database_url):
     assert "role" not in _columns(engine, "api_keys")
     assert "idempotency_keys" not in _tables(engine)
     database.upgrade(engine)
-    assert database.current_revision(engine) == "0013" and "role" in _columns(engine, "api_keys")
+    assert database.current_revision(engine) == "0014" and "role" in _columns(engine, "api_keys")
+    assert {"deliveries", "partner_deliveries"} <= _tables(engine)
     assert {"expires_at", "hint"} <= _columns(engine, "api_keys")
     assert "users" in _tables(engine) and "zip" in _columns(engine, "members")
     assert {"ix_cases_member_dates", "ix_cases_trace"} <= _indexes(engine, "cases")

@@ -32,6 +32,11 @@ and only retires it. Each round uploads the answers the workers have written the
 above: temporary name, rename, an answer already there with the same bytes counts as
 uploaded) and removes each local copy once it is up.
 
+Deliveries (channels/deliveries.py): a reviewer's decision on a case that came in
+through a mailbox is written into work_dir/<partner>/answers too, under its own name
+(CASE.278), and uploaded by the next round as the workers' answers are: once, as an
+answer already in the remote outbox with the same bytes is not uploaded again.
+
 Host keys are pinned: the connection trusts only the key(s) in known_host_key, so a server
 presenting another key is refused (and retried no faster than the backoff). Run one poller
 per config: two on the same work_dir would race on the ledger.
@@ -67,6 +72,7 @@ from edi278.cli_store import database, policy, received_time, service_clock
 from edi278.clock import Clock, system_clock
 from edi278.ig import Guide
 from edi278.queue import Queue, fresh_slot, queue_for
+from edi278.store.deliveries import Mailbox as StagingFolder
 
 with warnings.catch_warnings():
     # asyncssh names DSA keys in its type hints, which newer cryptography releases than
@@ -85,6 +91,7 @@ MAILBOX_FIELDS = {
 }  # fmt: skip
 SENDER_PATTERN = re.compile(r"[A-Za-z0-9]{2}:[^\s:]{1,15}")
 TOP_FIELDS = {"work_dir", "retry", "mailboxes"}
+ANSWERS = "answers"  # work_dir/<name>/answers: see Mailbox.answers
 RETRY_FIELDS = {"first_seconds", "max_seconds"}
 
 
@@ -133,8 +140,9 @@ class Mailbox:
 
     @property
     def answers(self) -> Path:
-        """With --queue: where workers write the answers, uploaded by later rounds."""
-        return self.folder / "answers"
+        """Answers made elsewhere, uploaded by every round: with --queue the workers',
+        and deliveries' (a reviewer's decision on a case that came in here)."""
+        return self.folder / ANSWERS
 
     def source(self, name: str) -> str:
         """Where a file came from, as recorded with its interchanges (in 255 characters,
@@ -177,6 +185,33 @@ def load_config(path: Path) -> Settings:
     if len(set(names)) != len(names):
         raise ConfigError("mailboxes: each name must be used once (it names a work folder)")
     return Settings(work_dir, retry, mailboxes)
+
+
+def staging_folders(path: Path) -> tuple[StagingFolder, ...]:
+    """What a delivery needs of each mailbox of the config: its senders and the folder
+    every round uploads from (`Mailbox.answers`). Read without the keys, which the
+    account deciding cases need not be able to read; checked as `load_config` checks."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read it: {error}") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"not YAML: {error}") from error
+    top = _mapping(document, "the config", TOP_FIELDS)
+    work_dir = path.resolve().parent / _text(top, "work_dir", "work_dir")
+    boxes = top.get("mailboxes")
+    if not isinstance(boxes, list) or not boxes:
+        raise ConfigError("mailboxes: a list of at least one mailbox is required")
+    found = []
+    for i, value in enumerate(boxes):
+        box = _mapping(value, f"mailboxes[{i}]", MAILBOX_FIELDS)
+        name = _text(box, "name", f"mailboxes[{i}]")
+        if not NAME_PATTERN.fullmatch(name):
+            raise ConfigError(f"mailboxes[{i}].name: {name!r} must be letters, digits, '.', "
+                              "'_' or '-'")  # fmt: skip
+        senders = _senders(box.get("senders"), f"mailboxes[{i}] ({name}).senders")
+        found.append(StagingFolder(name, senders, work_dir / name / ANSWERS))
+    return tuple(found)
 
 
 def _retry(value: object) -> Retry:

@@ -339,6 +339,46 @@ users = Table(
     Column("locked_until", UtcDateTime),
 )
 
+# Since 0014: where a partner's later answers go (a reviewer's decision made after the
+# request was answered): a folder for file and folder requests, an HTTPS callback, signed
+# with the partner's secret, for HTTP ones. SFTP requests go back through their mailbox.
+partner_deliveries = Table(
+    "partner_deliveries",
+    metadata,
+    Column("partner_id", ForeignKey("trading_partners.id"), primary_key=True),
+    Column("outbox", String(1024)),  # an absolute folder; none: the command's --outbox
+    Column("callback_url", String(2048)),  # https:// only; none: held for an X215 inquiry
+    # The HMAC-SHA256 key of X-EDI278-Signature: kept, not hashed, to sign with.
+    Column("callback_secret", String(128)),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Since 0014: each final 278 that must still reach its requester, one per decision it
+# carries (a reviewer's, made after the request was answered), recorded in the decision's
+# transaction and sent by channels/deliveries.py. status: pending (due at
+# next_attempt_at; a claim moves that on by a lease while it is sent), delivered, failed
+# (attempts used up; `deliveries retry` puts it back), held (nowhere to send it: the
+# partner's next X215 inquiry shows the decision, store/deliveries.py:shown_in_inquiry).
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("decision_id", ForeignKey("decisions.id"), nullable=False, unique=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("partner_id", ForeignKey("trading_partners.id")),
+    Column("channel", String(16), nullable=False),  # file, folder, sftp, http: as it came
+    Column("destination", String(2048)),  # a folder or an https URL; none while held
+    Column("name", String(255), nullable=False),  # the file name: CASE.278, CASE-2.278 ...
+    Column("content", Text, nullable=False),  # the 278 response interchange
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_error", String(500)),  # a type and a first line, never content
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
 # --- reference data: what decisions read (loaded from CSV, see samples/reference) --------
 
 plans = Table(
