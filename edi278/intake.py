@@ -63,6 +63,7 @@ from edi278.store.cases import (
 )
 from edi278.store.claims import answering_claim
 from edi278.store.database import checkpoint, reading
+from edi278.store.deliveries import shown_in_inquiry
 from edi278.store.facts import StoreDecider
 from edi278.store.interchanges import (
     ANSWERING,
@@ -584,6 +585,7 @@ class _CaseWriter:
         self.connection = connection
         self.interchange_id = interchange_id
         self.at = at
+        self.now = now
         self.entry = {"at": now, "actor": actor, "interchange_id": interchange_id}
         self._logged: list[dict[str, object]] = []
 
@@ -610,8 +612,12 @@ class _CaseWriter:
         )
 
     def shown(self, inquiries: InquiryLookup) -> None:
-        """A line per case an inquiry was answered with: who was shown which case."""
-        for case_id in dict.fromkeys(inquiries.shown):
+        """A line per case an inquiry was answered with: who was shown which case. A
+        decision held for the requester's next inquiry (no way to send it) has now
+        reached it."""
+        shown = list(dict.fromkeys(inquiries.shown))
+        shown_in_inquiry(self.connection, shown, self.now)
+        for case_id in shown:
             self._logged.append(
                 {
                     **self.entry,

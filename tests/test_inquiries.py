@@ -211,11 +211,25 @@ def test_a_reviewers_decision_is_what_the_next_inquiry_says_and_a_resent_one_too
     assert said(response) == [("A4", "", "0V")] and first.disposition == "processed"
     review = Review("A1", "", "criteria met on review", "md.lee")
     done = decide_case(samples_store, NORAS_ADMISSION, review, default_policy(), LATER)
+    # Nowhere to send it (no outbox for this partner, none given): held for an inquiry.
+    assert _delivery_of(samples_store, NORAS_ADMISSION) == "held"
+    anew = x215(inquiry(NORA, f"REF*BB*{done.certification_number}"), 951)
+    assert said(ask(samples_store, anew)[1]) == [("A1", done.certification_number, "")]
+    assert _delivery_of(samples_store, NORAS_ADMISSION) == "delivered"  # it was shown
     again, response, _ = ask(samples_store, text, LATER + timedelta(hours=1))
     assert again.disposition == "updated"
     assert said(response) == [("A1", done.certification_number, "")]
-    anew = x215(inquiry(NORA, f"REF*BB*{done.certification_number}"), 951)
-    assert said(ask(samples_store, anew)[1]) == [("A1", done.certification_number, "")]
+
+
+def _delivery_of(engine, reference: str) -> str:
+    from edi278.store.tables import deliveries
+
+    with engine.connect() as connection:
+        return connection.execute(
+            select(deliveries.c.status)
+            .join(cases, cases.c.id == deliveries.c.case_id)
+            .where(cases.c.administrative_reference == reference)
+        ).scalar_one()
 
 
 def test_services_asked_about_narrow_the_cases_and_their_lines(samples_store):
