@@ -17,32 +17,38 @@ from typing import Any
 
 from edi278.model import (
     INQUIRY_GUIDE,
+    NOTIFICATION_GUIDE,
     RECORDS,
     Envelope,
     Generic,
     Header,
     Level,
     Party,
-    Purpose,
     Record,
     Transaction,
     shape_of,
 )
 
 SCHEMAS = Path(__file__).parents[1] / "schemas"
-# A form is a guide (ST03) and a direction (BHT02); each has a schema of its own.
-Form = tuple[str, Purpose]
-SCHEMA_FILES: dict[Form, str] = {
-    ("005010X217", Purpose.REQUEST): "278-request.schema.json",
-    ("005010X217", Purpose.RESPONSE): "278-response.schema.json",
-    (INQUIRY_GUIDE, Purpose.INQUIRY): "278-inquiry.schema.json",
-    (INQUIRY_GUIDE, Purpose.RESPONSE): "278-inquiry-response.schema.json",
+# A form is a guide (ST03) and a direction, named by the BHT02 codes it takes; each has a
+# schema of its own, named by its file.
+FORMS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "278-request.schema.json": ("005010X217", ("13",), "request"),
+    "278-response.schema.json": ("005010X217", ("11",), "response"),
+    "278-inquiry.schema.json": (INQUIRY_GUIDE, ("28",), "inquiry"),
+    "278-inquiry-response.schema.json": (INQUIRY_GUIDE, ("11", "49"), "inquiry response"),
+    "278-notification.schema.json": (NOTIFICATION_GUIDE, ("14", "22", "CN"), "notification"),
+    "278-notification-acknowledgment.schema.json": (
+        NOTIFICATION_GUIDE,
+        ("11",),
+        "notification acknowledgment",
+    ),
 }
-FORM_NAMES: dict[Form, str] = {
-    ("005010X217", Purpose.REQUEST): "request",
-    ("005010X217", Purpose.RESPONSE): "response",
-    (INQUIRY_GUIDE, Purpose.INQUIRY): "inquiry",
-    (INQUIRY_GUIDE, Purpose.RESPONSE): "inquiry response",
+# (convention, BHT02) -> the schema's file
+SCHEMA_FILES: dict[tuple[str, str], str] = {
+    (convention, purpose): name
+    for name, (convention, purposes, _) in FORMS.items()
+    for purpose in purposes
 }
 
 
@@ -170,13 +176,14 @@ def check_document(document: object) -> dict[str, Any]:
     header = document.get("header")
     purpose = str(header.get("purpose", "")) if isinstance(header, dict) else ""
     convention = str(document.get("convention", "005010X217"))
-    form = (convention, purpose)
-    if form not in SCHEMA_FILES:
+    name = SCHEMA_FILES.get((convention, purpose))
+    if name is None:
         raise JsonFormError(
             "header.purpose must be 13 (request) or 11 (response) for convention 005010X217, "
-            "28 (inquiry) or 11 (response) for 005010X215"
+            "28 (inquiry) or 11 (response) for 005010X215, 14, 22 or CN (notification) or "
+            "11 (acknowledgment) for 005010X216"
         )
-    validator = jsonschema.Draft202012Validator(schema((convention, Purpose(purpose))))
+    validator = jsonschema.Draft202012Validator(schema(name))
     error = next(iter(sorted(validator.iter_errors(document), key=lambda e: e.path)), None)
     if error is not None:
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
@@ -203,10 +210,11 @@ def _record_schema(kind: type[Record]) -> dict[str, Any]:
     }
 
 
-def schema(form: Form) -> dict[str, Any]:
-    """The JSON Schema (2020-12) of a document of one form: an X217 request or response,
-    an X215 inquiry or response."""
-    convention, purpose = form
+def schema(name: str) -> dict[str, Any]:
+    """The JSON Schema (2020-12) of a document of one form (FORMS, by file name): an
+    X217 request or response, an X215 inquiry or response, an X216 notification or
+    acknowledgment."""
+    convention, purposes, form_name = FORMS[name]
     records = {
         kind.__name__: _record_schema(kind)
         for kind in sorted(RECORDS.values(), key=lambda k: k.__name__)
@@ -224,13 +232,14 @@ def schema(form: Form) -> dict[str, Any]:
         "additionalProperties": False,
     }
     header = dict(records["Header"])
-    header["properties"] = {**header["properties"], "purpose": {"const": purpose.value}}
+    purpose = {"const": purposes[0]} if len(purposes) == 1 else {"enum": list(purposes)}
+    header["properties"] = {**header["properties"], "purpose": purpose}
     header["required"] = ["segment", "purpose"]
     string = {"type": "string"}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://edi278.invalid/schemas/{SCHEMA_FILES[form]}",
-        "title": f"X12 278 ({convention}) {FORM_NAMES[form]} in the edi278 JSON form",
+        "$id": f"https://edi278.invalid/schemas/{name}",
+        "title": f"X12 278 ({convention}) {form_name} in the edi278 JSON form",
         "type": "object",
         "properties": {
             "control_number": string,
@@ -277,17 +286,17 @@ def schema(form: Form) -> dict[str, Any]:
     }
 
 
-def schema_text(form: Form) -> str:
-    return json.dumps(schema(form), indent=2) + "\n"
+def schema_text(name: str) -> str:
+    return json.dumps(schema(name), indent=2) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Write the JSON Schemas into schemas/ (`--check`: exit 1 when one is stale)."""
     check = "--check" in (argv if argv is not None else sys.argv[1:])
     stale = []
-    for form, name in SCHEMA_FILES.items():
+    for name in FORMS:
         path = SCHEMAS / name
-        text = schema_text(form)
+        text = schema_text(name)
         if not path.exists() or path.read_text() != text:
             stale.append(path)
             if not check:
