@@ -299,7 +299,7 @@ def validate(paths: tuple[Path, ...], as_json: bool, engine_name: str) -> None:
 )
 def parse(path: Path, output_format: str) -> None:
     """Print an X12 file, streaming: each 278 transaction set in the JSON form of
-    schemas/278-request.schema.json and 278-response.schema.json, one document per line;
+    schemas/278-*.schema.json (one per guide and direction), one document per line;
     or the generic segment tree (bytes outside any interchange show as "junk"); or the
     segments written back. Exits 1 when a transaction set is not a readable 278 (run
     validate to see why).
