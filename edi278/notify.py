@@ -22,7 +22,10 @@ from datetime import datetime
 
 from edi278.decide.outcome import EventDecision
 from edi278.model import (
+    CERTIFYING,
     NOTIFICATION_GUIDE,
+    Action,
+    Decision,
     Header,
     HierarchicalLevel,
     Level,
@@ -48,6 +51,10 @@ EVENT_ORDER = {segment: place for place, segment in enumerate(("TRN", "AAA", "UM
 # request's requester (2010B) is the notification's source (2000A); its UMO (2010A) the
 # receiver (2010B); the subscriber's and dependent's at their levels (2000C, 2000D).
 PARTY_LEVELS = {"2010B": "20", "2010A": "21", "2010C": "22", "2010D": "23"}
+# An acknowledgment is a receipt: a notice pended for review or needing no action goes
+# back without a decision. A decision made on it later (`review decide`: the case's
+# stored notice answered again) certifies, denies or cancels, and carries its HCR.
+ANSWERED_WITH_HCR = CERTIFYING | {Action.NOT_CERTIFIED, Action.CANCELLED}
 
 
 def is_notification(transaction: Transaction) -> bool:
@@ -151,6 +158,8 @@ def _received(event: Level, decision: EventDecision) -> Level:
     if outcome.validation is not None:
         records.append(outcome.validation)
     else:
+        if outcome.action in ANSWERED_WITH_HCR:  # a reviewer's certification or denial
+            records.append(Decision(outcome.action, outcome.certification_number, outcome.reason))
         if outcome.administrative_reference:  # the payer's reference: the receipt number
             records.append(Reference("NT", outcome.administrative_reference))
         if outcome.message:

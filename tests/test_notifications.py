@@ -141,3 +141,30 @@ def test_the_same_notice_again_is_answered_as_before_and_makes_no_second_case(an
     assert again.disposition == "replayed" and again.cases_created == 0
     with engine.connect() as connection:
         assert connection.execute(select(cases.c.id)).scalars().all() == before
+
+
+def test_a_reviewers_decision_on_a_notice_is_acknowledged_with_its_hcr(answers):
+    """The emergency admission (60) is pended for concurrent review; the reviewer's
+    certification goes back as the notice's acknowledgment, now carrying the HCR."""
+    from edi278.decide.policy import default_policy
+    from edi278.review import Review, decide_case
+    from tests.test_review import add_reviewers
+
+    engine, _ = answers
+    add_reviewers(engine)
+    with engine.connect() as connection:
+        reference = connection.scalar(
+            select(cases.c.administrative_reference).where(cases.c.trace_number == "S60EV20261120")
+        )
+    review = Review("A1", "", "criteria met on review", "md.lee")
+    done = decide_case(engine, reference, review, default_policy(), NOW + timedelta(hours=20))
+    (report,) = examine(io.BytesIO(done.response.encode()), GUIDE)
+    assert [f.as_dict() for f in report.all_faults()] == []
+    (ack,) = read_requests(io.BytesIO(done.response.encode()))
+    assert (ack.convention, ack.header.purpose) == ("005010X216", Purpose.RESPONSE)
+    assert ack.root.parties[0].name.entity == "FA"
+    (event,) = ack.events
+    assert (event.decision.action, event.decision.certification_number) == (
+        "A1",
+        done.certification_number,
+    )
