@@ -119,7 +119,7 @@ def store(stocked: Engine) -> Engine:
 
 def certificates(folder: Path) -> tuple[Path, Path, Path]:
     """A CA, and a server certificate for 127.0.0.1 it signs: (CA, certificate, key)."""
-    now = datetime.now(UTC)  # checked by TLS against the real clock, not the tests'
+    now = datetime.now(UTC)  # wall clock on purpose: TLS checks the certificate by it
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "edi278 test CA")])
     signing = x509.KeyUsage(

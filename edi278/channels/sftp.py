@@ -163,8 +163,9 @@ class Settings:
     mailboxes: tuple[Mailbox, ...]
 
 
-def load_config(path: Path) -> Settings:
-    """The config file read and checked; relative paths are taken from its folder."""
+def _read_config(path: Path) -> tuple[dict[str, Any], Path, Path, list[Any]]:
+    """The config file's top level checked: it, the folder relative paths are taken
+    from, the work folder, and its (non-empty) list of mailboxes, each still unchecked."""
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
@@ -174,10 +175,16 @@ def load_config(path: Path) -> Settings:
     top = _mapping(document, "the config", TOP_FIELDS)
     base = path.resolve().parent
     work_dir = base / _text(top, "work_dir", "work_dir")
-    retry = _retry(top.get("retry", {}))
     boxes = top.get("mailboxes")
     if not isinstance(boxes, list) or not boxes:
         raise ConfigError("mailboxes: a list of at least one mailbox is required")
+    return top, base, work_dir, boxes
+
+
+def load_config(path: Path) -> Settings:
+    """The config file read and checked; relative paths are taken from its folder."""
+    top, base, work_dir, boxes = _read_config(path)
+    retry = _retry(top.get("retry", {}))
     mailboxes = tuple(
         _mailbox(box, f"mailboxes[{i}]", base, work_dir) for i, box in enumerate(boxes)
     )
@@ -191,17 +198,7 @@ def staging_folders(path: Path) -> tuple[StagingFolder, ...]:
     """What a delivery needs of each mailbox of the config: its senders and the folder
     every round uploads from (`Mailbox.answers`). Read without the keys, which the
     account deciding cases need not be able to read; checked as `load_config` checks."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read it: {error}") from error
-    except yaml.YAMLError as error:
-        raise ConfigError(f"not YAML: {error}") from error
-    top = _mapping(document, "the config", TOP_FIELDS)
-    work_dir = path.resolve().parent / _text(top, "work_dir", "work_dir")
-    boxes = top.get("mailboxes")
-    if not isinstance(boxes, list) or not boxes:
-        raise ConfigError("mailboxes: a list of at least one mailbox is required")
+    _, _, work_dir, boxes = _read_config(path)
     found = []
     for i, value in enumerate(boxes):
         box = _mapping(value, f"mailboxes[{i}]", MAILBOX_FIELDS)
