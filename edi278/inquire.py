@@ -17,17 +17,15 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from edi278.decide.outcome import EventDecision, Outcome
-from edi278.decide.request import dates_of, events_in_context, person_of
+from edi278.decide.request import dates_of, events_in_context, person_of, procedure_of
 from edi278.model import (
     CERTIFYING,
     Action,
     Header,
     HierarchicalLevel,
-    InstitutionalService,
     Level,
     Name,
     Period,
-    ProfessionalService,
     Purpose,
     Record,
     Reference,
@@ -136,7 +134,7 @@ def questions_of(inquiry: Transaction) -> list[Question]:
                 providers=tuple(dict.fromkeys(p for p in providers if p)),
                 start=start,
                 end=end,
-                procedures=tuple(dict.fromkeys(filter(None, map(_procedure, event.children)))),
+                procedures=tuple(dict.fromkeys(filter(None, map(procedure_of, event.children)))),
             )
         )
     return found
@@ -226,7 +224,7 @@ def _case_answer(case: FoundCase, theirs: list[Trace], question: Question) -> Le
     lines = [
         replace(line, records=[r for r in line.records if record_segment_id(r) in SERVICE_RECORDS])
         for line in answered.children
-        if not question.procedures or _procedure(line) in question.procedures
+        if not question.procedures or procedure_of(line) in question.procedures
     ]
     return Level(
         records=sorted(records, key=_place),
@@ -246,7 +244,7 @@ def _asks_about(question: Question, case: FoundCase) -> bool:
     """Whether a case has a service the question asks about (any, if it names none)."""
     if not question.procedures or case.event is None:
         return True
-    return any(_procedure(line) in question.procedures for line in case.event.children)
+    return any(procedure_of(line) in question.procedures for line in case.event.children)
 
 
 def _current(case: FoundCase) -> EventDecision:
@@ -286,10 +284,3 @@ def _values(references: list[Reference], qualifier: str) -> tuple[str, ...]:
 
 def _npi(name: Name) -> str:
     return name.id if name.id_qualifier == "XX" else ""
-
-
-def _procedure(line: Level) -> str:
-    """A service's procedure code without its qualifier (HC:72148 -> 72148)."""
-    service = line.first(ProfessionalService) or line.first(InstitutionalService)
-    procedure = service.procedure if service else ()
-    return procedure[1].upper() if len(procedure) > 1 else ""

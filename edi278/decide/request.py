@@ -185,13 +185,19 @@ def name_of(level: Level) -> Name:
     return level.parties[0].name if level.parties else Name()
 
 
-def _line(line: Level) -> ServiceLine:
+def procedure_of(line: Level) -> str:
+    """A service line's procedure code without its qualifier (HC:72148 -> 72148)."""
     service = line.first(ProfessionalService) or line.first(InstitutionalService)
     procedure = service.procedure if service else ()
+    return procedure[1].upper() if len(procedure) > 1 else ""
+
+
+def _line(line: Level) -> ServiceLine:
+    service = line.first(ProfessionalService) or line.first(InstitutionalService)
     review = line.review
     start, _ = dates_of(line.period("472"))
     return ServiceLine(
-        procedure=procedure[1].upper() if len(procedure) > 1 else "",
+        procedure=procedure_of(line),
         revenue_code=service.revenue_code if isinstance(service, InstitutionalService) else "",
         service_type=review.service_type if review else "",
         quantity=service.quantity if service else "",
